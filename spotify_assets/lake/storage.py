@@ -1,0 +1,165 @@
+"""One filesystem abstraction over a local directory and ``s3://bucket/prefix``.
+
+Everything that reads or writes the lake goes through :class:`Lake`, so local runs and AWS runs share
+one code path (pyarrow's filesystems underneath). Writes are atomic per file: data goes to a temporary
+``_tmp-…`` object in the same folder (ignored by Athena, Glue and DuckDB globs, which skip names
+starting with ``_``) and is then moved onto its final name — a rename locally, a copy then delete on S3.
+Readers therefore see the previous version or the new one, never a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pyarrow.fs as pafs
+
+COPY_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """A file in the lake: its path relative to the lake root, size in bytes and modification time (epoch s)."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+class Lake:
+    """The data lake rooted at a local directory or an ``s3://bucket/prefix`` URI."""
+
+    def __init__(self, root_uri: str, *, endpoint_url: str | None = None, region: str | None = None):
+        self.root_uri = root_uri.rstrip("/")
+        if self.root_uri.startswith("s3://"):
+            bucket_and_prefix = self.root_uri[len("s3://") :]
+            if not bucket_and_prefix:
+                raise ValueError("SPOTIFY_LAKE_URI s3:// needs a bucket name, e.g. s3://my-bucket/lake")
+            self.fs: pafs.FileSystem = _s3_filesystem(endpoint_url, region)
+            self.base = bucket_and_prefix
+            self.is_local = False
+        else:
+            path = self.root_uri[len("file://") :] if self.root_uri.startswith("file://") else self.root_uri
+            self.base = os.path.abspath(path)
+            self.fs = pafs.LocalFileSystem()
+            self.is_local = True
+
+    def __repr__(self) -> str:
+        return f"Lake({self.root_uri!r})"
+
+    # -- addressing ---------------------------------------------------------------------------------
+    def full_path(self, rel: str) -> str:
+        """The path pyarrow uses (``bucket/prefix/rel`` on S3, an absolute path locally)."""
+        return f"{self.base}/{rel.lstrip('/')}"
+
+    def uri(self, rel: str = "") -> str:
+        """A URI other engines understand: ``s3://bucket/prefix/rel`` or an absolute local path."""
+        full = self.full_path(rel) if rel else self.base
+        return f"s3://{full}" if not self.is_local else full
+
+    # -- reading ------------------------------------------------------------------------------------
+    def exists(self, rel: str) -> bool:
+        return self.fs.get_file_info(self.full_path(rel)).type == pafs.FileType.File
+
+    def list_files(self, rel_dir: str, *, suffix: str = "", recursive: bool = True) -> list[LakeFile]:
+        """Files below ``rel_dir`` (sorted by path), skipping temporary and hidden names."""
+        selector = pafs.FileSelector(self.full_path(rel_dir), allow_not_found=True, recursive=recursive)
+        prefix_len = len(self.base) + 1
+        files = []
+        for info in self.fs.get_file_info(selector):
+            if info.type != pafs.FileType.File or not info.path.endswith(suffix):
+                continue
+            if info.base_name.startswith(("_", ".")):
+                continue
+            mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
+            files.append(LakeFile(info.path[prefix_len:], info.size or 0, mtime))
+        return sorted(files, key=lambda f: f.path)
+
+    def list_partitions(self, rel_dir: str) -> list[str]:
+        """The ``dt=`` partition values directly below ``rel_dir`` that hold at least one file."""
+        selector = pafs.FileSelector(self.full_path(rel_dir), allow_not_found=True, recursive=False)
+        values = []
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.Directory and info.base_name.startswith("dt="):
+                if self.list_files(f"{rel_dir}/{info.base_name}"):
+                    values.append(info.base_name[3:])
+        return sorted(values)
+
+    def open_input(self, rel: str) -> BinaryIO:
+        return self.fs.open_input_stream(self.full_path(rel))
+
+    def open_random_access(self, rel: str):
+        return self.fs.open_input_file(self.full_path(rel))
+
+    def read_bytes(self, rel: str) -> bytes:
+        with self.open_input(rel) as f:
+            return f.read()
+
+    # -- writing ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def atomic_writer(self, rel: str) -> Iterator[BinaryIO]:
+        """Yield a binary stream; on success its bytes replace ``rel`` at once, on error nothing changes."""
+        final = self.full_path(rel)
+        parent, name = final.rsplit("/", 1)
+        tmp = f"{parent}/_tmp-{uuid.uuid4().hex}-{name}"
+        if self.is_local:
+            os.makedirs(parent, exist_ok=True)
+        stream = self.fs.open_output_stream(tmp)
+        try:
+            yield stream
+            stream.close()
+            self.fs.move(tmp, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if not stream.closed:
+                    stream.close()
+            with contextlib.suppress(Exception):
+                self.fs.delete_file(tmp)
+            raise
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        with self.atomic_writer(rel) as out:
+            out.write(data)
+
+    def upload_file(self, local_path: str, rel: str) -> int:
+        """Copy a local file into the lake atomically; returns the bytes copied."""
+        copied = 0
+        with open(local_path, "rb") as src, self.atomic_writer(rel) as out:
+            while chunk := src.read(COPY_CHUNK):
+                out.write(chunk)
+                copied += len(chunk)
+        return copied
+
+    def delete(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.delete_file(self.full_path(rel))
+
+    def delete_dir(self, rel_dir: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.delete_dir(self.full_path(rel_dir))
+
+
+def _s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    kwargs: dict = {"region": region}
+    if endpoint_url:
+        scheme, _, host = endpoint_url.partition("://")
+        kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme or "https")
+    return pafs.S3FileSystem(**kwargs)
+
+
+@contextlib.contextmanager
+def local_spool(suffix: str = "") -> Iterator[str]:
+    """A temporary local file path, removed afterwards: large outputs are built here, then uploaded once."""
+    directory = tempfile.mkdtemp(prefix="spotify-assets-")
+    try:
+        yield os.path.join(directory, f"spool{suffix}")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

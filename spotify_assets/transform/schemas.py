@@ -1,0 +1,161 @@
+"""Arrow schemas of the transformed tables: the contract Glue, Athena SQL and users' queries depend on.
+
+Each column carries its description in the field metadata (key ``description``); the same text becomes
+the Dagster ``dagster/column_schema`` description and the Glue column comment. Table and column names
+follow ``DESIGN.md``; add columns freely, rename none. ``dt`` is not a column in the files: it is the
+Hive partition key of the path (``dt=YYYY-MM-DD``) and is added by the query engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A transformed table: its name, primary key, Arrow schema and a description for the UI and Glue."""
+
+    name: str
+    key: tuple[str, ...]
+    schema: pa.Schema
+    description: str
+
+    def column_descriptions(self) -> dict[str, str]:
+        return {f.name: (f.metadata or {}).get(b"description", b"").decode() for f in self.schema}
+
+
+PLAYLISTS = TableSpec(
+    name="playlists",
+    key=("playlist_id",),
+    description="One row per playlist and day: its metadata as of the daily snapshot.",
+    schema=pa.schema(
+        [
+            _col("playlist_id", pa.string(), "Spotify ID of the playlist (base62).", nullable=False),
+            _col("name", pa.string(), "Playlist name."),
+            _col("description", pa.string(), "Playlist description (may contain HTML entities)."),
+            _col("owner_id", pa.string(), "Spotify user ID of the owner."),
+            _col("public", pa.bool_(), "Whether the playlist is public; null when not relevant."),
+            _col("collaborative", pa.bool_(), "Whether other users may modify the playlist."),
+            _col("followers", pa.int64(), "Follower count; null in development quota mode."),
+            _col("snapshot_id", pa.string(), "Version identifier of the playlist contents."),
+            _col("total_items", pa.int64(), "Number of items the playlist reports."),
+        ]
+    ),
+)
+
+PLAYLIST_ITEMS = TableSpec(
+    name="playlist_items",
+    key=("playlist_id", "position"),
+    description="One row per playlist position and day: which track, episode or local file sits there.",
+    schema=pa.schema(
+        [
+            _col("playlist_id", pa.string(), "Spotify ID of the playlist.", nullable=False),
+            _col("position", pa.int64(), "Zero-based position of the item in the playlist.", nullable=False),
+            _col("item_type", pa.string(), "`track`, `episode` or `local` (a local file, no Spotify ID)."),
+            _col("item_id", pa.string(), "Spotify ID of the track or episode; null for local files."),
+            _col("added_at", pa.timestamp("us", tz="UTC"), "When the item was added (null if unknown)."),
+            _col("added_by_id", pa.string(), "User ID of who added the item; null on very old playlists."),
+        ]
+    ),
+)
+
+TRACKS = TableSpec(
+    name="tracks",
+    key=("track_id",),
+    description="One row per track and day, from playlist items and track look-ups.",
+    schema=pa.schema(
+        [
+            _col("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+            _col("name", pa.string(), "Track name (empty for taken-down tracks)."),
+            _col("album_id", pa.string(), "Spotify ID of the track's album."),
+            _col("duration_ms", pa.int64(), "Track length in milliseconds."),
+            _col("explicit", pa.bool_(), "Whether the track has explicit lyrics."),
+            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+            _col("isrc", pa.string(), "International Standard Recording Code."),
+            _col("disc_number", pa.int64(), "Disc number (usually 1)."),
+            _col("track_number", pa.int64(), "Position of the track on its disc."),
+        ]
+    ),
+)
+
+TRACK_ARTISTS = TableSpec(
+    name="track_artists",
+    key=("track_id", "artist_id"),
+    description="Which artists perform on which track, in credit order.",
+    schema=pa.schema(
+        [
+            _col("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            _col("position", pa.int64(), "Zero-based order of the artist in the track's credits."),
+        ]
+    ),
+)
+
+ALBUMS = TableSpec(
+    name="albums",
+    key=("album_id",),
+    description="One row per album and day.",
+    schema=pa.schema(
+        [
+            _col("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
+            _col("name", pa.string(), "Album name."),
+            _col("album_type", pa.string(), "`album`, `single` or `compilation`."),
+            _col("release_date", pa.date32(), "Release date; the first day of the period for coarser precisions."),
+            _col("release_date_precision", pa.string(), "`year`, `month` or `day`."),
+            _col("total_tracks", pa.int64(), "Number of tracks on the album."),
+            _col("label", pa.string(), "Record label."),
+            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+            _col("upc", pa.string(), "Universal Product Code."),
+        ]
+    ),
+)
+
+ALBUM_ARTISTS = TableSpec(
+    name="album_artists",
+    key=("album_id", "artist_id"),
+    description="Which artists an album is credited to, in credit order.",
+    schema=pa.schema(
+        [
+            _col("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
+            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            _col("position", pa.int64(), "Zero-based order of the artist in the album's credits."),
+        ]
+    ),
+)
+
+ARTISTS = TableSpec(
+    name="artists",
+    key=("artist_id",),
+    description="One row per artist and day.",
+    schema=pa.schema(
+        [
+            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            _col("name", pa.string(), "Artist name."),
+            _col("followers", pa.int64(), "Follower count; null in development quota mode."),
+            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+        ]
+    ),
+)
+
+ARTIST_GENRES = TableSpec(
+    name="artist_genres",
+    key=("artist_id", "genre"),
+    description="The genres Spotify assigns to each artist (artists with none have no rows).",
+    schema=pa.schema(
+        [
+            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            _col("genre", pa.string(), "Genre name, as Spotify spells it.", nullable=False),
+        ]
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (PLAYLISTS, PLAYLIST_ITEMS, TRACKS, TRACK_ARTISTS, ALBUMS, ALBUM_ARTISTS, ARTISTS, ARTIST_GENRES)
+}
