@@ -1,0 +1,54 @@
+# One entry point for people and CI. Every target installs what it needs first (fresh-machine rule).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+export DAGSTER_HOME
+
+.PHONY: install demo dev test lint validate browser-deps bench clean
+
+$(STAMP): pyproject.toml requirements.lock setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## make demo: today's partition end to end against the bundled emulator, then a summary.
+demo: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m spotify_assets.demo
+
+## make dev: the Dagster UI on http://127.0.0.1:3000
+dev: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+## Chromium from Debian for the browser test (no browser download at run time).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: install
+	$(BIN)/ruff check spotify_assets spotify_assets_tests benchmarks
+
+validate: install
+	$(BIN)/dagster definitions validate -m spotify_assets.definitions
+
+## make test: the whole suite (CI calls this through .ci/run).
+test: install browser-deps lint validate
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_transform.py
+	$(BIN)/python benchmarks/bench_query.py
+
+clean:
+	rm -rf data .pytest_cache .ruff_cache

@@ -1,0 +1,140 @@
+"""Raw zone assets: one crawl of the Spotify Web API per day, landed verbatim as JSON lines."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from ..lake.paths import RAW_SOURCES
+from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
+from ..lake.resource import LakeResource
+from ..partitions import daily_partitions, today_utc
+from ..spotify.crawl import CrawlSeeds, run_crawl
+from ..spotify.resource import SpotifyResource
+
+RAW_GROUP = "raw"
+
+RAW_DESCRIPTIONS = {
+    "playlists": "Verbatim `GET /v1/playlists/{id}` responses: playlist metadata plus the first page of items.",
+    "playlist_items": "Verbatim playlist item pages (`/tracks` in extended mode, `/items` in development mode); "
+    "pages of playlists whose snapshot_id did not change are carried over from the previous partition.",
+    "tracks": "Verbatim track look-ups (`/v1/tracks?ids=` batches, or single look-ups in development mode) "
+    "for seed tracks not already seen in full inside playlist items.",
+    "albums": "Verbatim album look-ups (`/v1/albums?ids=` batches of 20, or single look-ups).",
+    "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups).",
+}
+
+
+def raw_asset_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(f"raw_{source}")
+
+
+class ExtractConfig(dg.Config):
+    """What to crawl. The defaults work against the bundled emulator (its demo user's playlists)."""
+
+    playlist_ids: list[str] = Field(default_factory=list, description="Playlist ids to crawl (base62).")
+    artist_ids: list[str] = Field(default_factory=list, description="Artist ids to crawl (base62).")
+    track_ids: list[str] = Field(default_factory=list, description="Track ids to crawl (base62).")
+    include_my_playlists: bool = Field(
+        default=True, description="Also crawl the user's own playlists (needs SPOTIFY_REFRESH_TOKEN)."
+    )
+    allow_past_partition: bool = Field(
+        default=False,
+        description="The API has no history: extracting a past day would label today's data with that day. "
+        "Set only to repair a partition on purpose.",
+    )
+
+
+def _check_partition_is_today(partition: str, allow_past: bool) -> None:
+    today = today_utc()
+    if partition == today or allow_past:
+        return
+    raise dg.Failure(
+        description=(
+            f"Cannot extract partition {partition}: the Spotify API only answers for today ({today} UTC). "
+            "Past days are rebuilt from the raw zone by backfilling the transformed, catalog and analytics "
+            "assets instead. To relabel today's data as that day anyway, set allow_past_partition: true."
+        ),
+        allow_retries=False,
+    )
+
+
+def _previous_partition(lake, partition: str) -> str | None:
+    earlier = [p for p in lake.list_partitions("raw/playlists") if p < partition]
+    return earlier[-1] if earlier else None
+
+
+def _previous_records(lake, partition: str | None):
+    if partition is None:
+        return None
+    return (
+        (source, envelope)
+        for source in ("playlists", "playlist_items")
+        for envelope in iter_raw_envelopes(lake, source, partition)
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            raw_asset_key(source),
+            group_name=RAW_GROUP,
+            description=RAW_DESCRIPTIONS[source],
+            kinds={"python", "s3", "json"},
+            metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
+        )
+        for source in RAW_SOURCES
+    ],
+    partitions_def=daily_partitions,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+)
+def raw_spotify(
+    context: dg.AssetExecutionContext, config: ExtractConfig, spotify: SpotifyResource, lake: LakeResource
+):
+    """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone.
+
+    The crawl makes the fewest requests it can: batch look-ups at their maximum sizes, maximum page
+    sizes, and one request for a playlist whose snapshot_id did not change since the previous partition.
+    Re-running a partition replaces the files this asset wrote; it never adds duplicates.
+    """
+    partition = context.partition_key
+    _check_partition_is_today(partition, config.allow_past_partition)
+    the_lake = lake.get_lake()
+    seeds = CrawlSeeds(
+        playlist_ids=list(config.playlist_ids),
+        artist_ids=list(config.artist_ids),
+        track_ids=list(config.track_ids),
+        include_my_playlists=config.include_my_playlists,
+    )
+    previous = _previous_partition(the_lake, partition)
+    context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
+    writer = RawPartitionWriter(the_lake, partition)
+    try:
+        report = run_crawl(
+            spotify.get_client(),
+            seeds,
+            writer,
+            previous=_previous_records(the_lake, previous),
+            logger=context.log,
+        )
+    except BaseException:
+        writer.close()
+        raise
+    written = writer.commit()
+    crawl_metadata = report.as_metadata()
+    context.log.info(
+        f"Crawl done: {report.total_requests} requests (minimum {report.minimum_requests}), "
+        f"records {writer.records}"
+    )
+    for source in RAW_SOURCES:
+        info = written[source]
+        yield dg.MaterializeResult(
+            asset_key=raw_asset_key(source),
+            metadata={
+                "dagster/row_count": info["records"],
+                "path": dg.MetadataValue.path(the_lake.uri(info["path"])),
+                "bytes_compressed": info["bytes"],
+                "previous_partition": previous or "",
+                **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
+            },
+        )
