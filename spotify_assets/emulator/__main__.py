@@ -1,0 +1,44 @@
+"""``python -m spotify_assets.emulator``: serve the emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from . import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN, EmulatorConfig
+from .server import EmulatorServer
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m spotify_assets.emulator", description=__doc__)
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--scale", choices=["tiny", "small", "large"], default="small")
+    ap.add_argument("--mode", choices=["extended", "development"], default="extended")
+    ap.add_argument("--latency-ms", type=float, default=0.0)
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--rate-limit", type=int, default=None, help="max requests per rolling 30 s window")
+    ap.add_argument("--token-lifetime", type=float, default=3600)
+    ap.add_argument("--today", type=date.fromisoformat, default=None, help="catalog clock, YYYY-MM-DD")
+    a = ap.parse_args(argv)
+    cfg = EmulatorConfig(port=a.port, seed=a.seed, scale=a.scale, mode=a.mode, latency_ms=a.latency_ms,
+                         fault_rate=a.fault_rate, rate_limit=a.rate_limit, token_lifetime_s=a.token_lifetime,
+                         today=a.today)
+    server = EmulatorServer(cfg)
+    c = server.catalog.counts()
+    print(f"Spotify emulator ({cfg.scale}, seed {cfg.seed}, {cfg.mode} mode) - {c}", flush=True)
+    print(f"  SPOTIFY_API_URL={server.api_url}")
+    print(f"  SPOTIFY_ACCOUNTS_URL={server.accounts_url}")
+    print(f"  SPOTIFY_CLIENT_ID={EMULATOR_CLIENT_ID}  SPOTIFY_CLIENT_SECRET={EMULATOR_CLIENT_SECRET}")
+    print(f"  SPOTIFY_REFRESH_TOKEN={EMULATOR_REFRESH_TOKEN}")
+    print(f"  admin: {server.base_url}/_admin/stats  /_admin/catalog  /_admin/clock", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

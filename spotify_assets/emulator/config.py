@@ -1,0 +1,28 @@
+"""Emulator configuration and the well-known demo credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+# Well-known credentials: any client id/secret is accepted unless the config pins them, and this
+# refresh token always belongs to the emulator's demo user (so /v1/me/* works with no account).
+EMULATOR_CLIENT_ID = "emulator-client-id"
+EMULATOR_CLIENT_SECRET = "emulator-client-secret"
+EMULATOR_REFRESH_TOKEN = "emulator-demo-refresh-token"
+
+
+@dataclass
+class EmulatorConfig:
+    port: int = 0
+    seed: int = 42
+    scale: str = "tiny"  # tiny | small | large
+    mode: str = "extended"  # extended | development
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    rate_limit: int | None = None  # max requests per rolling 30 s window; None = unlimited
+    token_lifetime_s: float = 3600
+    today: date | None = None  # catalog clock; None = UTC today at each request
+    require_client_id: str | None = None  # None = accept any credentials
+    require_client_secret: str | None = None
+    host: str = "127.0.0.1"
