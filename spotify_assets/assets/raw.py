@@ -1,6 +1,5 @@
 """Raw zone assets: one crawl of the Spotify Web API per day, landed verbatim as JSON lines."""
 
-from __future__ import annotations
 
 import dagster as dg
 from pydantic import Field
@@ -9,7 +8,7 @@ from ..lake.paths import RAW_SOURCES
 from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
-from ..spotify.crawl import CrawlSeeds, run_crawl
+from ..spotify.crawl import CrawlSeeds
 from ..spotify.resource import SpotifyResource
 
 RAW_GROUP = "raw"
@@ -110,8 +109,7 @@ def raw_spotify(
     context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
     writer = RawPartitionWriter(the_lake, partition)
     try:
-        report = run_crawl(
-            spotify.get_client(),
+        report = spotify.crawl(
             seeds,
             writer,
             previous=_previous_records(the_lake, previous),

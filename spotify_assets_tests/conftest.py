@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole suite: a moto server and a Spotify emulator, both on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+
+TEST_DAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A moto server (S3, Glue, Athena) on a free loopback port for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch, moto_endpoint):
+    """Dummy AWS credentials pointed at the moto server (never at AWS)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return moto_endpoint
+
+
+@pytest.fixture
+def s3_bucket(aws_env, request):
+    """A fresh, empty bucket on the moto server; its name is unique to the test."""
+    name = "lake-" + request.node.name.lower().replace("_", "-")[:40].strip("-") + f"-{id(request) % 10000}"
+    boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def emulator():
+    """A tiny-scale Spotify emulator in extended mode, its clock on TEST_DAY."""
+    from spotify_assets.emulator import EmulatorConfig, start_emulator
+
+    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended", today=TEST_DAY))
+    yield server
+    server.stop()
