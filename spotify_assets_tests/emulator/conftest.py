@@ -1,0 +1,166 @@
+"""Fixtures for the emulator tests: running emulators (both quota modes), tokens, a small HTTP
+client, and an OpenAPI validator built from the shared Spotify spec (never copied into the repo)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import requests
+
+from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+
+DAY = dt.date(2026, 11, 24)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = REPO_ROOT.parent / "shared" / "spotify" / "spotify-openapi.yml"
+# Fields development mode removes; the spec still lists some of them as required.
+DEV_REMOVED = {"available_markets", "popularity", "followers"}
+
+
+class Api:
+    """A keep-alive client for one emulator and one bearer token."""
+
+    def __init__(self, server, token: str | None) -> None:
+        self.server = server
+        self.s = requests.Session()
+        if token:
+            self.s.headers["Authorization"] = f"Bearer {token}"
+
+    def get(self, path: str, **params) -> requests.Response:
+        url = path if path.startswith("http") else self.server.api_url + path.lstrip("/")
+        return self.s.get(url, params=params or None, timeout=10)
+
+    def ok(self, path: str, **params) -> dict:
+        r = self.get(path, **params)
+        assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        return r.json()
+
+    def admin(self) -> dict:
+        return self.s.get(self.server.base_url + "/_admin/catalog", timeout=10).json()
+
+
+def get_token(server, grant: dict, auth=("emu-id", "emu-secret")) -> dict:
+    r = requests.post(server.accounts_url + "/api/token", data=grant, auth=auth, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _start(**kw):
+    kw.setdefault("seed", 42)
+    kw.setdefault("scale", "tiny")
+    kw.setdefault("today", DAY)
+    return start_emulator(EmulatorConfig(port=0, **kw))
+
+
+@pytest.fixture(scope="session")
+def emu():
+    """Shared tiny emulator, extended mode. Tests must not move its clock or reset its stats."""
+    s = _start(mode="extended")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_emu():
+    """Shared tiny emulator, development mode."""
+    s = _start(mode="development")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def emu_factory():
+    """Start private emulators with custom settings; all are stopped after the test."""
+    started = []
+
+    def make(**kw):
+        s = _start(**kw)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def api(emu) -> Api:
+    """Extended mode, demo-user token (refresh-token flow)."""
+    return Api(emu, get_token(emu, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+
+
+@pytest.fixture(scope="session")
+def cc_api(emu) -> Api:
+    """Extended mode, client-credentials token (no user)."""
+    return Api(emu, get_token(emu, {"grant_type": "client_credentials"})["access_token"])
+
+
+@pytest.fixture(scope="session")
+def dev_api(dev_emu) -> Api:
+    """Development mode, demo-user token."""
+    tok = get_token(dev_emu, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})
+    return Api(dev_emu, tok["access_token"])
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict:
+    if not SPEC_PATH.exists():
+        pytest.skip(f"Spotify OpenAPI spec not found at {SPEC_PATH} (expected ../shared/spotify/ next to the repo)")
+    import yaml
+
+    return yaml.safe_load(SPEC_PATH.read_text())
+
+
+def _relax_required(node, removed: set[str]):
+    """Drop ``removed`` from every ``required`` list, and drop ``discriminator``s: the spec's
+    discriminators have no mapping, so the implicit one points at schemas named "track"/"episode"
+    that do not exist; the surrounding ``oneOf`` still checks the object."""
+    if isinstance(node, dict):
+        node.pop("discriminator", None)
+        if isinstance(node.get("required"), list):
+            node["required"] = [r for r in node["required"] if r not in removed]
+        for v in node.values():
+            _relax_required(v, removed)
+    elif isinstance(node, list):
+        for v in node:
+            _relax_required(v, removed)
+
+
+def spec_relaxed_instance(obj):
+    """Spotify really sends nulls the spec does not declare nullable (null tracks, added_by: null,
+    local files with null ids, null entries in batch look-ups). Strip exactly those before validating."""
+    if isinstance(obj, list):
+        return [spec_relaxed_instance(x) for x in obj if x is not None]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    is_item = "added_at" in obj and "is_local" in obj
+    for k, v in obj.items():
+        if is_item and k in ("track", "item") and (v is None or obj.get("is_local")):
+            continue
+        if is_item and k == "added_by" and v is None:
+            continue
+        out[k] = spec_relaxed_instance(v)
+    return out
+
+
+@pytest.fixture(scope="session")
+def validate(spec):
+    """validate(body, response_name, mode) checks a body against components/responses/<name>."""
+    from openapi_schema_validator import OAS30Validator
+
+    components = {"extended": copy.deepcopy(spec["components"]), "development": copy.deepcopy(spec["components"])}
+    _relax_required(components["extended"], set())
+    _relax_required(components["development"], DEV_REMOVED)
+
+    def check(body, response: str, mode: str = "extended") -> None:
+        comps = components[mode]
+        schema = dict(comps["responses"][response]["content"]["application/json"]["schema"])
+        schema["components"] = comps  # so "#/components/..." refs resolve against the spec
+        validator = OAS30Validator(schema)
+        errors = sorted(validator.iter_errors(spec_relaxed_instance(body)), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:10])
+
+    return check
