@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+import pytest
+
+from spotify_assets.emulator import (
+    EMULATOR_CLIENT_ID,
+    EMULATOR_CLIENT_SECRET,
+    EMULATOR_REFRESH_TOKEN,
+    EmulatorConfig,
+    start_emulator,
+)
+from spotify_assets.spotify.client import SpotifyClient
+from spotify_assets.spotify.config import SpotifyApiSettings
+
+from .faultproxy import FaultProxy
+
+DAY1 = date(2026, 11, 24)
+
+
+@pytest.fixture
+def start():
+    """Factory: start an emulator (tiny scale, fixed day unless given); stopped at teardown."""
+    servers = []
+
+    def _start(**kw):
+        kw.setdefault("scale", "tiny")
+        kw.setdefault("today", DAY1)
+        srv = start_emulator(EmulatorConfig(port=0, seed=42, **kw))
+        servers.append(srv)
+        return srv
+
+    yield _start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_emulator():
+    srv = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", today=DAY1))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def proxy_factory():
+    proxies = []
+
+    def _make(upstream_url: str) -> FaultProxy:
+        p = FaultProxy(upstream_url)
+        proxies.append(p)
+        return p
+
+    yield _make
+    for p in proxies:
+        p.stop()
+
+
+def settings_for(server, api_url: str | None = None, **kw) -> SpotifyApiSettings:
+    kw.setdefault("mode", "extended")
+    kw.setdefault("backoff_base_s", 0.01)
+    kw.setdefault("backoff_cap_s", 0.05)
+    kw.setdefault("timeout_s", 5.0)
+    kw.setdefault("refresh_token", EMULATOR_REFRESH_TOKEN)
+    return SpotifyApiSettings(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
+                              api_url=api_url or server.api_url, accounts_url=server.accounts_url, **kw)
+
+
+def client_for(server, api_url: str | None = None, **kw) -> SpotifyClient:
+    return SpotifyClient(settings_for(server, api_url, **kw))
+
+
+def record_set(records) -> set[tuple[str, str, int, bytes]]:
+    """Comparable records: (source, request, status, canonical body), without fetched_at/carried_from."""
+    return {(s, e["request"], e["status"], orjson.dumps(e["body"], option=orjson.OPT_SORT_KEYS))
+            for s, e in records}
+
+
+def api_requests(stats: dict) -> int:
+    return sum(n for k, n in stats["requests"].items() if " /v1/" in k)
+
+
+def settled_stats(server, expected_api_requests: int | None = None, timeout_s: float = 2.0) -> dict:
+    """The emulator counts a request after answering it: wait until the counts stop moving."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    last = server.stats()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = server.stats()
+        if now == last and (expected_api_requests is None or api_requests(now) >= expected_api_requests):
+            return now
+        last = now
+    return last
