@@ -1,0 +1,60 @@
+"""One catalog interface for the catalog assets: Glue on AWS, DuckDB views locally.
+
+Locally "registering" a table or partition means refreshing the DuckDB view so it sees the new files.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..lake.paths import table_root
+from ..transform.schemas import TableSpec
+from .duckdb_engine import DuckDBEngine
+from .glue import GlueCatalog
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    name: str
+
+    def ensure_database(self) -> None: ...
+
+    def ensure_table(self, spec: TableSpec) -> str:
+        """``"created"``, ``"updated"`` or ``"unchanged"``."""
+        ...
+
+    def register_partition(self, spec: TableSpec, dt: str) -> str:
+        """``"created"``, ``"updated"``, ``"projected"`` or ``"refreshed"``."""
+        ...
+
+    def list_partitions(self, table: str) -> list[str]: ...
+
+
+class DuckDBCatalog:
+    """The local catalog: DuckDB views over the lake (see :class:`DuckDBEngine`)."""
+
+    name = "duckdb"
+
+    def __init__(self, engine: DuckDBEngine):
+        self.engine = engine
+
+    def ensure_database(self) -> None:
+        self.engine.refresh_tables()
+
+    def ensure_table(self, spec: TableSpec) -> str:
+        self.engine.tables[spec.name] = spec
+        self.engine.refresh_table(spec)
+        return "updated"
+
+    def register_partition(self, spec: TableSpec, dt: str) -> str:
+        self.engine.tables.setdefault(spec.name, spec)
+        self.engine.refresh_table(spec)
+        return "refreshed"
+
+    def list_partitions(self, table: str) -> list[str]:
+        return self.engine.lake.list_partitions(table_root(table))
+
+
+GlueCatalog.name = "glue"  # satisfies the Catalog protocol
+
+__all__ = ["Catalog", "DuckDBCatalog", "GlueCatalog"]

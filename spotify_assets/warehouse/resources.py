@@ -1,0 +1,121 @@
+"""Dagster resources for the warehouse: one interface, two backends, chosen in one place.
+
+``build_warehouse_resource()`` reads ``SPOTIFY_ASSETS_ENV`` (``local`` → DuckDB, ``aws`` → Glue + Athena) once,
+for ``Definitions``; assets only ever call ``warehouse.query_engine()`` / ``warehouse.catalog()`` /
+``warehouse.lake()`` and never branch on the environment.
+
+Environment variables: ``SPOTIFY_ASSETS_ENV``, ``SPOTIFY_LAKE_URI`` (default ``./data/lake``),
+``SPOTIFY_GLUE_DATABASE`` (default ``spotify``), ``SPOTIFY_ATHENA_WORKGROUP`` (default ``primary``),
+``SPOTIFY_ATHENA_OUTPUT`` (``s3://…``), ``SPOTIFY_DUCKDB_PATH`` (default ``./data/spotify.duckdb``),
+``AWS_REGION``, ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from ..lake.storage import Lake
+from .athena import AthenaEngine
+from .catalog import Catalog, DuckDBCatalog
+from .duckdb_engine import DEFAULT_DUCKDB_PATH, DuckDBEngine
+from .engine import QueryEngine
+from .glue import GlueCatalog
+
+ENVIRONMENTS = ("local", "aws")
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Query engine + catalog + lake for one environment (``local``: DuckDB; ``aws``: Athena + Glue).
+
+    Engines are cheap and hold no open connection (DuckDB opens its file per call), so each call
+    returns a fresh object; call ``close()`` (Athena: stops queries still running) when done.
+    """
+
+    env: str = "local"
+    lake_uri: str = "./data/lake"
+    glue_database: str = "spotify"
+    athena_workgroup: str = "primary"
+    athena_output: str | None = None
+    duckdb_path: str = DEFAULT_DUCKDB_PATH
+    aws_region: str | None = None
+    aws_endpoint_url: str | None = None
+    partition_projection: bool = False
+    athena_timeout_s: float = 1800.0
+
+    def lake(self) -> Lake:
+        return Lake(self.lake_uri, endpoint_url=self.aws_endpoint_url or None, region=self.aws_region or None)
+
+    def query_engine(self) -> QueryEngine:
+        _check_env(self.env)
+        if self.env == "aws":
+            return AthenaEngine(
+                database=self.glue_database,
+                workgroup=self.athena_workgroup,
+                output_location=self.athena_output or None,
+                region=self.aws_region or None,
+                endpoint_url=self.aws_endpoint_url or None,
+                timeout_s=self.athena_timeout_s,
+            )
+        return DuckDBEngine(
+            self.lake(), self.duckdb_path, endpoint_url=self.aws_endpoint_url or None, region=self.aws_region or None
+        )
+
+    def catalog(self) -> Catalog:
+        _check_env(self.env)
+        if self.env == "aws":
+            return GlueCatalog(
+                database=self.glue_database,
+                lake_uri=self.lake_uri,
+                region=self.aws_region or None,
+                endpoint_url=self.aws_endpoint_url or None,
+                partition_projection=self.partition_projection,
+            )
+        engine = self.query_engine()
+        assert isinstance(engine, DuckDBEngine)
+        return DuckDBCatalog(engine)
+
+
+def _check_env(env: str) -> str:
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"SPOTIFY_ASSETS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    return env
+
+
+def _env_or(name: str, default: Any) -> Any:
+    """``dg.EnvVar(name)`` when the variable is set (resolved at launch, never stored), else the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def build_warehouse_resource(env: str | None = None) -> WarehouseResource:
+    """The warehouse resource for ``SPOTIFY_ASSETS_ENV`` (or ``env``): call once, in ``Definitions``."""
+    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
+    return WarehouseResource(
+        env=env,
+        lake_uri=_env_or("SPOTIFY_LAKE_URI", "./data/lake"),
+        glue_database=_env_or("SPOTIFY_GLUE_DATABASE", "spotify"),
+        athena_workgroup=_env_or("SPOTIFY_ATHENA_WORKGROUP", "primary"),
+        athena_output=_env_or("SPOTIFY_ATHENA_OUTPUT", None),
+        duckdb_path=_env_or("SPOTIFY_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
+        aws_region=_env_or("AWS_REGION", None),
+        aws_endpoint_url=_env_or("AWS_ENDPOINT_URL", None),
+    )
+
+
+def build_query_engine(env: str | None = None, **overrides: Any) -> QueryEngine:
+    """A query engine straight from the environment (scripts, benchmarks, notebooks)."""
+    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
+    settings: dict[str, Any] = {
+        "env": env,
+        "lake_uri": os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake",
+        "glue_database": os.environ.get("SPOTIFY_GLUE_DATABASE") or "spotify",
+        "athena_workgroup": os.environ.get("SPOTIFY_ATHENA_WORKGROUP") or "primary",
+        "athena_output": os.environ.get("SPOTIFY_ATHENA_OUTPUT") or None,
+        "duckdb_path": os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH,
+        "aws_region": os.environ.get("AWS_REGION") or None,
+        "aws_endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
+    }
+    settings.update(overrides)
+    return WarehouseResource(**settings).query_engine()
