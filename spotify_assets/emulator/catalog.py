@@ -48,6 +48,15 @@ def mix(*parts: int) -> int:
     return x
 
 
+def _base36(n: int, width: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out
+
+
 def unit(*parts: int) -> float:
     """A uniform float in [0, 1) from ``mix``."""
     return (mix(*parts) >> 11) / float(1 << 53)
@@ -279,7 +288,7 @@ class Catalog:
             "name": "" if taken_down else self.name("track", index), "artists": artists,
             "duration_ms": 0 if taken_down else int(max(30_000, r.gauss(210_000, 55_000))),
             "explicit": r.random() < 0.15, "disc_number": disc, "track_number": number,
-            "isrc": f"{cc}{mix(self.seed, 5, a) % 46656:03X}{r.randint(0, 99):02d}{index % 100000:05d}",
+            "isrc": f"{cc}{_base36(mix(self.seed, 5, a) % 46656, 3)}{r.randint(0, 99):02d}{index % 100000:05d}",
             "popularity": 0 if taken_down else self._drift("track", index, self._skewed_popularity("track", index), day),
             "available_markets": alb["available_markets"],
             # Track relinking (only visible with ?market=): some tracks resolve to another copy, some are
