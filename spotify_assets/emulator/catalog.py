@@ -225,7 +225,8 @@ class Catalog:
 
     def _artist(self, index: int, day: int) -> dict:
         r = self._rng("artist", index)
-        n_genres = 0 if r.random() < 0.25 else r.randint(1, 3)
+        # ~25% unclassified artists (empty genres); index 1 always, so every scale has one.
+        n_genres = 0 if r.random() < 0.25 or index == 1 else r.randint(1, 3)
         base_pop = self._skewed_popularity("artist", index)
         pop = self._drift("artist", index, base_pop, day)
         followers = int(10 ** (1 + base_pop / 17) * (1 + 0.002 * (day % 997)) * (0.5 + r.random()))
