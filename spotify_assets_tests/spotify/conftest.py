@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import orjson
@@ -72,9 +73,14 @@ def client_for(server, api_url: str | None = None, **kw) -> SpotifyClient:
     return SpotifyClient(settings_for(server, api_url, **kw))
 
 
+_BASE = re.compile(rb"http://127\.0\.0\.1:\d+")
+
+
 def record_set(records) -> set[tuple[str, str, int, bytes]]:
-    """Comparable records: (source, request, status, canonical body), without fetched_at/carried_from."""
-    return {(s, e["request"], e["status"], orjson.dumps(e["body"], option=orjson.OPT_SORT_KEYS))
+    """Comparable records: (source, request, status, canonical body), without fetched_at/carried_from;
+    the emulator's own base URL (in ``href``s) is normalised so runs on different servers compare."""
+    return {(s, e["request"], e["status"],
+             _BASE.sub(b"http://emulator", orjson.dumps(e["body"], option=orjson.OPT_SORT_KEYS)))
             for s, e in records}
 
 
