@@ -1,0 +1,137 @@
+"""Transformed tables on the lake: one zstd Parquet file per table and partition.
+
+``transformed/<table>/dt=YYYY-MM-DD/part-00000.parquet``, rows sorted by the table's key, column
+descriptions in the Arrow field metadata (stored in the file's ``ARROW:schema``), row groups capped at
+about 128 MB / 1M rows for Athena. Writes go through :meth:`Lake.atomic_writer` (temporary ``_tmp-…``
+object, then a move), so readers see the previous file or the new one, never a partial one; a failure
+while writing leaves the previous file untouched. The file holds no timestamps, so writing the same
+table twice gives byte-identical files (idempotent re-materialization).
+
+After the move, any *other* ``*.parquet`` in the partition folder (e.g. from an older layout) is
+deleted. Between the move and that delete — a few milliseconds — a reader globbing the folder could
+see both files; with the single-file layout this only happens once, when migrating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from spotify_assets.transform.schemas import TABLES, TableSpec
+
+from .paths import table_root, transformed_dir, transformed_file
+from .storage import Lake
+
+ROW_GROUP_BYTES = 128 * 1024 * 1024
+ROW_GROUP_MAX_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: str
+    rows: int
+    bytes: int
+
+
+def _as_table(data: pa.Table | Iterable[pa.RecordBatch], schema: pa.Schema | None) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    batches = list(data)  # one sorted file needs the whole partition (columnar, compact)
+    if not batches and schema is None:
+        raise ValueError("no batches and no schema")
+    return pa.Table.from_batches(batches, schema=schema or batches[0].schema)
+
+
+def conform(table: pa.Table, spec: TableSpec, schema: pa.Schema | None = None) -> pa.Table:
+    """``table`` with exactly the target schema (the spec's, or ``schema`` when it extends it):
+    columns in order, types cast, descriptions attached; missing nullable columns become nulls."""
+    target = schema or spec.schema
+    missing_contract = [f.name for f in spec.schema if f.name not in target.names]
+    if missing_contract:
+        raise ValueError(f"schema lacks contract columns {missing_contract} of table {spec.name}")
+    if schema is None:
+        # keep added columns that the data carries (DESIGN.md: add columns freely)
+        extra = [f for f in table.schema if f.name not in target.names and not f.name.startswith("_")]
+        target = pa.schema(list(target) + extra)
+    arrays = []
+    for f in target:
+        if f.name in table.column_names:
+            col = table[f.name]
+            if col.type != f.type:
+                col = col.cast(f.type)
+        elif f.nullable:
+            col = pa.nulls(table.num_rows, f.type)
+        else:
+            raise ValueError(f"table {spec.name} has no column {f.name!r}")
+        if not f.nullable and col.null_count:
+            raise ValueError(f"key column {spec.name}.{f.name} has {col.null_count} nulls")
+        arrays.append(col)
+    meta = dict(target.metadata or {})
+    meta.setdefault(b"description", spec.description.encode())
+    return pa.Table.from_arrays(arrays, schema=target.with_metadata(meta))
+
+
+def sort_by_key(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    if table.num_rows < 2:
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
+
+
+def write_table_partition(
+    lake: Lake,
+    spec: TableSpec,
+    partition: str,
+    table: pa.Table | Iterable[pa.RecordBatch],
+    *,
+    schema: pa.Schema | None = None,
+) -> WriteResult:
+    """Replace ``spec``'s partition with ``table`` (sorted by key here), atomically; see module doc."""
+    t = conform(_as_table(table, schema), spec, schema)
+    t = sort_by_key(t, spec.key)
+    rel = transformed_file(spec.name, partition)
+    rows_per_group = ROW_GROUP_MAX_ROWS
+    if t.num_rows and t.nbytes:
+        rows_per_group = max(1, min(ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES * t.num_rows // t.nbytes))
+    with lake.atomic_writer(rel) as out:
+        with pq.ParquetWriter(
+            out, t.schema, compression="zstd", compression_level=3, write_statistics=True,
+            store_schema=True, use_dictionary=True,
+        ) as w:
+            for start in range(0, max(t.num_rows, 1), rows_per_group):
+                w.write_table(t.slice(start, rows_per_group), row_group_size=rows_per_group)
+    for f in lake.list_files(transformed_dir(spec.name, partition), suffix=".parquet", recursive=False):
+        if f.path != rel:
+            lake.delete(f.path)
+    size = lake.fs.get_file_info(lake.full_path(rel)).size or 0
+    return WriteResult(rel, t.num_rows, size)
+
+
+def read_table_partitions(lake: Lake, table: str, partitions: list[str] | None = None) -> pa.Table:
+    """Rows of ``table`` for ``partitions`` (all when None), with a ``dt`` string column appended.
+
+    Partitions without a file are skipped. Files written with fewer (older) columns are unified
+    to the union of columns (missing values null).
+    """
+    if partitions is None:
+        partitions = lake.list_partitions(table_root(table))
+    parts = []
+    for dt in partitions:
+        for f in lake.list_files(transformed_dir(table, dt), suffix=".parquet", recursive=False):
+            t = pq.read_table(lake.full_path(f.path), filesystem=lake.fs)
+            parts.append(t.append_column("dt", pa.array([dt] * t.num_rows, pa.string())))
+    if not parts:
+        spec = TABLES.get(table)
+        fields = list(spec.schema) if spec else []
+        return pa.table({f.name: pa.array([], f.type) for f in fields} | {"dt": pa.array([], pa.string())})
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def read_table_partitions_pandas(lake: Lake, table: str, partitions: list[str] | None = None):
+    """:func:`read_table_partitions` as a pandas DataFrame (nullable ints stay nullable)."""
+    import pandas as pd
+
+    return read_table_partitions(lake, table, partitions).to_pandas(types_mapper=pd.ArrowDtype)

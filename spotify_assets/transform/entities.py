@@ -1,0 +1,447 @@
+"""Row extraction: Spotify objects (both quota modes' shapes) → candidate rows of the 8 tables.
+
+One :class:`Extractor` per partition. It is fed envelopes source by source and appends *candidate*
+rows to column builders (chunks of ``chunk_rows`` rows become Arrow record batches, so no partition's
+worth of Python dicts is ever alive at once). Every candidate row of an entity table carries ``_rank``
+(full object over simplified, then latest ``fetched_at``) and ``_seq`` (processing order: source,
+file, line, position); link tables carry ``_pseq``, the ``_seq`` of the parent row they came from, so
+after dedupe only the chosen parent's links survive (see :mod:`.dedupe`).
+
+Decisions:
+
+* ``track: null`` / ``item: null`` → no ``playlist_items`` row (exclusion "null item").
+* Local files (``is_local``) → ``playlist_items`` row with ``item_type='local'``, ``item_id`` null;
+  nothing in ``tracks`` (exclusion "local track").
+* Episodes → ``item_type='episode'``, ``item_id`` = the episode ID; episodes are not tracks.
+* Relinking (``linked_from``): ``item_id`` and ``tracks.track_id`` are the *returned* (playable) track's
+  ``id``, so ``playlist_items.item_id`` always joins to ``tracks``; the originally requested ID is kept
+  in the added column ``playlist_items.linked_from_id``.
+* A simplified album/artist seen inside a track (or an album's artists) is a candidate row too, ranked
+  below any full object of the same ID.
+* ``added_at`` of 1970-01-01T00:00:00Z → null (unknown). ``added_by: null`` → null ``added_by_id``.
+* Quarantine is at the smallest unit that failed: an item whose own fields or whose track/episode ID
+  are broken → ``playlist_items``; a track with a valid ID but broken fields → ``tracks`` (its playlist
+  item is kept); an album/artist → ``albums``/``artists``; a bad artist reference or genre → the link
+  table. Unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pyarrow as pa
+
+from . import schemas as S
+from .coerce import (
+    Bad,
+    opt_id,
+    release_date,
+    spotify_id,
+    timestamp_us,
+    to_bool,
+    to_dict,
+    to_int,
+    to_list,
+    to_str,
+)
+from .records import SOURCE_TABLE, Envelope, QuarantineRecord, Reject, SourceCount, TableCount
+
+FULL = 1 << 40  # rank bonus of a full object over a simplified one (ranks are epoch seconds otherwise)
+
+# Columns added to the contract's tables (DESIGN.md allows adding columns).
+EXTRA_COLUMNS: dict[str, list[pa.Field]] = {
+    "playlist_items": [
+        pa.field("linked_from_id", pa.string(), metadata={
+            "description": "When Spotify relinked the track for the market: the ID originally in the playlist "
+                           "(item_id is the playable track's ID, as in tracks.track_id)."}),
+    ],
+    "albums": [
+        pa.field("release_date_raw", pa.string(), metadata={
+            "description": "release_date exactly as the API sent it (e.g. '0000' for taken-down albums, "
+                           "whose release_date is null)."}),
+    ],
+}
+
+_PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
+
+
+def output_schema(table: str) -> pa.Schema:
+    """The schema of a transformed table as written: the contract's columns plus :data:`EXTRA_COLUMNS`."""
+    spec = S.TABLES[table]
+    fields = list(spec.schema) + EXTRA_COLUMNS.get(table, [])
+    return pa.schema(fields, metadata={"description": spec.description})
+
+
+PARENT_EXTRA = [pa.field("_rank", pa.int64()), pa.field("_seq", pa.int64())]
+CHILD_EXTRA = [pa.field("_pseq", pa.int64()), pa.field("_seq", pa.int64())]
+PARENT_TABLES = ("playlists", "playlist_items", "tracks", "albums", "artists")
+CHILD_OF = {"track_artists": "tracks", "album_artists": "albums", "artist_genres": "artists"}
+
+
+class Builder:
+    """Rows (tuples, without ``_seq``) in; Arrow record batches out every ``chunk_rows`` rows."""
+
+    def __init__(self, table: str, chunk_rows: int):
+        extra = CHILD_EXTRA if table in CHILD_OF else PARENT_EXTRA
+        self.table = table
+        self.schema = pa.schema(list(output_schema(table)) + extra)
+        self.chunk_rows = chunk_rows
+        self.rows: list[tuple] = []
+        self.batches: list[pa.RecordBatch] = []
+        self.n = 0
+        self._flushed = 0
+
+    def add(self, row: tuple) -> int:
+        rows = self.rows
+        rows.append(row)
+        seq = self.n
+        self.n = seq + 1
+        if len(rows) >= self.chunk_rows:
+            self.flush()
+        return seq
+
+    def flush(self) -> None:
+        rows = self.rows
+        if not rows:
+            return
+        fields = list(self.schema)
+        cols = list(zip(*rows, strict=True))
+        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, fields[:-1], strict=True)]
+        arrays.append(pa.array(np.arange(self._flushed, self._flushed + len(rows), dtype=np.int64)))
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self._flushed += len(rows)
+        self.rows = []
+
+    def to_table(self) -> pa.Table:
+        self.flush()
+        return pa.Table.from_batches(self.batches, schema=self.schema)
+
+
+class Extractor:
+    """Feeds envelopes of one partition into the tables' builders, the quarantine and the accounting."""
+
+    def __init__(self, chunk_rows: int = 50_000):
+        self.builders = {t: Builder(t, chunk_rows) for t in S.TABLES}
+        self.quarantine: dict[str, list[QuarantineRecord]] = defaultdict(list)
+        self.sources: dict[str, SourceCount] = {}
+        self.env: Envelope | None = None
+        self._sc: SourceCount | None = None
+
+    # -- context -------------------------------------------------------------------------------------
+    def begin_source(self, source: str) -> None:
+        self.source = source
+        self._sc = self.sources.setdefault(source, SourceCount())
+        t = self._sc.tables
+        self._c: dict[str, TableCount] = {name: t[name] for name in S.TABLES}
+
+    def _q(self, table: str, reason: str, record) -> None:
+        env = self.env
+        self.quarantine[table].append(QuarantineRecord(table, reason, env.file, env.line_no, env.request, record))
+        self._c[table].quarantined += 1
+
+    # -- lines ---------------------------------------------------------------------------------------
+    def feed_line(self, file: str, line_no: int, data: bytes) -> None:
+        from .records import parse_envelope  # local: keeps the import graph flat
+
+        sc = self._sc
+        sc.lines += 1
+        table = SOURCE_TABLE[self.source]
+        try:
+            env = parse_envelope(file, line_no, data)
+        except Reject as e:
+            self._q_line(table, str(e), file, line_no, None, data.decode("utf-8", "replace"))
+            return
+        self.env = env
+        body = env.body
+        if env.status != 200:
+            if body is None or type(body) in (dict, str):
+                sc.excluded["non-200 response"] += 1
+            else:
+                self._q_line(table, f"non-200 response with a malformed body ({type(body).__name__})",
+                             file, line_no, env.request, body)
+            return
+        if type(body) is not dict:
+            self._q_line(table, f"body is a JSON {type(body).__name__}, expected object", file, line_no,
+                         env.request, body)
+            return
+        if "error" in body and "id" not in body:
+            self._q_line(table, "error body with status 200", file, line_no, env.request, body)
+            return
+        try:
+            getattr(self, f"_body_{self.source}")(body)
+        except Reject as e:
+            self._q_line(table, str(e), file, line_no, env.request, body)
+            return
+        sc.parsed += 1
+
+    def _q_line(self, table, reason, file, line_no, request, record) -> None:
+        self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record))
+        self._sc.quarantined += 1
+
+    # -- bodies per source ---------------------------------------------------------------------------
+    def _body_playlists(self, body: dict) -> None:
+        self.playlist(body)
+
+    def _body_playlist_items(self, body: dict) -> None:
+        m = _PLAYLIST_REQUEST.search(self.env.request)
+        if not m:
+            raise Reject("request path names no playlist (/playlists/{id}/tracks or /items)")
+        try:
+            pid = spotify_id(m.group(1), "playlist id in request")
+        except Bad as e:
+            raise Reject(e.reason) from None
+        items = body.get("items")
+        if type(items) is not list:
+            raise Reject("page has no items array")
+        self.items(pid, self._page_offset(body), items)
+
+    def _page_offset(self, page: dict) -> int:
+        try:
+            off = to_int(page.get("offset"), "offset")
+        except Bad as e:
+            raise Reject(e.reason) from None
+        if off is None:
+            q = parse_qs(urlsplit(self.env.request).query)
+            try:
+                off = int(q.get("offset", ["0"])[0])
+            except ValueError:
+                raise Reject("page has no usable offset") from None
+        return off
+
+    def _batch_or_single(self, body: dict, key: str, add) -> None:
+        entries = body.get(key)
+        if "id" not in body and key in body:
+            if type(entries) is not list:
+                raise Reject(f"batch body's {key!r} is not an array")
+            c = self._c[SOURCE_TABLE[self.source]]
+            for e in entries:
+                if e is None:
+                    c.seen += 1
+                    c.excluded["null batch entry"] += 1
+                elif type(e) is not dict:
+                    c.seen += 1
+                    self._q(SOURCE_TABLE[self.source], f"batch entry is a JSON {type(e).__name__}", e)
+                else:
+                    add(e)
+        else:
+            add(body)
+
+    def _body_tracks(self, body: dict) -> None:
+        self._batch_or_single(body, "tracks", self.track)
+
+    def _body_albums(self, body: dict) -> None:
+        self._batch_or_single(body, "albums", lambda a: self.album(a, True))
+
+    def _body_artists(self, body: dict) -> None:
+        self._batch_or_single(body, "artists", lambda a: self.artist(a, True))
+
+    # -- entities ------------------------------------------------------------------------------------
+    def playlist(self, p: dict) -> None:
+        c = self._c["playlists"]
+        c.seen += 1
+        try:
+            pid = spotify_id(p.get("id"), "playlist id")
+            owner = to_dict(p.get("owner"), "owner")
+            followers = to_dict(p.get("followers"), "followers")
+            page = self._embedded_page(p)
+            row = (
+                pid,
+                to_str(p.get("name"), "name"),
+                to_str(p.get("description"), "description"),
+                to_str(owner.get("id"), "owner.id") if owner else None,
+                to_bool(p.get("public"), "public"),
+                to_bool(p.get("collaborative"), "collaborative"),
+                to_int(followers.get("total"), "followers.total") if followers else None,
+                to_str(p.get("snapshot_id"), "snapshot_id"),
+                to_int(page.get("total"), "total") if page else None,
+                self.env.rank,
+            )
+            items = to_list(page.get("items"), "items") if page else None
+            offset = self._page_offset(page) if items else 0
+        except (Bad, Reject) as e:
+            self._q("playlists", e.reason if isinstance(e, Bad) else str(e), p)
+            return
+        self.builders["playlists"].add(row)
+        c.emitted += 1
+        if items:
+            self.items(pid, offset, items)
+
+    @staticmethod
+    def _embedded_page(p: dict) -> dict | None:
+        # Extended mode: ``tracks`` (paging of items carrying ``track``); development mode: ``items``.
+        pages = [to_dict(p.get(k), k) for k in ("tracks", "items")]
+        pages = [pg for pg in pages if pg is not None]
+        for pg in pages:
+            if type(pg.get("items")) is list:
+                return pg
+        return pages[0] if pages else None
+
+    def items(self, pid: str, offset: int, items: list) -> None:
+        c = self._c["playlist_items"]
+        ct = self._c["tracks"]
+        add = self.builders["playlist_items"].add
+        rank = self.env.rank
+        for i, it in enumerate(items):
+            c.seen += 1
+            if it is None:
+                c.excluded["null item"] += 1
+                continue
+            if type(it) is not dict:
+                self._q("playlist_items", f"item is a JSON {type(it).__name__}", it)
+                continue
+            try:
+                obj = it.get("track")
+                if obj is None:
+                    obj = it.get("item")
+                added_at = timestamp_us(it.get("added_at"), "added_at", epoch_is_null=True)
+                ab = it.get("added_by")
+                if ab is None:
+                    added_by = None
+                elif type(ab) is dict:
+                    added_by = to_str(ab.get("id"), "added_by.id")
+                else:
+                    raise Bad("added_by is not an object")
+                if obj is None:
+                    if it.get("is_local") is True:
+                        itype, iid, linked = "local", None, None
+                    else:
+                        c.excluded["null item"] += 1
+                        continue
+                elif type(obj) is not dict:
+                    raise Bad(f"track is a JSON {type(obj).__name__}")
+                elif it.get("is_local") is True or obj.get("is_local") is True:
+                    itype, iid, linked = "local", None, None
+                elif obj.get("type") == "episode":
+                    itype, iid, linked = "episode", spotify_id(obj.get("id"), "episode id"), None
+                else:
+                    itype, iid = "track", spotify_id(obj.get("id"), "track id")
+                    lf = obj.get("linked_from")
+                    linked = opt_id(lf.get("id"), "linked_from.id") if type(lf) is dict else None
+            except Bad as e:
+                self._q("playlist_items", e.reason, it)
+                continue
+            add((pid, offset + i, itype, iid, added_at, added_by, linked, rank))
+            c.emitted += 1
+            if itype == "track":
+                self.track(obj)
+            elif itype == "local":
+                ct.seen += 1
+                ct.excluded["local track"] += 1
+
+    def track(self, t: dict) -> None:
+        c = self._c["tracks"]
+        c.seen += 1
+        try:
+            tid = spotify_id(t.get("id"), "track id")
+            album = t.get("album")
+            if album is not None and type(album) is not dict:
+                raise Bad("album is not an object")
+            artists = to_list(t.get("artists"), "artists")
+            ext = t.get("external_ids")
+            if ext is None:
+                isrc = None
+            elif type(ext) is dict:
+                isrc = to_str(ext.get("isrc"), "external_ids.isrc")
+            else:
+                raise Bad("external_ids is not an object")
+            name = to_str(t.get("name"), "name")
+            duration = to_int(t.get("duration_ms"), "duration_ms")
+            explicit = to_bool(t.get("explicit"), "explicit")
+            popularity = to_int(t.get("popularity"), "popularity")
+            disc = to_int(t.get("disc_number"), "disc_number")
+            number = to_int(t.get("track_number"), "track_number")
+        except Bad as e:
+            self._q("tracks", e.reason, t)
+            return
+        album_id = self.album(album, False) if album is not None else None
+        seq = self.builders["tracks"].add(
+            (tid, name, album_id, duration, explicit, popularity, isrc, disc, number, self.env.rank)
+        )
+        c.emitted += 1
+        if artists:
+            for pos, a in enumerate(artists):
+                self._artist_link("track_artists", seq, tid, a, pos)
+
+    def album(self, a: dict, full: bool) -> str | None:
+        """Add an album candidate; returns its ID when valid (even if its other fields are quarantined)."""
+        c = self._c["albums"]
+        c.seen += 1
+        try:
+            aid = spotify_id(a.get("id"), "album id")
+        except Bad as e:
+            self._q("albums", e.reason, a)
+            return None
+        try:
+            raw_date = a.get("release_date")
+            days, precision = release_date(raw_date, a.get("release_date_precision"))
+            ext = to_dict(a.get("external_ids"), "external_ids")
+            artists = to_list(a.get("artists"), "artists")
+            row = (
+                aid,
+                to_str(a.get("name"), "name"),
+                to_str(a.get("album_type"), "album_type"),
+                days,
+                precision,
+                to_int(a.get("total_tracks"), "total_tracks"),
+                to_str(a.get("label"), "label"),
+                to_int(a.get("popularity"), "popularity"),
+                to_str(ext.get("upc"), "external_ids.upc") if ext else None,
+                raw_date,
+                self.env.rank + FULL if full else self.env.rank,
+            )
+        except Bad as e:
+            self._q("albums", e.reason, a)
+            return aid
+        seq = self.builders["albums"].add(row)
+        c.emitted += 1
+        if artists:
+            for pos, ar in enumerate(artists):
+                self._artist_link("album_artists", seq, aid, ar, pos)
+        return aid
+
+    def _artist_link(self, table: str, pseq: int, parent_id: str, a, pos: int) -> None:
+        c = self._c[table]
+        c.seen += 1
+        try:
+            if type(a) is not dict:
+                raise Bad(f"artist is a JSON {type(a).__name__}")
+            arid = spotify_id(a.get("id"), "artist id")
+        except Bad as e:
+            self._q(table, e.reason, a)
+            return
+        self.builders[table].add((parent_id, arid, pos, pseq))
+        c.emitted += 1
+        self.artist(a, False)
+
+    def artist(self, a: dict, full: bool) -> None:
+        c = self._c["artists"]
+        c.seen += 1
+        try:
+            arid = spotify_id(a.get("id"), "artist id")
+            followers = to_dict(a.get("followers"), "followers")
+            genres = to_list(a.get("genres"), "genres")
+            row = (
+                arid,
+                to_str(a.get("name"), "name"),
+                to_int(followers.get("total"), "followers.total") if followers else None,
+                to_int(a.get("popularity"), "popularity"),
+                self.env.rank + FULL if full else self.env.rank,
+            )
+        except Bad as e:
+            self._q("artists", e.reason, a)
+            return
+        seq = self.builders["artists"].add(row)
+        c.emitted += 1
+        if genres:
+            cg = self._c["artist_genres"]
+            add = self.builders["artist_genres"].add
+            for g in genres:
+                cg.seen += 1
+                if type(g) is str and g:
+                    add((arid, g, seq))
+                    cg.emitted += 1
+                else:
+                    self._q("artist_genres", "genre is not a non-empty string", {"artist_id": arid, "genre": g})

@@ -1,0 +1,141 @@
+"""``transform_partition``: one day's raw zone → the 8 transformed tables + quarantine + accounting.
+
+Streams every raw file of the five sources (see :mod:`.records`), extracts candidate rows in chunks
+(:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), checks the
+accounting invariant and, with ``write=True``, replaces the partition's Parquet files and quarantine
+files on the lake.
+
+Accounting (``TransformResult.accounting``)::
+
+    {"sources": {<source>: {"lines", "parsed", "quarantined", "excluded": {reason: n},
+                            "tables": {<table>: {"seen", "emitted", "quarantined", "excluded": {reason: n}}}}},
+     "tables":  {<table>: {"candidates", "rows", "duplicates_merged", "quarantined"}}}
+
+Invariants (checked; :class:`~.records.AccountingError` if broken):
+
+* per source: ``lines == parsed + quarantined + sum(excluded)`` (line exclusions: "non-200 response");
+* per source and table: ``seen == emitted + quarantined + sum(excluded)`` (entity exclusions: "null item",
+  "null batch entry", "local track");
+* per table: ``candidates == sum(emitted over sources) == rows + duplicates_merged`` (duplicates merged
+  include the links of a parent row that lost the dedupe).
+
+Broken envelopes (not JSON, not an object, no request/status/body, error body with status 200, body of the
+wrong shape) are quarantined under the source's main table (``records.SOURCE_TABLE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from spotify_assets.lake.parquet import WriteResult, write_table_partition
+from spotify_assets.lake.paths import RAW_SOURCES, raw_dir, validate_partition
+from spotify_assets.lake.quarantine import write_quarantine
+from spotify_assets.lake.storage import Lake
+
+from . import schemas as S
+from .dedupe import dedupe_entities, dedupe_links
+from .entities import CHILD_OF, Extractor, output_schema
+from .records import AccountingError, iter_lines
+
+# Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins.
+SOURCE_ORDER = ("albums", "artists", "tracks", "playlists", "playlist_items")
+assert sorted(SOURCE_ORDER) == sorted(RAW_SOURCES)
+
+
+@dataclass
+class TransformResult:
+    partition: str
+    tables: dict[str, pa.Table]  # table name → rows as written (output_schema(table), sorted by key)
+    quarantine: dict[str, list[dict]]  # table name → quarantine records (see lake/quarantine.py)
+    accounting: dict
+    raw_files: int = 0
+    raw_bytes: int = 0  # compressed bytes of the raw files read
+    written: dict[str, WriteResult] = field(default_factory=dict)  # when write=True
+    quarantine_written: dict[str, str | None] = field(default_factory=dict)  # table → path or None
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        return {t: tab.num_rows for t, tab in self.tables.items()}
+
+    @property
+    def quarantined(self) -> int:
+        return sum(len(v) for v in self.quarantine.values())
+
+
+def transform_partition(
+    lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000
+) -> TransformResult:
+    """Transform ``partition`` (``YYYY-MM-DD``) of ``lake``'s raw zone; see the module docstring."""
+    validate_partition(partition)
+    ex = Extractor(chunk_rows)
+    raw_files = raw_bytes = 0
+    for source in SOURCE_ORDER:
+        ex.begin_source(source)
+        files = lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz")
+        raw_files += len(files)
+        raw_bytes += sum(f.size for f in files)
+        feed = ex.feed_line
+        for file, line_no, data in iter_lines(lake, source, partition):
+            feed(file, line_no, data)
+
+    candidates = {t: b.to_table() for t, b in ex.builders.items()}
+    ex.builders.clear()
+    chosen: dict[str, pa.Table] = {}
+    for t in ("playlists", "playlist_items", "tracks", "albums", "artists"):
+        chosen[t] = dedupe_entities(candidates[t], S.TABLES[t].key)
+    for t, parent in CHILD_OF.items():
+        chosen[t] = dedupe_links(candidates[t], S.TABLES[t].key, chosen[parent])
+
+    tables = {}
+    for t in S.TABLES:
+        schema = output_schema(t)
+        tab = chosen[t].select(schema.names)
+        tables[t] = pa.Table.from_arrays(tab.columns, schema=schema).combine_chunks()
+
+    quarantine = {t: [r.to_dict() for r in recs] for t, recs in ex.quarantine.items() if recs}
+    accounting = _accounting(ex, candidates, tables, quarantine)
+    del candidates, chosen
+    result = TransformResult(partition, tables, quarantine, accounting, raw_files, raw_bytes)
+    if write:
+        for t, tab in tables.items():
+            result.written[t] = write_table_partition(lake, S.TABLES[t], partition, tab, schema=output_schema(t))
+        for t in S.TABLES:
+            result.quarantine_written[t] = write_quarantine(lake, t, partition, quarantine.get(t, []))
+    return result
+
+
+def _accounting(ex: Extractor, candidates, tables, quarantine) -> dict:
+    problems = []
+    sources = {}
+    for source in SOURCE_ORDER:
+        sc = ex.sources[source]
+        if sc.lines != sc.parsed + sc.quarantined + sum(sc.excluded.values()):
+            problems.append(f"{source}: lines {sc.lines} != parsed {sc.parsed} + quarantined "
+                            f"{sc.quarantined} + excluded {dict(sc.excluded)}")
+        for t, c in sc.tables.items():
+            if c.seen != c.emitted + c.quarantined + sum(c.excluded.values()):
+                problems.append(f"{source}/{t}: seen {c.seen} != emitted {c.emitted} + quarantined "
+                                f"{c.quarantined} + excluded {dict(c.excluded)}")
+        sources[source] = sc.as_dict()
+    table_acc = {}
+    for t in S.TABLES:
+        emitted = sum(sc.tables[t].emitted for sc in ex.sources.values() if t in sc.tables)
+        cand = candidates[t].num_rows
+        rows = tables[t].num_rows
+        q_entities = sum(sc.tables[t].quarantined for sc in ex.sources.values() if t in sc.tables)
+        q_lines = sum(1 for r in quarantine.get(t, [])) - q_entities
+        if emitted != cand or rows > cand:
+            problems.append(f"{t}: emitted {emitted}, candidates {cand}, rows {rows}")
+        table_acc[t] = {"candidates": cand, "rows": rows, "duplicates_merged": cand - rows,
+                        "quarantined": q_entities + q_lines}
+    total_q_lines = sum(sc.quarantined for sc in ex.sources.values())
+    total_q = sum(len(v) for v in quarantine.values())
+    total_q_entities = sum(c.quarantined for sc in ex.sources.values() for c in sc.tables.values())
+    if total_q != total_q_lines + total_q_entities:
+        problems.append(f"quarantine holds {total_q} records, counted {total_q_lines} lines + "
+                        f"{total_q_entities} entities")
+    if problems:
+        raise AccountingError("accounting invariant broken: " + "; ".join(problems))
+    return {"sources": sources, "tables": table_acc}
