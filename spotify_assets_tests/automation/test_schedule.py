@@ -1,0 +1,88 @@
+"""The daily schedule targets today's partition of daily_job; jobs select the right groups; default status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from spotify_assets import automation
+from spotify_assets.partitions import daily_partitions
+
+
+@pytest.fixture
+def _stub_defs(stub_defs):
+    return stub_defs
+
+
+def test_schedule_requests_todays_partition(_stub_defs):
+    auto = automation.build_automation()
+    defs = _stub_defs(auto)
+    schedule = defs.resolve_schedule_def(automation.SCHEDULE_NAME)
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    tick = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
+        data = schedule.evaluate_tick(context)
+    assert len(data.run_requests) == 1
+    request = data.run_requests[0]
+    assert request.partition_key == "2026-11-24"
+    job = defs.resolve_job_def(automation.DAILY_JOB_NAME)
+    # The partition exists in the job's partitions and the request's config is valid for the job.
+    assert request.partition_key in daily_partitions.get_partition_keys(
+        current_time=dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+    )
+    assert dg.validate_run_config(job, request.run_config) is not None
+
+
+def test_schedule_uses_utc_day_whatever_the_timezone(monkeypatch, _stub_defs):
+    monkeypatch.setenv("SPOTIFY_SCHEDULE_CRON", "30 23 * * *")
+    monkeypatch.setenv("SPOTIFY_SCHEDULE_TIMEZONE", "America/Los_Angeles")
+    defs = _stub_defs(automation.build_automation())
+    schedule = defs.resolve_schedule_def(automation.SCHEDULE_NAME)
+    assert schedule.cron_schedule == "30 23 * * *"
+    assert schedule.execution_timezone == "America/Los_Angeles"
+    tick = dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-8)))  # 07:30 UTC next day
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
+        data = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in data.run_requests] == ["2026-11-25"]
+
+
+def test_jobs_select_groups_and_retry_tags(_stub_defs):
+    auto = automation.build_automation()
+    defs = _stub_defs(auto)
+    with dg.instance_for_test():
+        defs.get_repository_def()
+    daily = defs.resolve_job_def(automation.DAILY_JOB_NAME)
+    transform = defs.resolve_job_def(automation.TRANSFORM_JOB_NAME)
+    daily_keys = {k.to_user_string() for k in daily.asset_layer.executable_asset_keys}
+    transform_keys = {k.to_user_string() for k in transform.asset_layer.executable_asset_keys}
+    assert daily_keys == {"raw_tracks", "tracks", "catalog_tracks", "daily_top_tracks"}
+    assert transform_keys == {"tracks", "catalog_tracks", "daily_top_tracks"}
+    for job in (daily, transform):
+        assert job.tags["dagster/max_retries"] == "1"
+        assert job.tags["dagster/retry_strategy"] == "FROM_FAILURE"
+        assert job.partitions_def == daily_partitions
+
+
+@pytest.mark.parametrize("flag,expected", [(None, "STOPPED"), ("true", "RUNNING"), ("false", "STOPPED")])
+def test_default_status_follows_env(monkeypatch, flag, expected):
+    if flag is None:
+        monkeypatch.delenv("SPOTIFY_AUTOMATION_DEFAULT_ON", raising=False)
+    else:
+        monkeypatch.setenv("SPOTIFY_AUTOMATION_DEFAULT_ON", flag)
+    auto = automation.build_automation()
+    assert [s.default_status.value for s in auto.schedules] == [expected]
+    assert {s.name: s.default_status.value for s in auto.sensors} == {
+        automation.RAW_SENSOR_NAME: expected,
+        automation.AUTOMATION_SENSOR_NAME: expected,
+        automation.FAILURE_SENSOR_NAME: expected,
+    }
