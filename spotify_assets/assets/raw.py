@@ -9,6 +9,8 @@ from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
 from ..spotify.crawl import CrawlSeeds
+from ..spotify.errors import RateLimitedError, SpotifyAuthError
+from ..spotify.ids import validate_ids
 from ..spotify.resource import SpotifyResource
 
 RAW_GROUP = "raw"
@@ -58,6 +60,15 @@ def _check_partition_is_today(partition: str, allow_past: bool) -> None:
     )
 
 
+def _check_seed_ids(config: ExtractConfig) -> None:
+    """Ids become URLs and object keys: reject malformed ones before any request (never retried)."""
+    try:
+        for kind, ids in (("playlist", config.playlist_ids), ("artist", config.artist_ids), ("track", config.track_ids)):
+            validate_ids(kind, ids)
+    except ValueError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
 def _previous_partition(lake, partition: str) -> str | None:
     earlier = [p for p in lake.list_partitions("raw/playlists") if p < partition]
     return earlier[-1] if earlier else None
@@ -98,6 +109,7 @@ def raw_spotify(
     """
     partition = context.partition_key
     _check_partition_is_today(partition, config.allow_past_partition)
+    _check_seed_ids(config)
     the_lake = lake.get_lake()
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
@@ -115,6 +127,10 @@ def raw_spotify(
             previous=_previous_records(the_lake, previous),
             logger=context.log,
         )
+    except (RateLimitedError, SpotifyAuthError) as error:
+        # Retrying within minutes cannot help: wait for the time the message names, or fix credentials.
+        writer.close()
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     except BaseException:
         writer.close()
         raise

@@ -92,7 +92,7 @@ class Lake:
         return sorted(values)
 
     def open_input(self, rel: str) -> BinaryIO:
-        return self.fs.open_input_stream(self.full_path(rel))
+        return self.fs.open_input_stream(self.full_path(rel), compression=None)
 
     def open_random_access(self, rel: str):
         return self.fs.open_input_file(self.full_path(rel))
@@ -110,7 +110,8 @@ class Lake:
         tmp = f"{parent}/_tmp-{uuid.uuid4().hex}-{name}"
         if self.is_local:
             os.makedirs(parent, exist_ok=True)
-        stream = self.fs.open_output_stream(tmp)
+        # compression=None: pyarrow would otherwise gzip (or gunzip) again any name ending in .gz
+        stream = self.fs.open_output_stream(tmp, compression=None)
         try:
             yield stream
             stream.close()
