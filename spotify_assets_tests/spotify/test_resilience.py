@@ -17,6 +17,7 @@ from spotify_assets.spotify.__main__ import main as cli_main
 from spotify_assets.spotify.auth import RefreshTokenProvider
 from spotify_assets.spotify.client import SpotifyClient
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
+from spotify_assets.spotify.ratelimit import RateLimiter
 from spotify_assets.spotify.errors import RateLimitedError, RetryBudgetExhaustedError, SpotifyAuthError
 
 from .conftest import client_for, record_set, settings_for
@@ -93,10 +94,32 @@ def test_real_rolling_window_429_above_ceiling(start):
     assert "Retry after" in str(exc.value)
 
 
+def test_rate_limiter_never_exceeds_the_rolling_window():
+    now = [0.0]
+    sends = []
+
+    def sleep(d):
+        now[0] += d
+
+    limiter = RateLimiter(100, headroom=0.95, clock=lambda: now[0], sleep=sleep)
+    for _ in range(1000):
+        limiter.acquire()
+        sends.append(now[0])
+    j = 0
+    for i, t in enumerate(sends):  # max sends in any 30 s window
+        while sends[j] <= t - 30:
+            j += 1
+        assert i - j + 1 <= 100
+    rate = (len(sends) - 1) / (sends[-1] - sends[0])
+    assert 0.9 * 100 / 30 <= rate <= 100 / 30
+
+
 def test_client_side_pacing_avoids_429(start):
-    srv = start(rate_limit=40)  # 40 per rolling 30 s; the tiny crawl needs ~22
-    report = run_crawl(client_for(srv, rate_limit_per_30s=40), CrawlSeeds(playlist_ids=[]), ListSink())
+    srv = start(rate_limit=30)  # the tiny crawl needs ~22 requests: paced, none is refused
+    t0 = time.monotonic()
+    report = run_crawl(client_for(srv, rate_limit_per_30s=300), CrawlSeeds(playlist_ids=[]), ListSink())
     assert report.rate_limited == 0
+    assert time.monotonic() - t0 >= (report.total_requests - 1) * 30 / 300 / 1.0 * 0.95
 
 
 def test_retry_budget_exhausted(shared_emulator, proxy_factory):
