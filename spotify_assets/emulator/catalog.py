@@ -84,8 +84,8 @@ class Catalog:
         self.n_users = sizes["users"]
         self._build_structure()
         # Per-instance LRUs (bounded) so two catalogs never share cached facts.
-        self.track = lru_cache(maxsize=200_000)(self._track)
-        self.album = lru_cache(maxsize=50_000)(self._album)
+        self.track = lru_cache(maxsize=30_000)(self._track)
+        self.album = lru_cache(maxsize=20_000)(self._album)
         self.artist = lru_cache(maxsize=50_000)(self._artist)
         self.playlist = lru_cache(maxsize=20_000)(self._playlist)
         self.playlist_entries = lru_cache(maxsize=20_000)(self._playlist_entries)

@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -73,7 +73,7 @@ class EmulatorApp:
     # ------------------------------------------------------------------ clock
     def today(self) -> date:
         with self._clock_lock:
-            return self._today or datetime.now(timezone.utc).date()
+            return self._today or datetime.now(UTC).date()
 
     def set_today(self, d: date | None) -> None:
         with self._clock_lock:

@@ -27,8 +27,8 @@ class Shaper:
         self.api = api_url.rstrip("/")  # ".../v1"
         self.mode = mode
         self.extended = mode == EXTENDED
-        self.track = lru_cache(maxsize=100_000)(self._track)
-        self.album = lru_cache(maxsize=20_000)(self._album_base)
+        self.track = lru_cache(maxsize=12_000)(self._track)
+        self.album = lru_cache(maxsize=5_000)(self._album_base)
         self.artist = lru_cache(maxsize=20_000)(self._artist)
         self.simplified_artist = lru_cache(maxsize=50_000)(self._simplified_artist)
 
