@@ -54,7 +54,9 @@ FAILURE_SENSOR_NAME = "run_failure_alert"
 RUN_RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"}
 
 # A raw file is ``raw/<source>/dt=YYYY-MM-DD/<name>.jsonl.gz`` below the lake root (DESIGN.md).
-RAW_KEY = re.compile(r"(?:^|/)raw/(?P<source>[^/]+)/dt=(?P<partition>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+\.jsonl\.gz)$")
+RAW_KEY = re.compile(
+    r"(?:^|/)raw/(?P<source>[^/]+)/dt=(?P<partition>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+\.jsonl\.gz)$"
+)
 
 # A transform step that started before this many seconds after a raw file's mtime is not trusted to
 # have read it (clock skew between S3 and the Dagster host, filesystem mtime granularity).
@@ -349,7 +351,9 @@ def transformed_since(instance, partition: str, latest_mtime: float, probe_key: 
     return started >= latest_mtime + COVERAGE_MARGIN_S
 
 
-def build_raw_landing_sensor(transform_job, *, minimum_interval_seconds: int | None = None) -> dg.SensorDefinition:
+def build_raw_landing_sensor(
+    transform_job, *, minimum_interval_seconds: int | None = None
+) -> dg.SensorDefinition:
     interval = minimum_interval_seconds or int(os.environ.get("SPOTIFY_RAW_SENSOR_INTERVAL_S", "60"))
 
     @dg.sensor(
@@ -461,6 +465,20 @@ def scrub(text: str | None) -> str:
     return text
 
 
+def _root_cause_message(error) -> str:
+    """The user's exception (Dagster wraps it in DagsterExecutionStepExecutionError), one line per cause."""
+    chain = []
+    while error is not None and len(chain) < 5:
+        chain.append(error)
+        error = error.cause or getattr(error, "context", None)
+    root = chain[-1]
+    message = (root.message or "").strip()
+    if root is not chain[0]:
+        outer = (chain[0].message or "").strip().splitlines()
+        message = f"{message} (in {outer[0]})" if outer else message
+    return message
+
+
 def failure_record(context: dg.RunFailureSensorContext) -> dict:
     """The structured description of a failed run (JSON-able, secrets scrubbed)."""
     run = context.dagster_run
@@ -474,7 +492,7 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict:
     for event in step_events:
         data = event.step_failure_data
         if data is not None and data.error is not None:
-            error = data.error.message
+            error = _root_cause_message(data.error)
             break
     if not error:
         error = context.failure_event.message if context.failure_event else None
@@ -487,7 +505,9 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict:
         "failed_steps": failed_steps,
         "error": scrub((error or "").strip()),
         "retry_number": int(tags.get("dagster/retry_number", "0") or 0),
-        "trigger": tags.get("spotify/trigger") or tags.get("dagster/schedule_name") or tags.get("dagster/sensor_name"),
+        "trigger": tags.get("spotify/trigger")
+        or tags.get("dagster/schedule_name")
+        or tags.get("dagster/sensor_name"),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

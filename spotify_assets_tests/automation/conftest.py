@@ -15,8 +15,15 @@ def write_raw_file(root: str, source: str, partition: str, name: str = "extract"
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     payload = b"".join(
-        json.dumps({"request": f"/v1/{source}/{i}", "status": 200, "fetched_at": f"{partition}T06:00:00Z",
-                    "body": {"id": str(i)}}).encode() + b"\n"
+        json.dumps(
+            {
+                "request": f"/v1/{source}/{i}",
+                "status": 200,
+                "fetched_at": f"{partition}T06:00:00Z",
+                "body": {"id": str(i)},
+            }
+        ).encode()
+        + b"\n"
         for i in range(lines)
     )
     with open(path, "wb") as f:
@@ -57,7 +64,9 @@ def stub_definitions(auto, lake_uri: str = "./data/lake"):
         stub("catalog_tracks", "catalog", ["tracks"]),
         stub("daily_top_tracks", "analytics", ["catalog_tracks"]),
     ]
-    return dg.Definitions(assets=assets, resources={"lake": LakeResource(root_uri=lake_uri)}, **auto.as_kwargs())
+    return dg.Definitions(
+        assets=assets, resources={"lake": LakeResource(root_uri=lake_uri)}, **auto.as_kwargs()
+    )
 
 
 @pytest.fixture

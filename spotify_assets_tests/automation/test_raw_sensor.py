@@ -86,8 +86,9 @@ def test_local_lake_one_run_per_changed_partition(local_lake, land_raw, sensor):
 
 
 def test_cursor_json_round_trip():
-    cursor = automation.RawSensorCursor(1764000000.123456, {"raw/a|1|1764000000.123456": 1764000000.123456},
-                                        {"2026-11-20": "k"})
+    cursor = automation.RawSensorCursor(
+        1764000000.123456, {"raw/a|1|1764000000.123456": 1764000000.123456}, {"2026-11-20": "k"}
+    )
     again = automation.RawSensorCursor.from_json(cursor.to_json())
     assert again == cursor
     assert automation.RawSensorCursor.from_json("not json") == automation.RawSensorCursor()
@@ -116,8 +117,12 @@ def test_partition_with_run_in_progress_is_deferred_then_requested(local_lake, l
     write_raw_file = land_raw
     write_raw_file(local_lake, "tracks", "2026-11-20")
     with dg.instance_for_test() as instance:
-        run = dg.DagsterRun(job_name=automation.DAILY_JOB_NAME, run_id=str(uuid.uuid4()),
-                            tags={"dagster/partition": "2026-11-20"}, status=dg.DagsterRunStatus.STARTED)
+        run = dg.DagsterRun(
+            job_name=automation.DAILY_JOB_NAME,
+            run_id=str(uuid.uuid4()),
+            tags={"dagster/partition": "2026-11-20"},
+            status=dg.DagsterRunStatus.STARTED,
+        )
         instance.add_run(run)
         requests, cursor, skip = tick(sensor, instance, local_lake, None)
         assert requests == [] and "in progress" in skip
