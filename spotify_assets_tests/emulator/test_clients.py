@@ -112,3 +112,15 @@ def test_single_track_lookup_throughput(emu):
     rate = n / (time.perf_counter() - t0)
     print(f"single-track look-ups: {rate:.0f}/s")
     assert rate > 250
+
+
+def test_stop_ends_keep_alive_connections(emu_factory):
+    s = emu_factory()
+    sess = requests.Session()
+    assert sess.get(s.base_url + "/_admin/catalog", timeout=5).status_code == 200
+    s.stop()
+    try:
+        sess.get(s.base_url + "/_admin/catalog", timeout=5)
+        raise AssertionError("a stopped emulator must not answer on old keep-alive connections")
+    except requests.ConnectionError:
+        pass
