@@ -5,7 +5,6 @@ referential integrity and value ranges. Warning checks flag drift a person shoul
 that jump, a high quarantine share, a changed column schema.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import os
@@ -16,7 +15,7 @@ import pyarrow.compute as pc
 
 from . import quality
 from .lake.parquet import read_table_partitions
-from .lake.quarantine import count_quarantined
+from .lake.quarantine import read_quarantine
 from .lake.resource import LakeResource
 from .partitions import daily_partitions
 from .transform.schemas import TABLES
@@ -197,7 +196,7 @@ def _quarantine_check(table: str) -> dg.AssetChecksDefinition:
     def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
         partition = context.partition_key
         rows = _load(lake, table, partition).num_rows
-        quarantined = count_quarantined(lake.get_lake(), table, partition)
+        quarantined = len(read_quarantine(lake.get_lake(), table, partition))
         share = quarantined / (rows + quarantined) if rows + quarantined else 0.0
         return dg.AssetCheckResult(
             passed=share <= QUARANTINE_MAX_SHARE,

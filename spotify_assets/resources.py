@@ -14,6 +14,7 @@ import dagster as dg
 
 from .lake.resource import LakeResource
 from .spotify.resource import SpotifyResource
+from .warehouse.resources import build_warehouse_resource
 
 ENVIRONMENTS = ("local", "aws")
 
@@ -60,4 +61,5 @@ def build_resources(env: str | None = None) -> dict[str, object]:
     return {
         "spotify": spotify_resource(),
         "lake": lake_resource(env),
+        "warehouse": build_warehouse_resource(env),
     }

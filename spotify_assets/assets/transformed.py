@@ -1,14 +1,11 @@
 """Transformed zone assets: the raw responses of a day become eight normalized Parquet tables."""
 
-from __future__ import annotations
 
 import datetime as dt
 import os
 
 import dagster as dg
 
-from ..lake.parquet import write_table_partition
-from ..lake.quarantine import write_quarantine
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions
 from ..transform.pipeline import transform_partition
@@ -66,21 +63,25 @@ def transformed_tables(context: dg.AssetExecutionContext, lake: LakeResource):
     """
     partition = context.partition_key
     the_lake = lake.get_lake()
-    result = transform_partition(the_lake, partition, logger=context.log)
-    quarantined = write_quarantine(the_lake, partition, result.quarantine)
+    result = transform_partition(the_lake, partition, write=True)
+    context.log.info(
+        f"Transformed {result.raw_files} raw files ({result.raw_bytes} bytes): rows {result.row_counts}, "
+        f"quarantined {result.quarantined}"
+    )
     for name, spec in TABLES.items():
         table = result.tables[name]
-        written = write_table_partition(the_lake, spec, partition, table)
-        context.log.info(f"{name}: {written.rows} rows, {written.bytes} bytes -> {written.path}")
+        written = result.written[name]
+        quarantine_path = result.quarantine_written.get(name)
         yield dg.MaterializeResult(
             asset_key=name,
             metadata={
                 "dagster/row_count": written.rows,
                 "dagster/column_schema": column_schema(spec),
                 "preview": dg.MetadataValue.md(markdown_preview(table)),
-                "quarantined": quarantined.get(name, 0),
+                "quarantined": len(result.quarantine.get(name, [])),
+                "quarantine_path": the_lake.uri(quarantine_path) if quarantine_path else "",
                 "bytes_written": written.bytes,
                 "path": dg.MetadataValue.path(the_lake.uri(written.path)),
-                "accounting": dg.MetadataValue.json(result.accounting),
+                "accounting": dg.MetadataValue.json(result.accounting["tables"][name]),
             },
         )

@@ -238,7 +238,7 @@ class Catalog:
         r = self._rng("album", index)
         kind = ("album", "single", "compilation")[self.album_kinds[index]]
         taken_down = self.is_taken_down(index)
-        year = r.randint(1960, 2026)
+        year = r.randint(1960, 2025)  # the catalog is fixed: keep every release in the past of any run
         p = r.random()
         if taken_down:
             release, precision = "0000", "year"

@@ -1,0 +1,70 @@
+"""Analytics assets: SQL written once (Athena's dialect) and run on Athena or, locally, on DuckDB."""
+
+
+import dagster as dg
+
+from ..partitions import daily_partitions
+from ..sql.analytics import ANALYTICS, load_sql, materialize_analytics
+from ..warehouse.resources import WarehouseResource
+from .catalog import catalog_asset_key
+from .metadata import markdown_preview
+
+ANALYTICS_GROUP = "analytics"
+
+# The tables each query reads (kept in step with spotify_assets/sql/*.sql by a test).
+ANALYTICS_INPUTS = {
+    "daily_top_tracks": ["tracks", "playlist_items"],
+    "artist_trend": ["artists"],
+    "genre_share": ["artists", "artist_genres", "track_artists", "playlist_items"],
+    "playlist_churn": ["playlists", "playlist_items"],
+}
+
+ANALYTICS_DESCRIPTIONS = {
+    "daily_top_tracks": "The day's top tracks by popularity (by playlist appearances where popularity is "
+    "absent, as in development quota mode).",
+    "artist_trend": "Artist popularity and followers over the last partitions, with day-over-day change.",
+    "genre_share": "Share of artists and of playlist track appearances per genre.",
+    "playlist_churn": "Items added to and removed from each playlist since its previous snapshot.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            name,
+            deps=[catalog_asset_key(t) for t in ANALYTICS_INPUTS[name]],
+            group_name=ANALYTICS_GROUP,
+            description=f"{ANALYTICS_DESCRIPTIONS[name]} Source: `spotify_assets/sql/{name}.sql`.",
+            kinds={"sql", "athena", "duckdb"},
+            automation_condition=dg.AutomationCondition.eager(),
+            metadata={"sql": dg.MetadataValue.md(f"```sql\n{load_sql(name)}\n```")},
+        )
+        for name in ANALYTICS
+    ],
+    partitions_def=daily_partitions,
+    can_subset=True,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def analytics_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Compute each selected analytics table for the partition (replacing that day's result)."""
+    partition = context.partition_key
+    engine = warehouse.query_engine()
+    try:
+        for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+            name = key.path[-1]
+            done = materialize_analytics(engine, name, partition, lake=warehouse.lake())
+            context.log.info(f"{name}: {done.row_count} rows at {done.location} ({done.engine})")
+            metadata = {
+                "engine": done.engine,
+                "location": dg.MetadataValue.path(done.location),
+                "query_ids": ", ".join(done.query_ids),
+                "bytes_scanned": done.bytes_scanned if done.bytes_scanned is not None else -1,
+                "engine_ms": float(done.engine_ms) if done.engine_ms is not None else -1.0,
+            }
+            if done.row_count is not None:
+                metadata["dagster/row_count"] = done.row_count
+            if done.preview is not None:
+                metadata["preview"] = dg.MetadataValue.md(markdown_preview(done.preview))
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+    finally:
+        engine.close()
