@@ -96,6 +96,7 @@ def _previous_records(lake, partition: str | None):
         for source in RAW_SOURCES
     ],
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
 def raw_spotify(

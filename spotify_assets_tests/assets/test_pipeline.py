@@ -1,0 +1,121 @@
+"""The whole graph against the emulator: raw → transformed → checks → catalog → analytics, offline."""
+
+import gzip
+
+import dagster as dg
+import orjson
+import pytest
+
+from spotify_assets.assets.analytics import analytics_tables
+from spotify_assets.assets.catalog import catalog_tables
+from spotify_assets.assets.raw import raw_spotify
+from spotify_assets.assets.transformed import transformed_tables
+from spotify_assets.checks import build_transformed_checks
+from spotify_assets.lake.parquet import read_table_partitions
+from spotify_assets.lake.resource import LakeResource
+from spotify_assets.lake.storage import Lake
+from spotify_assets.partitions import daily_partitions
+from spotify_assets.spotify.resource import SpotifyResource
+from spotify_assets.transform.schemas import TABLES
+from spotify_assets.warehouse.resources import WarehouseResource
+from spotify_assets_tests.conftest import TEST_DAY
+
+DAY = TEST_DAY.isoformat()
+RUN_CONFIG = {"ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}}
+
+
+def _defs(emulator, tmp_path) -> dg.Definitions:
+    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
+
+    lake_root = str(tmp_path / "lake")
+    return dg.Definitions(
+        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
+        asset_checks=build_transformed_checks(),
+        jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
+        resources={
+            "lake": LakeResource(root_uri=lake_root),
+            "spotify": SpotifyResource(
+                client_id="id", client_secret="secret", refresh_token=EMULATOR_REFRESH_TOKEN,
+                api_url=emulator.api_url, accounts_url=emulator.accounts_url,
+            ),
+            "warehouse": WarehouseResource(env="local", lake_uri=lake_root, duckdb_path=str(tmp_path / "w.duckdb")),
+        },
+    )
+
+
+def _run(defs, **kwargs):
+    return defs.resolve_job_def("everything").execute_in_process(
+        partition_key=DAY, run_config=RUN_CONFIG, raise_on_error=False, **kwargs
+    )
+
+
+def _materialized(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def test_whole_graph_materializes_and_analytics_are_queryable(emulator, tmp_path):
+    defs = _defs(emulator, tmp_path)
+    result = _run(defs)
+    assert result.success
+    done = _materialized(result)
+    assert set(TABLES) <= done
+    assert {f"catalog_{t}" for t in TABLES} <= done
+    assert {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"} <= done
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed_checks == []
+
+    lake = Lake(str(tmp_path / "lake"))
+    tracks = read_table_partitions(lake, "tracks", [DAY])
+    assert tracks.num_rows > 0
+    warehouse = WarehouseResource(env="local", lake_uri=str(tmp_path / "lake"), duckdb_path=str(tmp_path / "w.duckdb"))
+    engine = warehouse.query_engine()
+    try:
+        top = engine.query(f"SELECT track_id, popularity FROM daily_top_tracks WHERE dt = '{DAY}' ORDER BY track_rank")
+        counted = engine.query(f"SELECT count(*) AS n FROM tracks WHERE dt = '{DAY}'")
+    finally:
+        engine.close()
+    assert counted.table["n"][0].as_py() == tracks.num_rows
+    expected_top = tracks.sort_by([("popularity", "descending")])["popularity"][0].as_py()
+    assert top.table["popularity"][0].as_py() == expected_top
+
+
+def _inject_bad_track(lake_root, track_id: str) -> None:
+    """A raw file landed by 'another tool' whose track has popularity 150: parseable, but out of range."""
+    body = {
+        "tracks": [
+            {
+                "id": track_id, "name": "Injected", "type": "track", "uri": f"spotify:track:{track_id}",
+                "duration_ms": 1000, "explicit": False, "popularity": 150, "disc_number": 1, "track_number": 1,
+                "external_ids": {"isrc": "XX0000000001"},
+                "album": {"id": "0" * 22, "name": "Injected album", "album_type": "single",
+                          "release_date": "2020", "release_date_precision": "year", "total_tracks": 1,
+                          "type": "album", "artists": [{"id": "1" * 22, "name": "Someone", "type": "artist"}]},
+                "artists": [{"id": "1" * 22, "name": "Someone", "type": "artist"}],
+            }
+        ]
+    }
+    line = orjson.dumps({"request": f"/v1/tracks?ids={track_id}", "status": 200,
+                         "fetched_at": f"{DAY}T06:00:00Z", "body": body})
+    path = lake_root / "raw" / "tracks" / f"dt={DAY}" / "injected.jsonl.gz"
+    path.write_bytes(gzip.compress(line + b"\n"))
+
+
+@pytest.mark.parametrize("blocked", ["catalog_tracks"])
+def test_failing_blocking_check_keeps_bad_data_out_of_the_catalog(emulator, tmp_path, blocked):
+    defs = _defs(emulator, tmp_path)
+    assert _run(defs).success  # a clean day first
+    _inject_bad_track(tmp_path / "lake", "Z" * 22)
+    selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
+    job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
+    defs2 = dg.Definitions(
+        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
+        asset_checks=build_transformed_checks(), jobs=[job], resources=defs.resources,
+    )
+    result = defs2.resolve_job_def("downstream").execute_in_process(partition_key=DAY, raise_on_error=False)
+    assert not result.success
+    failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
+    assert ("tracks", "values_in_range") in failed
+    done = _materialized(result)
+    assert "tracks" in done  # the table was written (and its check could look at it) ...
+    assert blocked not in done  # ... but it never reached the catalog
+    assert "daily_top_tracks" not in done
