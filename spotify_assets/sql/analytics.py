@@ -43,7 +43,7 @@ ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"
 ANALYTICS_ROOT = "analytics"
 DEFAULT_TOP_N = 50
 DEFAULT_TREND_DAYS = 30
-DEFAULT_CHURN_LOOKBACK_DAYS = 30
+DEFAULT_CHURN_LOOKBACK_DAYS = 7
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -86,7 +86,7 @@ def analytics_params(name: str, dt: str, **overrides: Any) -> dict[str, Any]:
     """The parameters of analytics query ``name`` for partition ``dt`` (defaults, then ``overrides``).
 
     ``top_n`` (daily_top_tracks, default 50); ``days`` (artist_trend: window length, default 30 →
-    ``start_dt = dt - (days - 1)``); ``lookback_days`` (playlist_churn, default 30 → ``start_dt = dt - days``).
+    ``start_dt = dt - (days - 1)``); ``lookback_days`` (playlist_churn, default 7 → ``start_dt = dt - days``).
     """
     validate_partition(dt)
     params: dict[str, Any] = {"dt": dt}
