@@ -16,7 +16,7 @@ import dagster as dg
 from .lake.paths import RAW_SOURCES, raw_dir
 from .lake.quarantine import read_quarantine
 from .partitions import today_utc
-from .transform.schemas import TABLES
+from .resources import current_environment, lake_resource
 
 
 def _instance() -> dg.DagsterInstance:
@@ -49,11 +49,7 @@ def main() -> int:
         for e in result.all_events
         if e.event_type_value == "STEP_SUCCESS" and e.step_key
     }
-    lake = defs.get_resource("lake").get_lake() if hasattr(defs, "get_resource") else None
-    if lake is None:  # pragma: no cover - older Dagster
-        from .resources import lake_resource
-
-        lake = lake_resource("local").get_lake()
+    lake = lake_resource(current_environment()).get_lake()
 
     raw_rows = []
     for source in RAW_SOURCES:
