@@ -24,7 +24,6 @@ as it arrives, so an aborted crawl (``RateLimitedError``...) keeps what it fetch
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import Counter

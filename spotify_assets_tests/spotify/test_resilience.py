@@ -17,8 +17,8 @@ from spotify_assets.spotify.__main__ import main as cli_main
 from spotify_assets.spotify.auth import RefreshTokenProvider
 from spotify_assets.spotify.client import SpotifyClient
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
-from spotify_assets.spotify.ratelimit import RateLimiter
 from spotify_assets.spotify.errors import RateLimitedError, RetryBudgetExhaustedError, SpotifyAuthError
+from spotify_assets.spotify.ratelimit import RateLimiter
 
 from .conftest import client_for, record_set, settings_for
 
