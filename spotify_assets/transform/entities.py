@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from . import schemas as S
 from .coerce import (
+    SPOTIFY_ID,
     Bad,
     opt_id,
     release_date,
@@ -65,6 +66,7 @@ EXTRA_COLUMNS: dict[str, list[pa.Field]] = {
     ],
 }
 
+_valid_id = SPOTIFY_ID.fullmatch
 _PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
 
 
@@ -82,7 +84,11 @@ CHILD_OF = {"track_artists": "tracks", "album_artists": "albums", "artist_genres
 
 
 class Builder:
-    """Rows (tuples, without ``_seq``) in; Arrow record batches out every ``chunk_rows`` rows."""
+    """Rows (tuples, without ``_seq``) appended to :attr:`rows`; Arrow record batches out.
+
+    Hot paths append to ``rows`` directly (``seq = builder.base + len(builder.rows)``);
+    :meth:`maybe_flush` is called between lines, so ``base`` is constant while a line is processed.
+    """
 
     def __init__(self, table: str, chunk_rows: int):
         extra = CHILD_EXTRA if table in CHILD_OF else PARENT_EXTRA
@@ -91,17 +97,15 @@ class Builder:
         self.chunk_rows = chunk_rows
         self.rows: list[tuple] = []
         self.batches: list[pa.RecordBatch] = []
-        self.n = 0
-        self._flushed = 0
+        self.base = 0  # rows already flushed
 
-    def add(self, row: tuple) -> int:
-        rows = self.rows
-        rows.append(row)
-        seq = self.n
-        self.n = seq + 1
-        if len(rows) >= self.chunk_rows:
+    @property
+    def n(self) -> int:
+        return self.base + len(self.rows)
+
+    def maybe_flush(self) -> None:
+        if len(self.rows) >= self.chunk_rows:
             self.flush()
-        return seq
 
     def flush(self) -> None:
         rows = self.rows
@@ -110,10 +114,10 @@ class Builder:
         fields = list(self.schema)
         cols = list(zip(*rows, strict=True))
         arrays = [pa.array(c, type=f.type) for c, f in zip(cols, fields[:-1], strict=True)]
-        arrays.append(pa.array(np.arange(self._flushed, self._flushed + len(rows), dtype=np.int64)))
+        arrays.append(pa.array(np.arange(self.base, self.base + len(rows), dtype=np.int64)))
         self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-        self._flushed += len(rows)
-        self.rows = []
+        self.base += len(rows)
+        rows.clear()
 
     def to_table(self) -> pa.Table:
         self.flush()
@@ -129,6 +133,11 @@ class Extractor:
         self.sources: dict[str, SourceCount] = {}
         self.env: Envelope | None = None
         self._sc: SourceCount | None = None
+        # Early dedupe (keys only): the best rank seen so far per entity key. A candidate whose rank is
+        # not higher can never win the final dedupe (same rank → the earlier row wins), so it is counted
+        # as "duplicate merged" and not stored. Memory: one small int per distinct key.
+        self._best: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
+        self._flushers = [b.maybe_flush for b in self.builders.values()]
 
     # -- context -------------------------------------------------------------------------------------
     def begin_source(self, source: str) -> None:
@@ -175,6 +184,9 @@ class Extractor:
         except Reject as e:
             self._q_line(table, str(e), file, line_no, env.request, body)
             return
+        finally:
+            for flush in self._flushers:
+                flush()
         sc.parsed += 1
 
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
@@ -239,6 +251,15 @@ class Extractor:
         self._batch_or_single(body, "artists", lambda a: self.artist(a, True))
 
     # -- entities ------------------------------------------------------------------------------------
+    def _is_dup(self, table: str, key: str, rank: int) -> bool:
+        best = self._best[table]
+        b = best.get(key)
+        if b is not None and b >= rank:
+            self._c[table].excluded["duplicate merged"] += 1
+            return True
+        best[key] = rank
+        return False
+
     def playlist(self, p: dict) -> None:
         c = self._c["playlists"]
         c.seen += 1
@@ -264,8 +285,9 @@ class Extractor:
         except (Bad, Reject) as e:
             self._q("playlists", e.reason if isinstance(e, Bad) else str(e), p)
             return
-        self.builders["playlists"].add(row)
-        c.emitted += 1
+        if not self._is_dup("playlists", pid, self.env.rank):
+            self.builders["playlists"].rows.append(row)
+            c.emitted += 1
         if items:
             self.items(pid, offset, items)
 
@@ -282,8 +304,9 @@ class Extractor:
     def items(self, pid: str, offset: int, items: list) -> None:
         c = self._c["playlist_items"]
         ct = self._c["tracks"]
-        add = self.builders["playlist_items"].add
+        append = self.builders["playlist_items"].rows.append
         rank = self.env.rank
+        track = self.track
         for i, it in enumerate(items):
             c.seen += 1
             if it is None:
@@ -323,10 +346,10 @@ class Extractor:
             except Bad as e:
                 self._q("playlist_items", e.reason, it)
                 continue
-            add((pid, offset + i, itype, iid, added_at, added_by, linked, rank))
+            append((pid, offset + i, itype, iid, added_at, added_by, linked, rank))
             c.emitted += 1
             if itype == "track":
-                self.track(obj)
+                track(obj)
             elif itype == "local":
                 ct.seen += 1
                 ct.excluded["local track"] += 1
@@ -339,27 +362,44 @@ class Extractor:
             album = t.get("album")
             if album is not None and type(album) is not dict:
                 raise Bad("album is not an object")
-            artists = to_list(t.get("artists"), "artists")
+            artists = t.get("artists")
+            if artists is not None and type(artists) is not list:
+                raise Bad("artists is not an array")
             ext = t.get("external_ids")
             if ext is None:
                 isrc = None
             elif type(ext) is dict:
-                isrc = to_str(ext.get("isrc"), "external_ids.isrc")
+                isrc = ext.get("isrc")
+                if isrc is not None and type(isrc) is not str:
+                    raise Bad("external_ids.isrc is not a string")
             else:
                 raise Bad("external_ids is not an object")
-            name = to_str(t.get("name"), "name")
-            duration = to_int(t.get("duration_ms"), "duration_ms")
+            name = t.get("name")
+            if name is not None and type(name) is not str:
+                raise Bad("name is not a string")
+            v = t.get("duration_ms")
+            duration = v if type(v) is int else to_int(v, "duration_ms")
             explicit = to_bool(t.get("explicit"), "explicit")
-            popularity = to_int(t.get("popularity"), "popularity")
-            disc = to_int(t.get("disc_number"), "disc_number")
-            number = to_int(t.get("track_number"), "track_number")
+            v = t.get("popularity")
+            popularity = v if type(v) is int else to_int(v, "popularity")
+            v = t.get("disc_number")
+            disc = v if type(v) is int else to_int(v, "disc_number")
+            v = t.get("track_number")
+            number = v if type(v) is int else to_int(v, "track_number")
         except Bad as e:
             self._q("tracks", e.reason, t)
             return
+        rank = self.env.rank
         album_id = self.album(album, False) if album is not None else None
-        seq = self.builders["tracks"].add(
-            (tid, name, album_id, duration, explicit, popularity, isrc, disc, number, self.env.rank)
-        )
+        if self._is_dup("tracks", tid, rank):
+            if artists:  # the nested artists are candidates of their own
+                for a in artists:
+                    if type(a) is dict and type(a.get("id")) is str and _valid_id(a["id"]):
+                        self.artist(a, False)
+            return
+        b = self.builders["tracks"]
+        seq = b.base + len(b.rows)
+        b.rows.append((tid, name, album_id, duration, explicit, popularity, isrc, disc, number, rank))
         c.emitted += 1
         if artists:
             for pos, a in enumerate(artists):
@@ -374,6 +414,7 @@ class Extractor:
         except Bad as e:
             self._q("albums", e.reason, a)
             return None
+        rank = self.env.rank + FULL if full else self.env.rank
         try:
             raw_date = a.get("release_date")
             days, precision = release_date(raw_date, a.get("release_date_precision"))
@@ -390,12 +431,20 @@ class Extractor:
                 to_int(a.get("popularity"), "popularity"),
                 to_str(ext.get("upc"), "external_ids.upc") if ext else None,
                 raw_date,
-                self.env.rank + FULL if full else self.env.rank,
+                rank,
             )
         except Bad as e:
             self._q("albums", e.reason, a)
             return aid
-        seq = self.builders["albums"].add(row)
+        if self._is_dup("albums", aid, rank):
+            if artists:
+                for ar in artists:
+                    if type(ar) is dict and type(ar.get("id")) is str and _valid_id(ar["id"]):
+                        self.artist(ar, False)
+            return aid
+        b = self.builders["albums"]
+        seq = b.base + len(b.rows)
+        b.rows.append(row)
         c.emitted += 1
         if artists:
             for pos, ar in enumerate(artists):
@@ -412,15 +461,26 @@ class Extractor:
         except Bad as e:
             self._q(table, e.reason, a)
             return
-        self.builders[table].add((parent_id, arid, pos, pseq))
+        self.builders[table].rows.append((parent_id, arid, pos, pseq))
         c.emitted += 1
         self.artist(a, False)
 
     def artist(self, a: dict, full: bool) -> None:
         c = self._c["artists"]
         c.seen += 1
+        rank = self.env.rank + FULL if full else self.env.rank
         try:
             arid = spotify_id(a.get("id"), "artist id")
+            if not full:
+                # simplified artist: only id and name; skip the rest of the work for known duplicates
+                name = a.get("name")
+                if name is not None and type(name) is not str:
+                    raise Bad("name is not a string")
+                if self._is_dup("artists", arid, rank):
+                    return
+                self.builders["artists"].rows.append((arid, name, None, None, rank))
+                c.emitted += 1
+                return
             followers = to_dict(a.get("followers"), "followers")
             genres = to_list(a.get("genres"), "genres")
             row = (
@@ -428,20 +488,24 @@ class Extractor:
                 to_str(a.get("name"), "name"),
                 to_int(followers.get("total"), "followers.total") if followers else None,
                 to_int(a.get("popularity"), "popularity"),
-                self.env.rank + FULL if full else self.env.rank,
+                rank,
             )
         except Bad as e:
             self._q("artists", e.reason, a)
             return
-        seq = self.builders["artists"].add(row)
+        if self._is_dup("artists", arid, rank):
+            return
+        b = self.builders["artists"]
+        seq = b.base + len(b.rows)
+        b.rows.append(row)
         c.emitted += 1
         if genres:
             cg = self._c["artist_genres"]
-            add = self.builders["artist_genres"].add
+            append = self.builders["artist_genres"].rows.append
             for g in genres:
                 cg.seen += 1
                 if type(g) is str and g:
-                    add((arid, g, seq))
+                    append((arid, g, seq))
                     cg.emitted += 1
                 else:
                     self._q("artist_genres", "genre is not a non-empty string", {"artist_id": arid, "genre": g})
