@@ -369,7 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing
     def _send(self, status: int, body: bytes, headers: dict | None = None,
-              content_type: str = "application/json; charset=utf-8") -> int:
+              content_type: str = "application/json; charset=utf-8", record: str | None = None) -> int:
+        """Write one response; ``record`` counts it under that endpoint template *before* the bytes go
+        out, so a client that reads the stats right after its response always sees its request."""
         reason = HTTPStatus(status).phrase
         head = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}"]
         if body or content_type != "application/json; charset=utf-8":
@@ -379,6 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             head.append("Connection: close")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        if record is not None:
+            self.server.app.stats.record(record, status, len(raw))
         self.wfile.write(raw)
         return len(raw)
 
@@ -432,16 +436,16 @@ class _Handler(BaseHTTPRequestHandler):
             status = 200
         except AuthError as e:
             out, status = {"error": e.code, "error_description": e.description}, e.status
-        app.stats.record(f"{method} /api/token", status, self._send(status, orjson.dumps(out)))
+        self._send(status, orjson.dumps(out), record=f"{method} /api/token")
 
     def _authorize(self, app: EmulatorApp, q: dict) -> None:
         try:
             loc = app.tokens.authorize(q)
         except AuthError as e:
-            n = self._send(e.status, e.description.encode(), content_type="text/plain; charset=utf-8")
-            app.stats.record("GET /authorize", e.status, n)
+            self._send(e.status, e.description.encode(), content_type="text/plain; charset=utf-8",
+                       record="GET /authorize")
             return
-        app.stats.record("GET /authorize", 302, self._send(302, b"", {"Location": loc}))
+        self._send(302, b"", {"Location": loc}, record="GET /authorize")
 
     # -- admin (never rate limited, faulted or counted)
     def _admin(self, app: EmulatorApp, method: str, path: str, body: bytes) -> None:
@@ -471,7 +475,7 @@ class _Handler(BaseHTTPRequestHandler):
         found = app.match(path) if method == "GET" else None
         if found is None:
             template = f"{method} <unmatched>"
-            app.stats.record(template, 404, self._send(404, _error(404, "Service not found")))
+            self._send(404, _error(404, "Service not found"), record=template)
             return
         template, fn, args = found
         template = f"GET {template}"
@@ -483,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = (b"", _error(429, "API rate limit exceeded"),
                     orjson.dumps({"error": {"status": 429, "message": "API rate limit exceeded",
                                             "reason": "QUOTA_EXCEEDED"}}))[variant]
-            app.stats.record(template, 429, self._send(429, body, {"Retry-After": str(retry)}))
+            self._send(429, body, {"Retry-After": str(retry)}, record=template)
             return
         fault = app.faults.draw()
         if fault is not None:
@@ -501,12 +505,11 @@ class _Handler(BaseHTTPRequestHandler):
             msg = {429: "API rate limit exceeded", 500: "Server error.", 502: "Bad gateway.",
                    503: "Service unavailable"}[status]
             headers = {"Retry-After": "1"} if status == 429 else None
-            app.stats.record(template, status, self._send(status, _error(status, msg), headers))
+            self._send(status, _error(status, msg), headers, record=template)
             return
         tok, err = app.tokens.check(self.headers.get("Authorization"))
         if tok is None:
-            app.stats.record(template, 401, self._send(401, _error(401, err),
-                                                       {"WWW-Authenticate": 'Bearer realm="spotify"'}))
+            self._send(401, _error(401, err), {"WWW-Authenticate": 'Bearer realm="spotify"'}, record=template)
             return
         day = app.today().toordinal()
         try:
@@ -514,7 +517,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 200, orjson.dumps(out)
         except ApiError as e:
             status, body = e.status, _error(e.status, e.message)
-        app.stats.record(template, status, self._send(status, body))
+        self._send(status, body, record=template)
 
 
 class _Server(ThreadingHTTPServer):
