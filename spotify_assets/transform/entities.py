@@ -18,6 +18,10 @@ Decisions:
   in the added column ``playlist_items.linked_from_id``.
 * A simplified album/artist seen inside a track (or an album's artists) is a candidate row too, ranked
   below any full object of the same ID.
+* Early dedupe: an occurrence whose key was already kept with an equal or higher rank cannot win the
+  final dedupe; it is counted as "duplicate merged" right away and its other fields are not validated
+  (so a malformed copy of an entity already seen is not quarantined). Artists nested in such a copy are
+  still candidates of their own.
 * ``added_at`` of 1970-01-01T00:00:00Z → null (unknown). ``added_by: null`` → null ``added_by_id``.
 * Quarantine is at the smallest unit that failed: an item whose own fields or whose track/episode ID
   are broken → ``playlist_items``; a track with a valid ID but broken fields → ``tracks`` (its playlist
@@ -357,8 +361,19 @@ class Extractor:
     def track(self, t: dict) -> None:
         c = self._c["tracks"]
         c.seen += 1
+        tid = t.get("id")
+        rank = self.env.rank
+        best = self._best["tracks"].get(tid) if type(tid) is str else None
+        if best is not None and best >= rank:
+            c.excluded["duplicate merged"] += 1
+            album, artists = t.get("album"), t.get("artists")
+            if type(album) is dict:
+                self.album(album, False)
+            if type(artists) is list:
+                self._nested_artists(artists)
+            return
         try:
-            tid = spotify_id(t.get("id"), "track id")
+            tid = spotify_id(tid, "track id")
             album = t.get("album")
             if album is not None and type(album) is not dict:
                 raise Bad("album is not an object")
@@ -389,13 +404,10 @@ class Extractor:
         except Bad as e:
             self._q("tracks", e.reason, t)
             return
-        rank = self.env.rank
         album_id = self.album(album, False) if album is not None else None
         if self._is_dup("tracks", tid, rank):
             if artists:  # the nested artists are candidates of their own
-                for a in artists:
-                    if type(a) is dict and type(a.get("id")) is str and _valid_id(a["id"]):
-                        self.artist(a, False)
+                self._nested_artists(artists)
             return
         b = self.builders["tracks"]
         seq = b.base + len(b.rows)
@@ -409,12 +421,22 @@ class Extractor:
         """Add an album candidate; returns its ID when valid (even if its other fields are quarantined)."""
         c = self._c["albums"]
         c.seen += 1
+        rank = self.env.rank + FULL if full else self.env.rank
+        aid = a.get("id")
+        best = self._best["albums"].get(aid) if type(aid) is str else None
+        if best is not None and best >= rank:
+            # A copy that cannot win the dedupe: counted, its own fields not re-validated; its artists
+            # are still candidates of their own.
+            c.excluded["duplicate merged"] += 1
+            artists = a.get("artists")
+            if type(artists) is list:
+                self._nested_artists(artists)
+            return aid
         try:
-            aid = spotify_id(a.get("id"), "album id")
+            aid = spotify_id(aid, "album id")
         except Bad as e:
             self._q("albums", e.reason, a)
             return None
-        rank = self.env.rank + FULL if full else self.env.rank
         try:
             raw_date = a.get("release_date")
             days, precision = release_date(raw_date, a.get("release_date_precision"))
@@ -438,9 +460,7 @@ class Extractor:
             return aid
         if self._is_dup("albums", aid, rank):
             if artists:
-                for ar in artists:
-                    if type(ar) is dict and type(ar.get("id")) is str and _valid_id(ar["id"]):
-                        self.artist(ar, False)
+                self._nested_artists(artists)
             return aid
         b = self.builders["albums"]
         seq = b.base + len(b.rows)
@@ -450,6 +470,12 @@ class Extractor:
             for pos, ar in enumerate(artists):
                 self._artist_link("album_artists", seq, aid, ar, pos)
         return aid
+
+    def _nested_artists(self, artists: list) -> None:
+        """Artists inside an occurrence that lost early: no links, but each artist is a candidate."""
+        for a in artists:
+            if type(a) is dict and type(a.get("id")) is str and _valid_id(a["id"]):
+                self.artist(a, False)
 
     def _artist_link(self, table: str, pseq: int, parent_id: str, a, pos: int) -> None:
         c = self._c[table]
@@ -469,8 +495,13 @@ class Extractor:
         c = self._c["artists"]
         c.seen += 1
         rank = self.env.rank + FULL if full else self.env.rank
+        arid = a.get("id")
+        best = self._best["artists"].get(arid) if type(arid) is str else None
+        if best is not None and best >= rank:
+            c.excluded["duplicate merged"] += 1
+            return
         try:
-            arid = spotify_id(a.get("id"), "artist id")
+            arid = spotify_id(arid, "artist id")
             if not full:
                 # simplified artist: only id and name; skip the rest of the work for known duplicates
                 name = a.get("name")
