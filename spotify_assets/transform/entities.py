@@ -90,9 +90,13 @@ CHILD_OF = {"track_artists": "tracks", "album_artists": "albums", "artist_genres
 class Builder:
     """Rows (tuples, without ``_seq``) appended to :attr:`rows`; Arrow record batches out.
 
-    Hot paths append to ``rows`` directly (``seq = builder.base + len(builder.rows)``);
-    :meth:`maybe_flush` is called between lines, so ``base`` is constant while a line is processed.
+    Hot paths append to ``rows`` directly (``seq = builder.seq_base + len(builder.rows)``);
+    :meth:`maybe_flush` is called between lines, so ``seq_base`` is constant while a line is processed.
+    ``_seq`` is ``task << 40 | n``: the raw file's index in the partition's processing order, then the
+    row's order within that file — a global order no matter which process handled the file.
     """
+
+    TASK_SHIFT = 40
 
     def __init__(self, table: str, chunk_rows: int):
         extra = CHILD_EXTRA if table in CHILD_OF else PARENT_EXTRA
@@ -101,11 +105,16 @@ class Builder:
         self.chunk_rows = chunk_rows
         self.rows: list[tuple] = []
         self.batches: list[pa.RecordBatch] = []
-        self.base = 0  # rows already flushed
+        self.seq_base = 0
+        self.count = 0  # rows flushed
+
+    def start_task(self, task: int) -> None:
+        self.flush()
+        self.seq_base = task << self.TASK_SHIFT
 
     @property
     def n(self) -> int:
-        return self.base + len(self.rows)
+        return self.count + len(self.rows)
 
     def maybe_flush(self) -> None:
         if len(self.rows) >= self.chunk_rows:
@@ -118,9 +127,10 @@ class Builder:
         fields = list(self.schema)
         cols = list(zip(*rows, strict=True))
         arrays = [pa.array(c, type=f.type) for c, f in zip(cols, fields[:-1], strict=True)]
-        arrays.append(pa.array(np.arange(self.base, self.base + len(rows), dtype=np.int64)))
+        arrays.append(pa.array(np.arange(self.seq_base, self.seq_base + len(rows), dtype=np.int64)))
         self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-        self.base += len(rows)
+        self.seq_base += len(rows)
+        self.count += len(rows)
         rows.clear()
 
     def to_table(self) -> pa.Table:
@@ -137,6 +147,7 @@ class Extractor:
         self.sources: dict[str, SourceCount] = {}
         self.env: Envelope | None = None
         self._sc: SourceCount | None = None
+        self.task = 0
         # Early dedupe (keys only): the best rank seen so far per entity key. A candidate whose rank is
         # not higher can never win the final dedupe (same rank → the earlier row wins), so it is counted
         # as "duplicate merged" and not stored. Memory: one small int per distinct key.
@@ -144,6 +155,13 @@ class Extractor:
         self._flushers = [b.maybe_flush for b in self.builders.values()]
 
     # -- context -------------------------------------------------------------------------------------
+    def begin_task(self, task: int, source: str) -> None:
+        """Start a raw file: ``task`` is its index in the partition's processing order."""
+        self.task = task
+        for b in self.builders.values():
+            b.start_task(task)
+        self.begin_source(source)
+
     def begin_source(self, source: str) -> None:
         self.source = source
         self._sc = self.sources.setdefault(source, SourceCount())
@@ -152,7 +170,8 @@ class Extractor:
 
     def _q(self, table: str, reason: str, record) -> None:
         env = self.env
-        self.quarantine[table].append(QuarantineRecord(table, reason, env.file, env.line_no, env.request, record))
+        self.quarantine[table].append(
+            QuarantineRecord(table, reason, env.file, env.line_no, env.request, record, self.task))
         self._c[table].quarantined += 1
 
     # -- lines ---------------------------------------------------------------------------------------
@@ -194,7 +213,7 @@ class Extractor:
         sc.parsed += 1
 
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
-        self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record))
+        self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record, self.task))
         self._sc.quarantined += 1
 
     # -- bodies per source ---------------------------------------------------------------------------
@@ -410,7 +429,7 @@ class Extractor:
                 self._nested_artists(artists)
             return
         b = self.builders["tracks"]
-        seq = b.base + len(b.rows)
+        seq = b.seq_base + len(b.rows)
         b.rows.append((tid, name, album_id, duration, explicit, popularity, isrc, disc, number, rank))
         c.emitted += 1
         if artists:
@@ -463,7 +482,7 @@ class Extractor:
                 self._nested_artists(artists)
             return aid
         b = self.builders["albums"]
-        seq = b.base + len(b.rows)
+        seq = b.seq_base + len(b.rows)
         b.rows.append(row)
         c.emitted += 1
         if artists:
@@ -527,7 +546,7 @@ class Extractor:
         if self._is_dup("artists", arid, rank):
             return
         b = self.builders["artists"]
-        seq = b.base + len(b.rows)
+        seq = b.seq_base + len(b.rows)
         b.rows.append(row)
         c.emitted += 1
         if genres:

@@ -27,6 +27,7 @@ wrong shape) are quarantined under the source's main table (``records.SOURCE_TAB
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import gc
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ from spotify_assets.lake.storage import Lake
 from . import schemas as S
 from .dedupe import dedupe_entities, dedupe_links
 from .entities import CHILD_OF, Extractor, output_schema
-from .records import AccountingError, iter_lines
+from .records import AccountingError, SourceCount, iter_file_lines
 
 # Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins.
 SOURCE_ORDER = ("albums", "artists", "tracks", "playlists", "playlist_items")
@@ -67,63 +68,102 @@ class TransformResult:
         return sum(len(v) for v in self.quarantine.values())
 
 
-def transform_partition(
-    lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000
-) -> TransformResult:
-    """Transform ``partition`` (``YYYY-MM-DD``) of ``lake``'s raw zone; see the module docstring."""
+def transform_partition(lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000) -> TransformResult:
+    """Transform ``partition`` (``YYYY-MM-DD``) of ``lake``'s raw zone; see the module docstring.
+
+    Single process by design: the result must not depend on the machine (early dedupe and quarantine
+    are exact only in one ordered pass); run partitions in parallel instead (Dagster backfills do).
+    ``write=False`` returns the tables without touching the transformed and quarantine zones.
+    """
     validate_partition(partition)
+    tasks = plan_tasks(lake, partition)
+    return _finish(lake, partition, tasks, [extract_tasks(lake, tasks, chunk_rows)], write)
+
+
+def plan_tasks(lake: Lake, partition: str) -> list[tuple[int, str, str, int]]:
+    """``(task index, source, raw file, gz bytes)`` for every raw file, in processing order."""
+    tasks = []
+    for source in SOURCE_ORDER:
+        for f in lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz"):
+            tasks.append((len(tasks), source, f.path, f.size))
+    return tasks
+
+
+@dataclass
+class ExtractOutput:
+    candidates: dict[str, pa.Table]
+    quarantine: dict[str, list]
+    sources: dict
+
+
+def extract_tasks(lake: Lake, tasks, chunk_rows: int) -> ExtractOutput:
+    """Parse raw files (in task order) into candidate rows, quarantine records and counts."""
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cyclic GC would cost ~25% for nothing
     try:
-        return _transform(lake, partition, write, chunk_rows)
+        ex = Extractor(chunk_rows)
+        for task, source, path, _size in tasks:
+            ex.begin_task(task, source)
+            feed = ex.feed_line
+            for line_no, data in iter_file_lines(lake, path):
+                feed(path, line_no, data)
+        candidates = {t: b.to_table() for t, b in ex.builders.items()}
+        return ExtractOutput(candidates, dict(ex.quarantine), ex.sources)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _transform(lake: Lake, partition: str, write: bool, chunk_rows: int) -> TransformResult:
-    ex = Extractor(chunk_rows)
-    raw_files = raw_bytes = 0
-    for source in SOURCE_ORDER:
-        ex.begin_source(source)
-        files = lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz")
-        raw_files += len(files)
-        raw_bytes += sum(f.size for f in files)
-        feed = ex.feed_line
-        for file, line_no, data in iter_lines(lake, source, partition):
-            feed(file, line_no, data)
+def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -> TransformResult:
+    candidates = {}
+    for t in S.TABLES:
+        parts = [o.candidates[t] for o in outputs if t in o.candidates]
+        candidates[t] = pa.concat_tables(parts) if parts else ex_empty(t)
+    sources = {s: SourceCount() for s in SOURCE_ORDER}
+    for o in outputs:
+        for s, sc in o.sources.items():
+            sources[s].merge(sc)
+    qrecs: dict[str, list] = {}
+    for t in S.TABLES:
+        recs = [r for o in outputs for r in o.quarantine.get(t, [])]
+        recs.sort(key=lambda r: r.task)  # stable: line order within a file
+        if recs:
+            qrecs[t] = [r.to_dict() for r in recs]
+    del outputs
 
-    candidates = {t: b.to_table() for t, b in ex.builders.items()}
-    ex.builders.clear()
     chosen: dict[str, pa.Table] = {}
     for t in ("playlists", "playlist_items", "tracks", "albums", "artists"):
         chosen[t] = dedupe_entities(candidates[t], S.TABLES[t].key)
     for t, parent in CHILD_OF.items():
         chosen[t] = dedupe_links(candidates[t], S.TABLES[t].key, chosen[parent])
-
     tables = {}
     for t in S.TABLES:
         schema = output_schema(t)
         tab = chosen[t].select(schema.names)
         tables[t] = pa.Table.from_arrays(tab.columns, schema=schema).combine_chunks()
-
-    quarantine = {t: [r.to_dict() for r in recs] for t, recs in ex.quarantine.items() if recs}
-    accounting = _accounting(ex, candidates, tables, quarantine)
+    accounting = _accounting(sources, candidates, tables, qrecs)
     del candidates, chosen
-    result = TransformResult(partition, tables, quarantine, accounting, raw_files, raw_bytes)
+    result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks))
     if write:
-        for t, tab in tables.items():
-            result.written[t] = write_table_partition(lake, S.TABLES[t], partition, tab, schema=output_schema(t))
+        with cf.ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow writes release the GIL
+            futs = {t: pool.submit(write_table_partition, lake, S.TABLES[t], partition, tab, schema=output_schema(t))
+                    for t, tab in tables.items()}
+            for t in S.TABLES:
+                result.written[t] = futs[t].result()
         for t in S.TABLES:
-            result.quarantine_written[t] = write_quarantine(lake, t, partition, quarantine.get(t, []))
+            result.quarantine_written[t] = write_quarantine(lake, t, partition, qrecs.get(t, []))
     return result
 
 
-def _accounting(ex: Extractor, candidates, tables, quarantine) -> dict:
+def ex_empty(table: str) -> pa.Table:
+    return Extractor(1).builders[table].to_table()
+
+
+def _accounting(sources: dict[str, SourceCount], candidates, tables, quarantine) -> dict:
     problems = []
-    sources = {}
+    out = {}
     for source in SOURCE_ORDER:
-        sc = ex.sources[source]
+        sc = sources[source]
         if sc.lines != sc.parsed + sc.quarantined + sum(sc.excluded.values()):
             problems.append(f"{source}: lines {sc.lines} != parsed {sc.parsed} + quarantined "
                             f"{sc.quarantined} + excluded {dict(sc.excluded)}")
@@ -131,26 +171,26 @@ def _accounting(ex: Extractor, candidates, tables, quarantine) -> dict:
             if c.seen != c.emitted + c.quarantined + sum(c.excluded.values()):
                 problems.append(f"{source}/{t}: seen {c.seen} != emitted {c.emitted} + quarantined "
                                 f"{c.quarantined} + excluded {dict(c.excluded)}")
-        sources[source] = sc.as_dict()
+        out[source] = sc.as_dict()
     table_acc = {}
     for t in S.TABLES:
-        emitted = sum(sc.tables[t].emitted for sc in ex.sources.values() if t in sc.tables)
-        early = sum(sc.tables[t].excluded.get("duplicate merged", 0) for sc in ex.sources.values() if t in sc.tables)
+        emitted = sum(sc.tables[t].emitted for sc in sources.values() if t in sc.tables)
+        early = sum(sc.tables[t].excluded.get("duplicate merged", 0) for sc in sources.values() if t in sc.tables)
         stored = candidates[t].num_rows
         rows = tables[t].num_rows
-        q_entities = sum(sc.tables[t].quarantined for sc in ex.sources.values() if t in sc.tables)
+        q_entities = sum(sc.tables[t].quarantined for sc in sources.values() if t in sc.tables)
         q_lines = len(quarantine.get(t, [])) - q_entities
         if emitted != stored or rows > stored:
             problems.append(f"{t}: emitted {emitted}, stored candidates {stored}, rows {rows}")
         # candidates: valid occurrences (stored, or dropped early as a known duplicate)
         table_acc[t] = {"candidates": stored + early, "rows": rows, "duplicates_merged": early + stored - rows,
                         "quarantined": q_entities + q_lines}
-    total_q_lines = sum(sc.quarantined for sc in ex.sources.values())
+    total_q_lines = sum(sc.quarantined for sc in sources.values())
     total_q = sum(len(v) for v in quarantine.values())
-    total_q_entities = sum(c.quarantined for sc in ex.sources.values() for c in sc.tables.values())
+    total_q_entities = sum(c.quarantined for sc in sources.values() for c in sc.tables.values())
     if total_q != total_q_lines + total_q_entities:
         problems.append(f"quarantine holds {total_q} records, counted {total_q_lines} lines + "
                         f"{total_q_entities} entities")
     if problems:
         raise AccountingError("accounting invariant broken: " + "; ".join(problems))
-    return {"sources": sources, "tables": table_acc}
+    return {"sources": out, "tables": table_acc}

@@ -101,12 +101,18 @@ def iter_lines(lake: Lake, source: str, partition: str) -> Iterator[tuple[str, i
     but the gzip decompression runs in a background thread in large blocks.
     """
     for f in lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz"):
-        line_no = 0
-        for block in _blocks(lake, f.path):
-            for line in block:
-                line_no += 1
-                if line.strip():
-                    yield f.path, line_no, line
+        for line_no, line in iter_file_lines(lake, f.path):
+            yield f.path, line_no, line
+
+
+def iter_file_lines(lake: Lake, path: str) -> Iterator[tuple[int, bytes]]:
+    """``(line_no, bytes)`` of the non-empty lines of one gzip JSONL file (1-based numbering)."""
+    line_no = 0
+    for block in _blocks(lake, path):
+        for line in block:
+            line_no += 1
+            if line.strip():
+                yield line_no, line
 
 
 def _blocks(lake: Lake, path: str) -> Iterator[list[bytes]]:
@@ -158,6 +164,7 @@ class QuarantineRecord:
     raw_line: int
     request: str | None
     record: object
+    task: int = 0  # processing order of the raw file (not written)
 
     def to_dict(self) -> dict:
         return {
@@ -193,6 +200,18 @@ class SourceCount:
     quarantined: int = 0
     excluded: Counter = field(default_factory=Counter)
     tables: dict[str, TableCount] = field(default_factory=lambda: defaultdict(TableCount))
+
+    def merge(self, other: SourceCount) -> None:
+        self.lines += other.lines
+        self.parsed += other.parsed
+        self.quarantined += other.quarantined
+        self.excluded.update(other.excluded)
+        for t, c in other.tables.items():
+            mine = self.tables[t]
+            mine.seen += c.seen
+            mine.emitted += c.emitted
+            mine.quarantined += c.quarantined
+            mine.excluded.update(c.excluded)
 
     def as_dict(self) -> dict:
         return {

@@ -120,3 +120,4 @@ def test_invariant_is_enforced(lake, raw, monkeypatch):
         transform_partition(lake, PARTITION, write=False)
     monkeypatch.setattr(entities.Extractor, "track", original)
     assert transform_partition(lake, PARTITION, write=False).tables["tracks"].num_rows == 1
+
