@@ -86,3 +86,34 @@ def test_default_status_follows_env(monkeypatch, flag, expected):
         automation.AUTOMATION_SENSOR_NAME: expected,
         automation.FAILURE_SENSOR_NAME: expected,
     }
+
+
+def test_real_definitions_wire_the_automation(tmp_path, land_raw):
+    """The code location's own Definitions: job selections by group, and one sensor tick on a local lake."""
+    from spotify_assets.definitions import defs
+    from spotify_assets.lake.resource import LakeResource
+
+    with dg.instance_for_test() as instance:
+        repo = defs.get_repository_def()
+        graph = repo.asset_graph
+        groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+        daily = repo.get_job(automation.DAILY_JOB_NAME)
+        transform = repo.get_job(automation.TRANSFORM_JOB_NAME)
+        daily_groups = {groups[k] for k in daily.asset_layer.executable_asset_keys}
+        transform_groups = {groups[k] for k in transform.asset_layer.executable_asset_keys}
+        assert daily_groups == {"raw", "transformed", "catalog", "analytics"}
+        assert transform_groups == {"transformed", "catalog", "analytics"}
+        assert {s.name for s in repo.sensor_defs} == {
+            automation.RAW_SENSOR_NAME,
+            automation.AUTOMATION_SENSOR_NAME,
+            automation.FAILURE_SENSOR_NAME,
+        }
+
+        land_raw(str(tmp_path), "tracks", "2026-11-20")
+        sensor = repo.get_sensor_def(automation.RAW_SENSOR_NAME)
+        context = dg.build_sensor_context(
+            instance=instance, repository_def=repo, resources={"lake": LakeResource(root_uri=str(tmp_path))}
+        )
+        data = sensor.evaluate_tick(context)
+        assert [r.partition_key for r in data.run_requests] == ["2026-11-20"]
+        assert sensor.job_name == automation.TRANSFORM_JOB_NAME

@@ -140,6 +140,8 @@ def test_materialize_todays_partition_from_the_ui(page, dagster_ui, screenshot):
     editor.get_by_text("No errors").wait_for()
     screenshot(page, "04-config-editor")
     editor.get_by_role("button", name="Save config").click()
+    editor.wait_for(state="hidden")
+    page.wait_for_timeout(500)  # the dialog's closing transition
     launch = dialog.get_by_role("button", name="Launch 1 run")
     launch.wait_for()
     screenshot(page, "05-launch-dialog")
