@@ -327,11 +327,14 @@ class Extractor:
     def items(self, pid: str, offset: int, items: list) -> None:
         c = self._c["playlist_items"]
         ct = self._c["tracks"]
-        append = self.builders["playlist_items"].rows.append
+        rows = self.builders["playlist_items"].rows
+        append = rows.append
+        before = len(rows)
         rank = self.env.rank
         track = self.track
+        is_id = _valid_id
+        c.seen += len(items)
         for i, it in enumerate(items):
-            c.seen += 1
             if it is None:
                 c.excluded["null item"] += 1
                 continue
@@ -347,7 +350,9 @@ class Extractor:
                 if ab is None:
                     added_by = None
                 elif type(ab) is dict:
-                    added_by = to_str(ab.get("id"), "added_by.id")
+                    added_by = ab.get("id")
+                    if added_by is not None and type(added_by) is not str:
+                        raise Bad("added_by.id is not a string")
                 else:
                     raise Bad("added_by is not an object")
                 if obj is None:
@@ -363,19 +368,22 @@ class Extractor:
                 elif obj.get("type") == "episode":
                     itype, iid, linked = "episode", spotify_id(obj.get("id"), "episode id"), None
                 else:
-                    itype, iid = "track", spotify_id(obj.get("id"), "track id")
+                    itype = "track"
+                    iid = obj.get("id")
+                    if type(iid) is not str or not is_id(iid):
+                        spotify_id(iid, "track id")  # raises with the reason
                     lf = obj.get("linked_from")
                     linked = opt_id(lf.get("id"), "linked_from.id") if type(lf) is dict else None
             except Bad as e:
                 self._q("playlist_items", e.reason, it)
                 continue
             append((pid, offset + i, itype, iid, added_at, added_by, linked, rank))
-            c.emitted += 1
             if itype == "track":
                 track(obj)
             elif itype == "local":
                 ct.seen += 1
                 ct.excluded["local track"] += 1
+        c.emitted += len(rows) - before
 
     def track(self, t: dict) -> None:
         c = self._c["tracks"]
@@ -392,7 +400,8 @@ class Extractor:
                 self._nested_artists(artists)
             return
         try:
-            tid = spotify_id(tid, "track id")
+            if type(tid) is not str or not _valid_id(tid):
+                spotify_id(tid, "track id")
             album = t.get("album")
             if album is not None and type(album) is not dict:
                 raise Bad("album is not an object")
@@ -413,7 +422,9 @@ class Extractor:
                 raise Bad("name is not a string")
             v = t.get("duration_ms")
             duration = v if type(v) is int else to_int(v, "duration_ms")
-            explicit = to_bool(t.get("explicit"), "explicit")
+            explicit = t.get("explicit")
+            if explicit is not None and explicit is not True and explicit is not False:
+                raise Bad(f"explicit has type {type(explicit).__name__}, expected boolean")
             v = t.get("popularity")
             popularity = v if type(v) is int else to_int(v, "popularity")
             v = t.get("disc_number")
@@ -433,8 +444,9 @@ class Extractor:
         b.rows.append((tid, name, album_id, duration, explicit, popularity, isrc, disc, number, rank))
         c.emitted += 1
         if artists:
+            link = self._artist_link
             for pos, a in enumerate(artists):
-                self._artist_link("track_artists", seq, tid, a, pos)
+                link("track_artists", seq, tid, a, pos)
 
     def album(self, a: dict, full: bool) -> str | None:
         """Add an album candidate; returns its ID when valid (even if its other fields are quarantined)."""
