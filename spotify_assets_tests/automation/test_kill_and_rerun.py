@@ -23,7 +23,7 @@ from spotify_assets.transform.pipeline import transform_partition
 
 CHILD = textwrap.dedent(
     """
-    import os, sys, time
+    import os, sys, threading, time
     import pyarrow.parquet as pq
     import spotify_assets.transform.pipeline as pipeline
     from spotify_assets.lake.storage import Lake
@@ -31,23 +31,29 @@ CHILD = textwrap.dedent(
     root, partition, mode, ready = sys.argv[1:5]
     real_write = pipeline.write_table_partition
     real_pq_write = pq.ParquetWriter.write_table
+    lock = threading.Lock()
     state = {"tables": 0, "writes": 0}
 
     def pause():
         open(ready, "w").write(str(os.getpid()))
         time.sleep(600)
 
+    # Tables may be written by several threads: count under a lock, pause at the 4th table / 4th write.
     def write_table_partition(*args, **kwargs):
-        if mode == "between_tables" and state["tables"] == 3:
-            pause()
-        state["tables"] += 1
+        with lock:
+            state["tables"] += 1
+            n = state["tables"]
+        if mode == "between_tables" and n == 4:
+            pause()  # three tables replaced, the others not yet
         return real_write(*args, **kwargs)
 
     def write_table(self, *args, **kwargs):
         real_pq_write(self, *args, **kwargs)
-        state["writes"] += 1
-        if mode == "inside_a_file" and state["tables"] == 4:
-            pause()  # the temporary file of the 4th table is half written
+        with lock:
+            state["writes"] += 1
+            n = state["writes"]
+        if mode == "inside_a_file" and n == 4:
+            pause()  # this table's temporary file is written but not closed nor moved
 
     pipeline.write_table_partition = write_table_partition
     pq.ParquetWriter.write_table = write_table
