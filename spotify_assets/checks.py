@@ -3,11 +3,15 @@
 Blocking checks (severity ERROR) stop a bad partition from reaching the catalog and analytics: keys,
 referential integrity and value ranges. Warning checks flag drift a person should look at: row counts
 that jump, a high quarantine share, a changed column schema.
+
+All checks of a partition run in one step (one process under the multiprocess executor, each table read
+once); each check is still its own result in the UI and can be run alone.
 """
 
 
 import datetime as dt
 import os
+import warnings
 
 import dagster as dg
 import pyarrow as pa
@@ -45,94 +49,54 @@ RANGES = {
 }
 
 
-def _load(lake: LakeResource, table: str, partition: str) -> pa.Table:
-    return read_table_partitions(lake.get_lake(), table, [partition])
+class _PartitionTables:
+    """Loads each table of one partition at most once while the checks run."""
+
+    def __init__(self, lake: LakeResource, partition: str):
+        self.lake = lake
+        self.partition = partition
+        self._tables: dict[str, pa.Table] = {}
+
+    def __getitem__(self, table: str) -> pa.Table:
+        if table not in self._tables:
+            self._tables[table] = read_table_partitions(self.lake.get_lake(), table, [self.partition])
+        return self._tables[table]
 
 
-def _result(rules: list[tuple[str, quality.RuleResult]], severity=dg.AssetCheckSeverity.ERROR):
+def _result(rules: list[tuple[str, quality.RuleResult]]) -> tuple[bool, str, dict]:
     failing = [(name, r) for name, r in rules if not r.passed]
     metadata = {f"{name}/failing_rows": r.failing_rows for name, r in rules}
     for name, r in failing:
         metadata[f"{name}/detail"] = r.description
         metadata[f"{name}/examples"] = ", ".join(map(str, r.examples)) or "none"
-    return dg.AssetCheckResult(
-        passed=not failing,
-        severity=severity,
-        metadata=metadata,
-        description="; ".join(r.description for _, r in failing) if failing else "all rows pass",
-    )
+    description = "; ".join(r.description for _, r in failing) if failing else "all rows pass"
+    return not failing, description, metadata
 
 
-def _keys_check(table: str) -> dg.AssetChecksDefinition:
-    spec = TABLES[table]
-
-    @dg.asset_check(
-        asset=table,
-        name="keys_unique_and_not_null",
-        blocking=True,
-        partitions_def=daily_partitions,
-        description=f"Every row has a non-null, unique key ({', '.join(spec.key)}).",
-    )
-    def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        data = _load(lake, table, context.partition_key)
-        return _result([("keys", quality.keys_unique_and_not_null(data, spec.key))])
-
-    return check
+def _check_keys(table: str, tables: _PartitionTables):
+    return _result([("keys", quality.keys_unique_and_not_null(tables[table], TABLES[table].key))])
 
 
-def _references_check(table: str) -> dg.AssetChecksDefinition:
-    refs = [r for r in REFERENCES if r[0] == table]
-    parents = sorted({r[2] for r in refs})
-    described = "; ".join(f"{c}.{col} → {p}.{pcol}" + (f" (where {w[0]} = {w[1]})" if w else "") for c, col, p, pcol, w in refs)
-
-    @dg.asset_check(
-        asset=table,
-        name="references_exist",
-        blocking=True,
-        partitions_def=daily_partitions,
-        additional_deps=[dg.AssetKey(p) for p in parents if p != table],
-        description=f"Referential integrity: {described}.",
-    )
-    def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        partition = context.partition_key
-        child = _load(lake, table, partition)
-        loaded = {p: _load(lake, p, partition) for p in parents}
-        rules = []
-        for _, column, parent, parent_column, where in refs:
-            mask = pc.equal(child[where[0]], where[1]) if where else None
-            rules.append(
-                (f"{column}->{parent}", quality.references_exist(child, column, loaded[parent], parent_column, where=mask))
-            )
-        return _result(rules)
-
-    return check
+def _check_references(table: str, tables: _PartitionTables):
+    child = tables[table]
+    rules = []
+    for _, column, parent, parent_column, where in (r for r in REFERENCES if r[0] == table):
+        mask = pc.equal(child[where[0]], where[1]) if where else None
+        rules.append(
+            (f"{column}->{parent}", quality.references_exist(child, column, tables[parent], parent_column, where=mask))
+        )
+    return _result(rules)
 
 
-def _ranges_check(table: str) -> dg.AssetChecksDefinition:
-    ranges = RANGES[table]
-    described = ", ".join(
-        f"{c} in [{lo if lo is not None else '-inf'}, {'the partition day' if hi == 'partition' else hi if hi is not None else '+inf'}]"
-        for c, lo, hi in ranges
-    )
-
-    @dg.asset_check(
-        asset=table,
-        name="values_in_range",
-        blocking=True,
-        partitions_def=daily_partitions,
-        description=f"Value ranges (nulls allowed): {described}.",
-    )
-    def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        partition = context.partition_key
-        data = _load(lake, table, partition)
-        day = dt.date.fromisoformat(partition)
-        rules = [
+def _check_ranges(table: str, tables: _PartitionTables):
+    data = tables[table]
+    day = dt.date.fromisoformat(tables.partition)
+    return _result(
+        [
             (column, quality.within_range(data, column, low, day if high == "partition" else high))
-            for column, low, high in ranges
+            for column, low, high in RANGES[table]
         ]
-        return _result(rules)
-
-    return check
+    )
 
 
 def _previous_partition(lake: LakeResource, table: str, partition: str) -> str | None:
@@ -140,82 +104,120 @@ def _previous_partition(lake: LakeResource, table: str, partition: str) -> str |
     return earlier[-1] if earlier else None
 
 
-def _drift_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=table,
-        name="stable_against_previous_partition",
-        partitions_def=daily_partitions,
-        description=(
-            "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
-            f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the previous partition, or the column schema changed."
-        ),
+def _check_drift(table: str, tables: _PartitionTables):
+    current = tables[table]
+    previous_partition = _previous_partition(tables.lake, table, tables.partition)
+    if previous_partition is None:
+        return True, "no previous partition to compare", {}
+    previous = read_table_partitions(tables.lake.get_lake(), table, [previous_partition])
+    change = quality.relative_change(current.num_rows, previous.num_rows)
+    schema_diff = quality.schema_differences(current.schema, previous.schema)
+    problems = []
+    if change is not None and change > ROW_COUNT_MAX_CHANGE:
+        problems.append(f"row count {previous.num_rows} → {current.num_rows} ({change:.0%})")
+    if schema_diff:
+        problems.append("schema changed: " + "; ".join(schema_diff))
+    metadata = {
+        "previous_partition": previous_partition,
+        "rows": current.num_rows,
+        "previous_rows": previous.num_rows,
+        "relative_change": float(change) if change is not None else 0.0,
+        "schema_changes": "; ".join(schema_diff) or "none",
+    }
+    return not problems, "; ".join(problems) or f"stable against {previous_partition}", metadata
+
+
+def _check_quarantine(table: str, tables: _PartitionTables):
+    rows = tables[table].num_rows
+    quarantined = len(read_quarantine(tables.lake.get_lake(), table, tables.partition))
+    share = quarantined / (rows + quarantined) if rows + quarantined else 0.0
+    metadata = {"quarantined": quarantined, "rows": rows, "share": float(share)}
+    return share <= QUARANTINE_MAX_SHARE, f"{quarantined} quarantined vs {rows} rows ({share:.2%})", metadata
+
+
+def _describe_references(table: str) -> str:
+    return "; ".join(
+        f"{c}.{col} → {p}.{pcol}" + (f" (where {w[0]} = {w[1]})" if w else "")
+        for c, col, p, pcol, w in REFERENCES
+        if c == table
     )
-    def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        partition = context.partition_key
-        current = _load(lake, table, partition)
-        previous_partition = _previous_partition(lake, table, partition)
-        if previous_partition is None:
-            return dg.AssetCheckResult(
-                passed=True, severity=dg.AssetCheckSeverity.WARN, description="no previous partition to compare"
-            )
-        previous = _load(lake, table, previous_partition)
-        change = quality.relative_change(current.num_rows, previous.num_rows)
-        schema_diff = quality.schema_differences(current.schema, previous.schema)
-        too_much = change is not None and change > ROW_COUNT_MAX_CHANGE
-        problems = []
-        if too_much:
-            problems.append(f"row count {previous.num_rows} → {current.num_rows} ({change:.0%})")
-        if schema_diff:
-            problems.append("schema changed: " + "; ".join(schema_diff))
-        return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="; ".join(problems) or f"stable against {previous_partition}",
-            metadata={
-                "previous_partition": previous_partition,
-                "rows": current.num_rows,
-                "previous_rows": previous.num_rows,
-                "relative_change": float(change) if change is not None else 0.0,
-                "schema_changes": "; ".join(schema_diff) or "none",
-            },
+
+
+def _describe_ranges(table: str) -> str:
+    def bound(value, default):
+        return "the partition day" if value == "partition" else default if value is None else value
+
+    return ", ".join(f"{c} in [{bound(lo, '-inf')}, {bound(hi, '+inf')}]" for c, lo, hi in RANGES[table])
+
+
+# check name -> (blocking, evaluator, description for a table)
+CHECKS = {
+    "keys_unique_and_not_null": (
+        True, _check_keys, lambda t: f"Every row has a non-null, unique key ({', '.join(TABLES[t].key)})."
+    ),
+    "references_exist": (True, _check_references, lambda t: f"Referential integrity: {_describe_references(t)}."),
+    "values_in_range": (True, _check_ranges, lambda t: f"Value ranges (nulls allowed): {_describe_ranges(t)}."),
+    "stable_against_previous_partition": (
+        False,
+        _check_drift,
+        lambda t: "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
+        f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the previous partition, or the column schema changed.",
+    ),
+    "quarantine_share_low": (
+        False,
+        _check_quarantine,
+        lambda t: "Warns when the share of records quarantined for this table exceeds "
+        f"SPOTIFY_CHECK_QUARANTINE_MAX_SHARE (now {QUARANTINE_MAX_SHARE:.1%}).",
+    ),
+}
+
+
+def _applies(check: str, table: str) -> bool:
+    if check == "references_exist":
+        return any(r[0] == table for r in REFERENCES)
+    if check == "values_in_range":
+        return table in RANGES
+    return True
+
+
+def _specs() -> list[dg.AssetCheckSpec]:
+    # Partitioned checks are "preview" in Dagster 1.13, but they are what gives each day its own result.
+    warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*", category=dg.PreviewWarning)
+    specs = []
+    for table in TABLES:
+        parents = sorted({r[2] for r in REFERENCES if r[0] == table and r[2] != table})
+        for name, (blocking, _, describe) in CHECKS.items():
+            if _applies(name, table):
+                specs.append(
+                    dg.AssetCheckSpec(
+                        name,
+                        asset=table,
+                        description=describe(table),
+                        blocking=blocking,
+                        additional_deps=[dg.AssetKey(p) for p in parents] if name == "references_exist" else None,
+                        partitions_def=daily_partitions,
+                    )
+                )
+    return specs
+
+
+@dg.multi_asset_check(specs=_specs(), can_subset=True, name="transformed_table_checks")
+def transformed_table_checks(context: dg.AssetCheckExecutionContext, lake: LakeResource):
+    """Data-quality checks of one partition of the transformed tables (blocking ones gate the catalog)."""
+    tables = _PartitionTables(lake, context.partition_key)
+    for key in sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        table = key.asset_key.path[-1]
+        blocking, evaluate, _ = CHECKS[key.name]
+        passed, description, metadata = evaluate(table, tables)
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            description=description,
+            metadata=metadata,
         )
-
-    return check
-
-
-def _quarantine_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=table,
-        name="quarantine_share_low",
-        partitions_def=daily_partitions,
-        description=(
-            "Warns when the share of records quarantined for this table exceeds "
-            f"SPOTIFY_CHECK_QUARANTINE_MAX_SHARE (now {QUARANTINE_MAX_SHARE:.1%})."
-        ),
-    )
-    def check(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-        partition = context.partition_key
-        rows = _load(lake, table, partition).num_rows
-        quarantined = len(read_quarantine(lake.get_lake(), table, partition))
-        share = quarantined / (rows + quarantined) if rows + quarantined else 0.0
-        return dg.AssetCheckResult(
-            passed=share <= QUARANTINE_MAX_SHARE,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=f"{quarantined} quarantined vs {rows} rows ({share:.2%})",
-            metadata={"quarantined": quarantined, "rows": rows, "share": float(share)},
-        )
-
-    return check
 
 
 def build_transformed_checks() -> list[dg.AssetChecksDefinition]:
-    checks = []
-    for table in TABLES:
-        checks.append(_keys_check(table))
-        if any(r[0] == table for r in REFERENCES):
-            checks.append(_references_check(table))
-        if table in RANGES:
-            checks.append(_ranges_check(table))
-        checks.append(_drift_check(table))
-        checks.append(_quarantine_check(table))
-    return checks
+    return [transformed_table_checks]
