@@ -36,6 +36,7 @@ from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from . import schemas as S
@@ -52,7 +53,15 @@ from .coerce import (
     to_list,
     to_str,
 )
-from .records import SOURCE_TABLE, Envelope, QuarantineRecord, Reject, SourceCount, TableCount
+from .records import (
+    SOURCE_TABLE,
+    Envelope,
+    QuarantineRecord,
+    Reject,
+    SourceCount,
+    TableCount,
+    restore_records,
+)
 
 FULL = 1 << 40  # rank bonus of a full object over a simplified one (ranks are epoch seconds otherwise)
 
@@ -148,6 +157,7 @@ class Extractor:
         self.env: Envelope | None = None
         self._sc: SourceCount | None = None
         self.task = 0
+        self._line_q: list[QuarantineRecord] = []  # entity-level quarantine of the current line
         # Early dedupe (keys only): the best rank seen so far per entity key. A candidate whose rank is
         # not higher can never win the final dedupe (same rank → the earlier row wins), so it is counted
         # as "duplicate merged" and not stored. Memory: one small int per distinct key.
@@ -170,8 +180,9 @@ class Extractor:
 
     def _q(self, table: str, reason: str, record) -> None:
         env = self.env
-        self.quarantine[table].append(
-            QuarantineRecord(table, reason, env.file, env.line_no, env.request, record, self.task))
+        q = QuarantineRecord(table, reason, env.file, env.line_no, env.request, record, self.task)
+        self.quarantine[table].append(q)
+        self._line_q.append(q)
         self._c[table].quarantined += 1
 
     # -- lines ---------------------------------------------------------------------------------------
@@ -193,24 +204,37 @@ class Extractor:
                 sc.excluded["non-200 response"] += 1
             else:
                 self._q_line(table, f"non-200 response with a malformed body ({type(body).__name__})",
-                             file, line_no, env.request, body)
+                             file, line_no, env.request, self._verbatim(env, data, body))
             return
         if type(body) is not dict:
             self._q_line(table, f"body is a JSON {type(body).__name__}, expected object", file, line_no,
-                         env.request, body)
+                         env.request, self._verbatim(env, data, body))
             return
         if "error" in body and "id" not in body:
-            self._q_line(table, "error body with status 200", file, line_no, env.request, body)
+            self._q_line(table, "error body with status 200", file, line_no, env.request, self._verbatim(env, data, body))
             return
         try:
             getattr(self, f"_body_{self.source}")(body)
         except Reject as e:
-            self._q_line(table, str(e), file, line_no, env.request, body)
+            self._q_line(table, str(e), file, line_no, env.request, self._verbatim(env, data, body))
             return
         finally:
+            if env.blanked and self._line_q:
+                restore_records(data, self._line_q)
+            self._line_q = []
             for flush in self._flushers:
                 flush()
         sc.parsed += 1
+
+    @staticmethod
+    def _verbatim(env: Envelope, data: bytes, body):
+        """The body as received (markets included) for a quarantined line."""
+        if not env.blanked:
+            return body
+        try:
+            return orjson.loads(data).get("body", body)
+        except (orjson.JSONDecodeError, AttributeError):
+            return body
 
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
         self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record, self.task))

@@ -54,22 +54,66 @@ class Envelope:
     rank: int  # fetched_at as epoch seconds, for "latest wins" dedupe
     body: object
     carried_from: str | None = None
+    blanked: bool = False  # available_markets arrays were emptied before parsing (see restore_record)
 
 
-def loads_fast(data: bytes):
-    """``orjson.loads`` with ``available_markets`` blanked; falls back to the verbatim bytes."""
+def loads_fast(data: bytes) -> tuple[object, bool]:
+    """``(orjson.loads result, blanked)`` with ``available_markets`` arrays emptied when that is safe;
+    falls back to the verbatim bytes."""
     if b'"available_markets"' in data:
         try:
-            return orjson.loads(_MARKETS.sub(_NO_MARKETS, data))
+            return orjson.loads(_MARKETS.sub(_NO_MARKETS, data)), True
         except orjson.JSONDecodeError:
             pass
-    return orjson.loads(data)
+    return orjson.loads(data), False
+
+
+def _blank(o):
+    if type(o) is dict:
+        return {k: ([] if k == "available_markets" and type(v) is list else _blank(v)) for k, v in o.items()}
+    if type(o) is list:
+        return [_blank(v) for v in o]
+    return o
+
+
+def restore_records(data: bytes, records: list[QuarantineRecord]) -> None:
+    """Give quarantined records of a blanked line their original content (markets included).
+
+    Parses the verbatim line once and, for each record, finds the object that blanks to it.
+    Only runs for lines that had a quarantined entity, so its cost does not matter.
+    """
+    try:
+        original = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return
+    todo = [r for r in records if type(r.record) in (dict, list)]
+    if not todo:
+        return
+    stack = [original]
+    found: dict[int, object] = {}
+    while stack and len(found) < len(todo):
+        o = stack.pop()
+        if type(o) is dict:
+            for i, r in enumerate(todo):
+                if i not in found and type(r.record) is dict and o.keys() == r.record.keys() \
+                        and o.get("id") == r.record.get("id") and _blank(o) == r.record:
+                    found[i] = o
+                    break
+            stack.extend(v for v in o.values() if type(v) in (dict, list))
+        elif type(o) is list:
+            for i, r in enumerate(todo):
+                if i not in found and type(r.record) is list and len(o) == len(r.record) and _blank(o) == r.record:
+                    found[i] = o
+                    break
+            stack.extend(v for v in o if type(v) in (dict, list))
+    for i, o in found.items():
+        todo[i].record = o
 
 
 def parse_envelope(file: str, line_no: int, data: bytes) -> Envelope:
     """Parse and validate one raw line; raises :class:`Reject` with the reason."""
     try:
-        obj = loads_fast(data)
+        obj, blanked = loads_fast(data)
     except orjson.JSONDecodeError as e:
         raise Reject(f"invalid JSON: {e}") from None
     if type(obj) is not dict:
@@ -90,7 +134,7 @@ def parse_envelope(file: str, line_no: int, data: bytes) -> Envelope:
     carried = obj.get("carried_from")
     return Envelope(
         file, line_no, request, status, fetched_at, fetched_rank(fetched_at), obj["body"],
-        carried if type(carried) is str else None,
+        carried if type(carried) is str else None, blanked,
     )
 
 

@@ -121,3 +121,20 @@ def test_invariant_is_enforced(lake, raw, monkeypatch):
     monkeypatch.setattr(entities.Extractor, "track", original)
     assert transform_partition(lake, PARTITION, write=False).tables["tracks"].num_rows == 1
 
+
+
+def test_quarantined_records_are_verbatim_even_when_markets_were_skipped(lake, raw):
+    """The parser skips available_markets for speed; quarantine still shows the record as received."""
+    markets = ["AD", "AE", "AR"]
+    bad = track("t2", duration_ms="long", markets=markets)
+    bad["album"]["available_markets"] = markets
+    ok = track("t1", markets=markets)
+    raw.write("playlist_items", [_items([item(ok), item(bad)]),
+                                 env(f"/v1/playlists/{P1}/tracks?offset=0", {"items": "x", "available_markets": markets})])
+    raw.write("albums", [env("/v1/albums?ids=", {"albums": [dict(full_album("al7", markets=markets), total_tracks="x")]})])
+    r = transform_partition(lake, PARTITION, write=False)
+    (q,) = r.quarantine["tracks"]
+    assert q["record"] == bad and q["record"]["available_markets"] == markets
+    assert r.quarantine["playlist_items"][0]["record"] == {"items": "x", "available_markets": markets}
+    assert r.quarantine["albums"][0]["record"]["available_markets"] == markets
+    assert r.tables["tracks"]["track_id"].to_pylist() == [sid("t1")]
