@@ -88,10 +88,16 @@ def write_table_partition(
     table: pa.Table | Iterable[pa.RecordBatch],
     *,
     schema: pa.Schema | None = None,
+    presorted: bool = False,
 ) -> WriteResult:
-    """Replace ``spec``'s partition with ``table`` (sorted by key here), atomically; see module doc."""
+    """Replace ``spec``'s partition with ``table``, atomically; see the module docstring.
+
+    Rows are sorted by the key here unless the caller guarantees it (``presorted=True``, e.g. the
+    transform's dedupe output). ``schema`` (a superset of the spec's) keeps added columns in order.
+    """
     t = conform(_as_table(table, schema), spec, schema)
-    t = sort_by_key(t, spec.key)
+    if not presorted:
+        t = sort_by_key(t, spec.key)
     rel = transformed_file(spec.name, partition)
     rows_per_group = ROW_GROUP_MAX_ROWS
     if t.num_rows and t.nbytes:

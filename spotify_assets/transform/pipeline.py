@@ -131,22 +131,25 @@ def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -
             qrecs[t] = [r.to_dict() for r in recs]
     del outputs
 
+    # Dedupe table by table, freeing each table's candidates as soon as it is done (peak memory);
+    # a parent's chosen rows keep their _seq until its link table is done.
+    stored = {t: c.num_rows for t, c in candidates.items()}
     chosen: dict[str, pa.Table] = {}
     for t in ("playlists", "playlist_items", "tracks", "albums", "artists"):
-        chosen[t] = dedupe_entities(candidates[t], S.TABLES[t].key)
+        chosen[t] = dedupe_entities(candidates.pop(t), S.TABLES[t].key)
     for t, parent in CHILD_OF.items():
-        chosen[t] = dedupe_links(candidates[t], S.TABLES[t].key, chosen[parent])
+        chosen[t] = dedupe_links(candidates.pop(t), S.TABLES[t].key, chosen[parent])
     tables = {}
     for t in S.TABLES:
         schema = output_schema(t)
-        tab = chosen[t].select(schema.names)
-        tables[t] = pa.Table.from_arrays(tab.columns, schema=schema).combine_chunks()
-    accounting = _accounting(sources, candidates, tables, qrecs)
-    del candidates, chosen
+        tab = chosen.pop(t).select(schema.names)
+        tables[t] = pa.Table.from_arrays(tab.columns, schema=schema)
+    accounting = _accounting(sources, stored, tables, qrecs)
     result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks))
     if write:
         with cf.ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow writes release the GIL
-            futs = {t: pool.submit(write_table_partition, lake, S.TABLES[t], partition, tab, schema=output_schema(t))
+            futs = {t: pool.submit(write_table_partition, lake, S.TABLES[t], partition, tab,
+                                   schema=output_schema(t), presorted=True)
                     for t, tab in tables.items()}
             for t in S.TABLES:
                 result.written[t] = futs[t].result()
@@ -159,7 +162,7 @@ def ex_empty(table: str) -> pa.Table:
     return Extractor(1).builders[table].to_table()
 
 
-def _accounting(sources: dict[str, SourceCount], candidates, tables, quarantine) -> dict:
+def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables, quarantine) -> dict:
     problems = []
     out = {}
     for source in SOURCE_ORDER:
@@ -176,14 +179,13 @@ def _accounting(sources: dict[str, SourceCount], candidates, tables, quarantine)
     for t in S.TABLES:
         emitted = sum(sc.tables[t].emitted for sc in sources.values() if t in sc.tables)
         early = sum(sc.tables[t].excluded.get("duplicate merged", 0) for sc in sources.values() if t in sc.tables)
-        stored = candidates[t].num_rows
         rows = tables[t].num_rows
         q_entities = sum(sc.tables[t].quarantined for sc in sources.values() if t in sc.tables)
         q_lines = len(quarantine.get(t, [])) - q_entities
-        if emitted != stored or rows > stored:
-            problems.append(f"{t}: emitted {emitted}, stored candidates {stored}, rows {rows}")
+        if emitted != stored[t] or rows > stored[t]:
+            problems.append(f"{t}: emitted {emitted}, stored candidates {stored[t]}, rows {rows}")
         # candidates: valid occurrences (stored, or dropped early as a known duplicate)
-        table_acc[t] = {"candidates": stored + early, "rows": rows, "duplicates_merged": early + stored - rows,
+        table_acc[t] = {"candidates": stored[t] + early, "rows": rows, "duplicates_merged": early + stored[t] - rows,
                         "quarantined": q_entities + q_lines}
     total_q_lines = sum(sc.quarantined for sc in sources.values())
     total_q = sum(len(v) for v in quarantine.values())
