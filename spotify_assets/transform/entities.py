@@ -15,7 +15,7 @@ Decisions:
 * Episodes → ``item_type='episode'``, ``item_id`` = the episode ID; episodes are not tracks.
 * Relinking (``linked_from``): ``item_id`` and ``tracks.track_id`` are the *returned* (playable) track's
   ``id``, so ``playlist_items.item_id`` always joins to ``tracks``; the originally requested ID is kept
-  in the added column ``playlist_items.linked_from_id``.
+  in the column ``playlist_items.linked_from_id`` (added to the contract in ``schemas.py``).
 * A simplified album/artist seen inside a track (or an album's artists) is a candidate row too, ranked
   below any full object of the same ID.
 * Early dedupe: an occurrence whose key was already kept with an equal or higher rank cannot win the
@@ -65,19 +65,9 @@ from .records import (
 
 FULL = 1 << 40  # rank bonus of a full object over a simplified one (ranks are epoch seconds otherwise)
 
-# Columns added to the contract's tables (DESIGN.md allows adding columns).
-EXTRA_COLUMNS: dict[str, list[pa.Field]] = {
-    "playlist_items": [
-        pa.field("linked_from_id", pa.string(), metadata={
-            "description": "When Spotify relinked the track for the market: the ID originally in the playlist "
-                           "(item_id is the playable track's ID, as in tracks.track_id)."}),
-    ],
-    "albums": [
-        pa.field("release_date_raw", pa.string(), metadata={
-            "description": "release_date exactly as the API sent it (e.g. '0000' for taken-down albums, "
-                           "whose release_date is null)."}),
-    ],
-}
+# Columns beyond DESIGN.md's list live in schemas.py like the others (playlist_items.linked_from_id,
+# albums.release_date_raw); nothing is added here any more.
+EXTRA_COLUMNS: dict[str, list[pa.Field]] = {}
 
 _valid_id = SPOTIFY_ID.fullmatch
 _PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")

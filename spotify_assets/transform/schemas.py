@@ -61,6 +61,8 @@ PLAYLIST_ITEMS = TableSpec(
             _col("item_id", pa.string(), "Spotify ID of the track or episode; null for local files."),
             _col("added_at", pa.timestamp("us", tz="UTC"), "When the item was added (null if unknown)."),
             _col("added_by_id", pa.string(), "User ID of who added the item; null on very old playlists."),
+            _col("linked_from_id", pa.string(), "When Spotify relinked the track for the market: the ID originally "
+                 "in the playlist (item_id is the playable track's ID, as in tracks.track_id); else null."),
         ]
     ),
 )
@@ -112,6 +114,8 @@ ALBUMS = TableSpec(
             _col("label", pa.string(), "Record label."),
             _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
             _col("upc", pa.string(), "Universal Product Code."),
+            _col("release_date_raw", pa.string(), "release_date exactly as the API sent it (e.g. '0000' for "
+                 "taken-down albums, whose release_date is null)."),
         ]
     ),
 )
