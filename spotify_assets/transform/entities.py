@@ -226,6 +226,11 @@ class Extractor:
         except (orjson.JSONDecodeError, AttributeError):
             return body
 
+    def quarantine_unreadable(self, file: str, line_no: int, reason: str) -> None:
+        """The rest of a raw file cannot be decoded: one quarantined "line" for it (record null)."""
+        self._sc.lines += 1
+        self._q_line(SOURCE_TABLE[self.source], reason, file, line_no, None, None)
+
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
         self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record, self.task))
         self._sc.quarantined += 1

@@ -105,13 +105,26 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int) -> ExtractOutput:
         for task, source, path, _size in tasks:
             ex.begin_task(task, source)
             feed = ex.feed_line
-            for line_no, data in iter_file_lines(lake, path):
-                feed(path, line_no, data)
+            last = 0
+            try:
+                for line_no, data in iter_file_lines(lake, path):
+                    feed(path, line_no, data)
+                    last = line_no
+            except OSError as e:
+                if not _is_decompression_error(e):
+                    raise  # I/O trouble (network, permissions): fail the run, a retry will redo it
+                # corrupt or truncated gzip: keep what was decoded, quarantine the rest of the file
+                ex.quarantine_unreadable(path, last + 1, f"unreadable gzip stream after line {last}: {e}")
         candidates = {t: b.to_table() for t, b in ex.builders.items()}
         return ExtractOutput(candidates, dict(ex.quarantine), ex.sources)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _is_decompression_error(e: OSError) -> bool:
+    msg = str(e).lower()
+    return any(k in msg for k in ("compressed stream", "inflate", "gzip", "zlib", "deflate"))
 
 
 def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -> TransformResult:

@@ -138,3 +138,19 @@ def test_quarantined_records_are_verbatim_even_when_markets_were_skipped(lake, r
     assert r.quarantine["playlist_items"][0]["record"] == {"items": "x", "available_markets": markets}
     assert r.quarantine["albums"][0]["record"]["available_markets"] == markets
     assert r.tables["tracks"]["track_id"].to_pylist() == [sid("t1")]
+
+
+def test_corrupt_or_truncated_gzip_file_is_quarantined_not_fatal(lake, raw):
+    import gzip
+
+    raw.write("tracks", [env(f"/v1/tracks/{sid('t1')}", track("t1"))])
+    lake.write_bytes(f"raw/tracks/dt={PARTITION}/broken.jsonl.gz", b"not gzip at all")
+    whole = gzip.compress(b"".join(orjson.dumps(env(f"/v1/tracks/{sid('t2')}", track("t2"))) + b"\n" for _ in range(3)))
+    lake.write_bytes(f"raw/tracks/dt={PARTITION}/cut.jsonl.gz", whole[: len(whole) // 2])
+    r = transform_partition(lake, PARTITION, write=False)
+    assert r.tables["tracks"]["track_id"].to_pylist() == [sid("t1")]
+    reasons = sorted((q["raw_file"].rsplit("/", 1)[1], q["reason"].split(":")[0]) for q in r.quarantine["tracks"])
+    assert reasons == [("broken.jsonl.gz", "unreadable gzip stream after line 0"),
+                       ("cut.jsonl.gz", "unreadable gzip stream after line 0")]
+    _check_balanced(r.accounting)
+    assert r.accounting["sources"]["tracks"]["quarantined"] == 2
