@@ -33,9 +33,13 @@ class RequestStats:
         self.bytes = 0
         self.retry_after_slept_s = 0.0
         self.started = time.monotonic()
+        # (monotonic completion time, status or None for a dropped connection) of every attempt, in order
+        self.timeline: list[tuple[float, int | None]] = []
 
     def record_attempt(self, template: str, status: int | None, nbytes: int = 0) -> None:
+        now = time.monotonic()
         with self._lock:
+            self.timeline.append((now, status))
             self.requests_by_endpoint[template] += 1
             if status is not None:
                 self.status_counts[status] += 1
@@ -81,6 +85,27 @@ class RequestStats:
                 "bytes": self.bytes,
                 "seconds": round(time.monotonic() - self.started, 3),
             }
+
+
+def steady_state(timeline: list[tuple[float, int | None]], trim: float = 0.1) -> dict:
+    """Request rate over the middle of a crawl: the attempts between the ``trim`` and ``1 - trim``
+    quantiles of completion order (ramp-up and tail excluded), and over the whole run.
+
+    ``timeline`` is :attr:`RequestStats.timeline`. Returns ``{"rps", "requests", "seconds", "rate_limited",
+    "whole_rps", "whole_requests", "whole_seconds"}`` (whole run: first to last completion)."""
+    n = len(timeline)
+    out = {"rps": 0.0, "requests": 0, "seconds": 0.0, "rate_limited": 0,
+           "whole_rps": 0.0, "whole_requests": n, "whole_seconds": 0.0}
+    if n < 2:
+        return out
+    lo, hi = int(n * trim), max(int(n * trim) + 1, int(n * (1 - trim)) - 1)
+    hi = min(hi, n - 1)
+    span = timeline[hi][0] - timeline[lo][0]
+    whole = timeline[-1][0] - timeline[0][0]
+    out.update(requests=hi - lo, seconds=span, rps=(hi - lo) / span if span > 0 else 0.0,
+               rate_limited=sum(1 for _, s in timeline[lo:hi + 1] if s == 429),
+               whole_seconds=whole, whole_rps=(n - 1) / whole if whole > 0 else 0.0)
+    return out
 
 
 class ProgressLogger:
