@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
-export DAGSTER_HOME
 
 .PHONY: install demo dev test lint validate browser-deps bench clean
 
@@ -22,11 +22,11 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 ## make demo: today's partition end to end against the bundled emulator, then a summary.
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m spotify_assets.demo
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.demo
 
 ## make dev: the Dagster UI on http://127.0.0.1:3000
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 ## Chromium from Debian for the browser test (no browser download at run time).
 browser-deps:
@@ -39,11 +39,11 @@ lint: install
 	$(BIN)/ruff check spotify_assets spotify_assets_tests benchmarks
 
 validate: install
-	$(BIN)/dagster definitions validate -m spotify_assets.definitions
+	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -m spotify_assets.definitions
 
 ## make test: the whole suite (CI calls this through .ci/run).
 test: install browser-deps lint validate
-	$(BIN)/pytest
+	env -u DAGSTER_HOME $(BIN)/pytest
 
 bench: install
 	$(BIN)/python benchmarks/bench_extract.py
