@@ -48,18 +48,10 @@ class EmulatorProcess:
     """``python -m spotify_assets.emulator`` in its own process, so the emulator (which builds and
     serialises every response in Python) never competes with the client for the GIL."""
 
-    # ``python -m spotify_assets.emulator`` with the collector's thresholds raised first. Measured at the
-    # larger scale: the emulator's own gen-2 collections (its LRU caches hold millions of objects) stall
-    # all its threads for 0.3-0.44 s, 17 times a crawl, and its GC took ~8 s of its 23 s CPU; the
-    # client then saw 69-78 % of the limit instead of ~92 %. The emulator stands in for Spotify's
-    # servers, so its pauses are not what this benchmark measures (--emulator-gc default to see them).
-    TUNED_GC = ("import gc, runpy; gc.set_threshold(100_000, 50, 1000); "
-                "runpy.run_module('spotify_assets.emulator', run_name='__main__', alter_sys=True)")
-
     def __init__(self, *, scale: str, latency_ms: float, rate_limit: int | None, fault_rate: float = 0.0,
-                 tuned_gc: bool = True, ready_timeout_s: float = 120.0) -> None:
-        launch = ["-c", self.TUNED_GC] if tuned_gc else ["-m", "spotify_assets.emulator"]
-        cmd = [sys.executable, *launch, "--port", "0", "--seed", "42",
+                 ready_timeout_s: float = 120.0) -> None:
+        # The emulator's standalone entry point tunes its own garbage collector (see its __main__).
+        cmd = [sys.executable, "-m", "spotify_assets.emulator", "--port", "0", "--seed", "42",
                "--scale", scale, "--latency-ms", str(latency_ms), "--fault-rate", str(fault_rate),
                "--today", TODAY.isoformat()]
         if rate_limit:
@@ -219,15 +211,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument("--naive-subset", type=int, default=100, help="tracks crawled the naive way, for its rate")
     ap.add_argument("--no-faults", action="store_true")
-    ap.add_argument("--emulator-gc", choices=["tuned", "default"], default="tuned",
-                    help="emulator process: collector thresholds raised (default) or Python's defaults")
     ap.add_argument("--trim", type=float, default=0.1, help="steady state: fraction of requests cut at each end")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     scale = "small" if args.scale == "small" else "large"
 
-    tuned = args.emulator_gc == "tuned"
-    srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, tuned_gc=tuned)
+    srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit)
     try:
         seeds = pick_seeds(srv, args)
         srv.reset_stats()
@@ -244,7 +233,7 @@ def main() -> None:
         srv.stop()
     limit_rps = args.rate_limit / 30
     # steady state: the look-up/page phases; the rate over the whole run includes the ramp-up
-    print(f"emulator: separate process, GC {args.emulator_gc}; {args.workers} workers, "
+    print(f"emulator: separate process, GC thresholds raised by its __main__; {args.workers} workers, "
           f"{args.latency_ms:g} ms latency, limit {args.rate_limit}/30 s")
     print(f"scale={args.scale} playlists={report.playlists_total} track items={len(tracks)} "
           f"unique tracks={report.tracks} albums={report.albums} artists={report.artists}")
@@ -264,8 +253,7 @@ def main() -> None:
     print(f"bytes                   {report.bytes / 1e6:.1f} MB")
     if args.no_faults:
         return
-    srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, fault_rate=0.1,
-                          tuned_gc=tuned)
+    srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, fault_rate=0.1)
     try:
         sink_f = LineSink()
         rep_f = run_crawl(SpotifyClient(settings(srv, args)), seeds, sink_f)
