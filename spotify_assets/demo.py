@@ -38,7 +38,13 @@ def main() -> int:
     print(f"spotify_assets demo: running daily_job for partition {partition} ...", flush=True)
     started = time.monotonic()
     with _instance() as instance:
-        result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=partition,
+            instance=instance,
+            raise_on_error=False,
+            # INFO keeps the crawl's progress lines and drops Dagster's per-event DEBUG chatter.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     seconds = time.monotonic() - started
     if not result.success:
         print(f"\nThe run failed after {seconds:.1f} s; see the errors above (or `make dev` → Runs).", file=sys.stderr)
