@@ -41,6 +41,7 @@ from spotify_assets.lake.storage import Lake
 from . import schemas as S
 from .dedupe import dedupe_entities, dedupe_links
 from .entities import CHILD_OF, Extractor, output_schema
+from .fast import FAST_SOURCES, feed_file
 from .records import AccountingError, SourceCount, iter_file_lines
 
 # Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins.
@@ -68,16 +69,18 @@ class TransformResult:
         return sum(len(v) for v in self.quarantine.values())
 
 
-def transform_partition(lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000) -> TransformResult:
+def transform_partition(lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000,
+                        fast: bool = True) -> TransformResult:
     """Transform ``partition`` (``YYYY-MM-DD``) of ``lake``'s raw zone; see the module docstring.
 
     Single process by design: the result must not depend on the machine (early dedupe and quarantine
     are exact only in one ordered pass); run partitions in parallel instead (Dagster backfills do).
     ``write=False`` returns the tables without touching the transformed and quarantine zones.
+    ``fast=False`` disables the Arrow fast path (:mod:`.fast`; same output, for tests and comparison).
     """
     validate_partition(partition)
     tasks = plan_tasks(lake, partition)
-    return _finish(lake, partition, tasks, [extract_tasks(lake, tasks, chunk_rows)], write)
+    return _finish(lake, partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], write)
 
 
 def plan_tasks(lake: Lake, partition: str) -> list[tuple[int, str, str, int]]:
@@ -96,8 +99,12 @@ class ExtractOutput:
     sources: dict
 
 
-def extract_tasks(lake: Lake, tasks, chunk_rows: int) -> ExtractOutput:
-    """Parse raw files (in task order) into candidate rows, quarantine records and counts."""
+def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: dict | None = None) -> ExtractOutput:
+    """Parse raw files (in task order) into candidate rows, quarantine records and counts.
+
+    With ``fast``, clean chunks of the playlists/items/albums/artists files go through :mod:`.fast`
+    (Arrow), the others line by line through the Python extractor; ``stats`` counts fast/slow lines.
+    """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cyclic GC would cost ~25% for nothing
     try:
@@ -105,16 +112,19 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int) -> ExtractOutput:
         for task, source, path, _size in tasks:
             ex.begin_task(task, source)
             feed = ex.feed_line
-            last = 0
+            last = [0]
             try:
-                for line_no, data in iter_file_lines(lake, path):
-                    feed(path, line_no, data)
-                    last = line_no
+                if fast and source in FAST_SOURCES:
+                    feed_file(ex, lake, path, source, last, stats)
+                else:
+                    for line_no, data in iter_file_lines(lake, path):
+                        feed(path, line_no, data)
+                        last[0] = line_no
             except OSError as e:
                 if not _is_decompression_error(e):
                     raise  # I/O trouble (network, permissions): fail the run, a retry will redo it
                 # corrupt or truncated gzip: keep what was decoded, quarantine the rest of the file
-                ex.quarantine_unreadable(path, last + 1, f"unreadable gzip stream after line {last}: {e}")
+                ex.quarantine_unreadable(path, last[0] + 1, f"unreadable gzip stream after line {last[0]}: {e}")
         candidates = {t: b.to_table() for t, b in ex.builders.items()}
         return ExtractOutput(candidates, dict(ex.quarantine), ex.sources)
     finally:

@@ -136,3 +136,47 @@ def lake(tmp_path) -> Lake:
 @pytest.fixture
 def raw(lake) -> RawWriter:
     return RawWriter(lake)
+
+
+# -- fast path == Python path, on every transform test ---------------------------------------------------
+
+
+def _extract_snapshot(out) -> tuple:
+    return ({t: tab for t, tab in out.candidates.items()},
+            {t: [r.to_dict() | {"task": r.task} for r in recs] for t, recs in out.quarantine.items() if recs},
+            {s: sc.as_dict() for s, sc in out.sources.items()})
+
+
+def assert_same_extraction(a, b, what: str) -> None:
+    ca, qa, sa = _extract_snapshot(a)
+    cb, qb, sb = _extract_snapshot(b)
+    assert sorted(ca) == sorted(cb), what
+    for t in ca:  # candidates before dedupe, _rank/_seq/_pseq included: the strongest comparison
+        assert ca[t].equals(cb[t]), f"{what}: candidate rows of {t} differ"
+    assert qa == qb, f"{what}: quarantine differs"
+    assert sa == sb, f"{what}: accounting differs"
+
+
+@pytest.fixture(autouse=True)
+def fast_path_matches_python_path(monkeypatch):
+    """Every transform in these tests runs the extraction three ways — Python only, the Arrow fast path
+    with the default chunk size, and the fast path with tiny chunks (about one line per chunk, so clean
+    and quirky lines of one file alternate between the two paths and share the early-dedupe state) —
+    and asserts identical candidate rows, quarantine and accounting before returning the fast result."""
+    from spotify_assets.transform import fast, pipeline
+
+    original = pipeline.extract_tasks
+
+    def checked(lake, tasks, chunk_rows, fast_=True, stats=None, **kw):
+        if "fast" in kw:
+            fast_ = kw.pop("fast")
+        slow_out = original(lake, tasks, chunk_rows, fast=False)
+        fast_out = original(lake, tasks, chunk_rows, fast=True, stats=stats)
+        assert_same_extraction(fast_out, slow_out, "fast path (default chunks)")
+        with monkeypatch.context() as m:
+            m.setattr(fast, "CHUNK_BYTES", 512)
+            tiny_out = original(lake, tasks, chunk_rows, fast=True)
+        assert_same_extraction(tiny_out, slow_out, "fast path (tiny chunks)")
+        return fast_out if fast_ else slow_out
+
+    monkeypatch.setattr(pipeline, "extract_tasks", checked)

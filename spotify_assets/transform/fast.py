@@ -1,0 +1,668 @@
+"""C-speed fast path for clean chunks of raw lines: ``pyarrow.json`` + Arrow compute instead of per-item Python.
+
+A raw file is read in the same 4 MB blocks as :func:`.records.iter_file_lines`; consecutive lines are
+grouped into chunks of ~``CHUNK_BYTES``. A chunk is parsed by ``pyarrow.json.read_json`` with an
+explicit schema projecting only the fields the tables use (everything else, ``available_markets``
+included, is skipped by the C++ parser). The parser is strict: a value of the wrong JSON type (a float
+or string in an int field, a number in a string field, an object where an array is expected, a
+duplicated key …) fails the chunk.
+
+The fast path only accepts a chunk where *every* unit would take the Python path's happy branch:
+status 200, no ``"error"`` key anywhere, no null items/batch entries, no local files or episodes,
+valid IDs everywhere, well-formed timestamps, release dates the Python coercion accepts, non-empty
+genre strings. Anything else — or any exception — and the whole chunk is fed line by line to
+:meth:`.entities.Extractor.feed_line`, so quarantine, exclusions and every quirk keep their exact
+behaviour. An accepted chunk produces exactly the rows the Python path would, in the same order, with
+the same ``_seq``/``_pseq``, the same early (keys-only) dedupe decisions against the shared
+``Extractor._best`` state and the same per-source/table counts. Nothing is mutated until a chunk has
+been fully validated.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from .coerce import Bad, fetched_rank, release_date
+from .entities import _PLAYLIST_REQUEST, FULL, Extractor
+from .records import READ_BLOCK
+
+CHUNK_BYTES = 32 * 1024 * 1024  # decompressed bytes per chunk (a fallback re-parses one chunk)
+JSON_BLOCK = 4 * 1024 * 1024  # pyarrow.json block: blocks are parsed in parallel
+FAST_SOURCES = ("playlists", "playlist_items", "albums", "artists")
+
+_ID_RE = "^[0-9A-Za-z]{22}$"
+_TS_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+_I = pa.int64()
+_S = pa.string()
+
+
+def _st(*fields) -> pa.StructType:
+    return pa.struct(list(fields))
+
+
+_ARTIST = _st(("id", _S), ("name", _S))
+_ALBUM = _st(("id", _S), ("name", _S), ("album_type", _S), ("release_date", _S), ("release_date_precision", _S),
+             ("total_tracks", _I), ("label", _S), ("popularity", _I), ("external_ids", _st(("upc", _S))),
+             ("artists", pa.list_(_ARTIST)))
+_TRACK = _st(("id", _S), ("name", _S), ("type", _S), ("is_local", pa.bool_()), ("album", _ALBUM),
+             ("artists", pa.list_(_ARTIST)), ("duration_ms", _I), ("explicit", pa.bool_()), ("popularity", _I),
+             ("external_ids", _st(("isrc", _S))), ("disc_number", _I), ("track_number", _I),
+             ("linked_from", _st(("id", _S))))
+_ITEM = _st(("added_at", _S), ("added_by", _st(("id", _S))), ("is_local", pa.bool_()), ("track", _TRACK),
+            ("item", _TRACK))
+_PAGE = _st(("offset", _I), ("total", _I), ("items", pa.list_(_ITEM)))
+_FULL_ARTIST = _st(("id", _S), ("name", _S), ("followers", _st(("total", _I))), ("popularity", _I),
+                   ("genres", pa.list_(_S)))
+
+
+def _envelope(body: pa.DataType) -> pa.Schema:
+    return pa.schema([("request", _S), ("status", _I), ("fetched_at", _S), ("body", body)])
+
+
+SCHEMAS = {
+    "playlist_items": _envelope(_PAGE),
+    "playlists": _envelope(_st(("id", _S), ("name", _S), ("description", _S), ("owner", _st(("id", _S))),
+                               ("public", pa.bool_()), ("collaborative", pa.bool_()),
+                               ("followers", _st(("total", _I))), ("snapshot_id", _S),
+                               ("tracks", _PAGE), ("items", _PAGE))),
+    "albums": _envelope(_st(("id", _S), ("albums", pa.list_(_ALBUM)))),
+    "artists": _envelope(_st(("id", _S), ("artists", pa.list_(_FULL_ARTIST)))),
+}
+
+
+class Fallback(Exception):
+    """The chunk is not clean: feed it to the Python path."""
+
+
+def feed_file(ex: Extractor, lake, path: str, source: str, last: list[int], stats: dict | None = None) -> None:
+    """Feed one raw file to ``ex``: clean chunks through the fast path, the others line by line.
+
+    ``last[0]`` is kept at the last line number fed (for the corrupt-gzip quarantine record). The file
+    is decompressed in the same ``READ_BLOCK`` reads as :func:`.records.iter_file_lines`, so on a
+    decompression error exactly the same lines have been fed before the error propagates.
+    """
+    first = 1
+    for data, clean in _chunks(lake, path):
+        first += _chunk(ex, path, source, data, clean, first, last, stats)
+
+
+def _chunks(lake, path: str):
+    """``(bytes of whole lines without the last newline, clean)`` in pieces of ~``CHUNK_BYTES`` (cut at the
+    first newline after ``CHUNK_BYTES``); decompressed and pre-checked (:func:`_clean_bytes`) in a
+    background thread (Arrow releases the GIL), one chunk ahead."""
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def emit(buf: list[bytes], final: bool) -> list[bytes]:
+        """Put the whole lines of ``buf`` (all of it when ``final``); returns the unfinished line."""
+        if final:  # the end of the file: a last line without a newline is a line too
+            data, rest = b"".join(buf), []
+            if data.endswith(b"\n"):
+                data = data[:-1]
+        else:
+            k = len(buf) - 1
+            while k >= 0 and (i := buf[k].rfind(b"\n")) < 0:
+                k -= 1
+            if k < 0:
+                return buf
+            data = b"".join((*buf[:k], memoryview(buf[k])[:i]))
+            rest = [buf[k][i + 1:], *buf[k + 1:]]
+        start = 0
+        while (j := data.find(b"\n", start + CHUNK_BYTES)) >= 0:
+            piece = data[start:j]
+            q.put((piece, _clean_bytes(piece)))
+            start = j + 1
+        piece = data[start:] if start else data
+        if piece or not final:
+            q.put((piece, _clean_bytes(piece)))
+        return rest
+
+    def reader():
+        buf: list[bytes] = []
+        size = 0
+        try:
+            with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+                while not stop.is_set():
+                    try:
+                        block = stream.read(READ_BLOCK)
+                    except OSError:
+                        emit(buf, False)  # the lines read before the error are used (as iter_file_lines does)
+                        raise
+                    if not block:
+                        break
+                    buf.append(block)
+                    size += len(block)
+                    if size >= CHUNK_BYTES:
+                        buf = emit(buf, False)
+                        size = sum(map(len, buf))
+                emit(buf, True)
+            q.put(None)
+        except BaseException as e:  # surfaced in the consumer
+            q.put(e)
+
+    t = threading.Thread(target=reader, name=f"raw-chunks:{path}", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        t.join()
+
+
+# Arrow accepts what orjson rejects (NaN/Infinity tokens, several objects on a line, blank lines in the
+# row count) and the Python path treats an "error" key specially: any of these and the chunk falls back.
+_SUSPECT = ("NaN", "Infinity", 'error"', "}[ \t\r\x0b\x0c]*{", "\n[ \t\r\x0b\x0c]*\n")
+
+
+def _clean_bytes(data: bytes) -> bool:
+    """Valid UTF-8 (orjson's rule), no blank line, nothing of :data:`_SUSPECT` (RE2, outside the GIL)."""
+    i, j = data.find(b"\n"), data.rfind(b"\n")
+    if not data[:i if i >= 0 else len(data)].strip() or not data[j + 1:].strip():
+        return False
+    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        arr = arr.cast(pa.large_string())  # validates UTF-8
+    except pa.ArrowInvalid:
+        return False
+    return not any(pc.match_substring_regex(arr, p)[0].as_py() for p in _SUSPECT)
+
+
+def _chunk(ex: Extractor, path, source, data: bytes, clean: bool, first: int, last: list[int], stats) -> int:
+    """Feed one chunk (fast if clean and valid, else line by line); returns its number of lines."""
+    commit = None
+    if clean:
+        try:
+            commit, nlines = _prepare(ex, source, data)
+        except Fallback:
+            pass
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    if commit is not None:
+        commit()
+        last[0] = first + nlines - 1
+        if stats is not None:
+            stats["fast_lines"] = stats.get("fast_lines", 0) + nlines
+        return nlines
+    lines = data.split(b"\n")
+    del data
+    _lines(ex, path, lines, first, last, stats)
+    return len(lines)
+
+
+def _lines(ex: Extractor, path, lines: list[bytes], first: int, last: list[int], stats) -> None:
+    if stats is not None:
+        stats["slow_lines"] = stats.get("slow_lines", 0) + len(lines)
+    feed = ex.feed_line
+    for i, ln in enumerate(lines):
+        if ln.strip():
+            feed(path, first + i, ln)
+            last[0] = first + i
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _check(cond) -> None:
+    if not cond:
+        raise Fallback
+
+
+def _valid_ids(arr) -> None:
+    """Every value is a valid Spotify ID (no nulls)."""
+    if len(arr):
+        _check(pc.all(pc.fill_null(pc.match_substring_regex(arr, _ID_RE), False)).as_py())
+
+
+def _valid_ids_or_null(arr) -> None:
+    if len(arr):
+        _check(pc.all(pc.match_substring_regex(arr, _ID_RE), skip_nulls=True).as_py() is not False)
+
+
+def _none_true(arr) -> None:
+    if len(arr):
+        _check(not pc.any(arr).as_py())
+
+
+def _f(arr, *names):
+    for n in names:
+        arr = pc.struct_field(arr, n)
+    return arr
+
+
+def _flat(lists: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """``(values, parent index, index within the parent list)`` of a list array (null lists → no values)."""
+    values = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    lens = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    starts = np.cumsum(lens) - lens
+    within = np.arange(len(parents), dtype=np.int64) - starts[parents] if len(parents) else parents
+    return values, parents, within
+
+
+class _Dedupe:
+    """Early keys-only dedupe of a chunk's occurrences against (and later into) ``Extractor._best``."""
+
+    def __init__(self, best: dict):
+        self.best = best
+        self.local: dict = {}  # this chunk's updates, applied to ``best`` on commit
+
+    def emit(self, keys: pa.Array, ranks: np.ndarray) -> np.ndarray:
+        """Mask of the occurrences kept (rank above every earlier one of the key, earlier chunks included)."""
+        n = len(keys)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        enc = pc.dictionary_encode(keys)
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        uniq = enc.dictionary.to_pylist()
+        lo = -(1 << 62)
+        best, local = self.best, self.local
+        b0 = np.full(len(uniq), lo, dtype=np.int64)
+        known = (best.keys() & uniq) | (local.keys() & uniq) if (best or local) else ()
+        if known:  # keys seen before this call (usually few): their best rank so far
+            known = list(known)
+            at = pc.index_in(pa.array(known, _S), value_set=enc.dictionary).to_numpy(zero_copy_only=False)
+            b0[at] = [local[k] if k in local else best[k] for k in known]
+        order = np.argsort(codes, kind="stable")
+        c = codes[order]
+        r = ranks[order]
+        rmin = int(r.min())
+        span = int(r.max()) - rmin + 2
+        v = (r - rmin + 1) + c * span  # groups ascend, so a running max never leaks across groups
+        cm = np.maximum.accumulate(v)
+        prev = np.full(n, lo, dtype=np.int64)
+        same = np.zeros(n, dtype=bool)
+        same[1:] = c[1:] == c[:-1]
+        prev[1:][same[1:]] = cm[:-1][same[1:]] - c[1:][same[1:]] * span + rmin - 1
+        prior = np.maximum(b0[c], prev)
+        kept_sorted = r > prior
+        kept = np.empty(n, dtype=bool)
+        kept[order] = kept_sorted
+        ends = np.flatnonzero(np.append(c[1:] != c[:-1], True))  # last occurrence of each code (0, 1, …)
+        newbest = np.maximum(b0, cm[ends] - c[ends] * span + rmin - 1)
+        up = newbest > b0
+        local.update(zip(enc.dictionary.filter(pa.array(up)).to_pylist(), newbest[up].tolist(), strict=True))
+        return kept
+
+    def commit(self) -> None:
+        self.best.update(self.local)
+
+
+class _Plan:
+    """Everything a chunk will add, applied by :meth:`commit` only after the whole chunk validated."""
+
+    def __init__(self, ex: Extractor):
+        self.ex = ex
+        self.dedupe = {t: _Dedupe(ex._best[t]) for t in ex._best}
+        self.rows: dict[str, list[dict]] = {}  # table → column dicts (appended in order)
+        self.counts: list[tuple[str, str, int]] = []  # (table, field or exclusion, n)
+        self.lines = 0
+        self.pending_seq: dict[str, int] = {}  # rows planned so far per table (for seq of parents)
+
+    def seq_base(self, table: str) -> int:
+        b = self.ex.builders[table]
+        # flushed at commit time: the base is the builder's seq_base + its unflushed rows + planned rows
+        return b.seq_base + len(b.rows) + self.pending_seq.get(table, 0)
+
+    def add(self, table: str, cols: dict) -> np.ndarray:
+        """Plan rows; returns their ``_seq`` values."""
+        n = len(next(iter(cols.values())))
+        base = self.seq_base(table)
+        self.rows.setdefault(table, []).append(cols)
+        self.pending_seq[table] = self.pending_seq.get(table, 0) + n
+        return np.arange(base, base + n, dtype=np.int64)
+
+    def count(self, table: str, what: str, n: int) -> None:
+        if n:
+            self.counts.append((table, what, n))
+
+    def commit(self) -> None:
+        ex = self.ex
+        for table, parts in self.rows.items():
+            b = ex.builders[table]
+            b.flush()
+            schema = b.schema
+            for cols in parts:
+                n = len(next(iter(cols.values())))
+                if n == 0:
+                    continue
+                arrays = [_as(cols[f.name], f.type) for f in schema if f.name != "_seq"]
+                arrays.append(pa.array(np.arange(b.seq_base, b.seq_base + n, dtype=np.int64)))
+                b.batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                b.seq_base += n
+                b.count += n
+        sc = ex._sc
+        sc.lines += self.lines
+        sc.parsed += self.lines
+        for table, what, n in self.counts:
+            c = ex._c[table]
+            if what in ("seen", "emitted"):
+                setattr(c, what, getattr(c, what) + n)
+            else:
+                c.excluded[what] += n
+        for d in self.dedupe.values():
+            d.commit()
+
+
+def _as(v, typ: pa.DataType) -> pa.Array:
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks()
+    if isinstance(v, np.ndarray):
+        return pa.array(v, type=typ)
+    if v.type != typ:
+        v = v.cast(typ)
+    return v
+
+
+# -- sources -----------------------------------------------------------------------------------------
+
+
+def _prepare(ex: Extractor, source: str, data: bytes):
+    """Parse and validate a clean chunk; returns ``(commit, lines)`` or raises Fallback / an Arrow error."""
+    tab = pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(use_threads=True, block_size=JSON_BLOCK),
+                       parse_options=pj.ParseOptions(explicit_schema=SCHEMAS[source],
+                                                     unexpected_field_behavior="ignore"))
+    n = tab.num_rows  # one object per line: a clean chunk has no blank line and no "}{" (see _SUSPECT)
+    requests = tab.column("request").to_pylist()
+    _check(all(type(r) is str for r in requests))
+    _check(pc.all(pc.equal(tab.column("status"), 200)).as_py() is True and tab.column("status").null_count == 0)
+    body = tab.column("body").combine_chunks()
+    _check(body.null_count == 0)
+    ranks = np.array([fetched_rank(f) for f in tab.column("fetched_at").to_pylist()], dtype=np.int64)
+    plan = _Plan(ex)
+    plan.lines = n
+    if source == "playlist_items":
+        pids = []
+        offsets = []
+        for req, off in zip(requests, _f(body, "offset").to_pylist(), strict=True):
+            m = _PLAYLIST_REQUEST.search(req)
+            _check(m is not None)
+            pids.append(m.group(1))
+            offsets.append(_offset(off, req))
+        _valid_ids(pa.array(pids, _S))
+        items = _f(body, "items")
+        _check(items.null_count == 0)
+        _items(plan, pa.array(pids, _S), np.array(offsets, dtype=np.int64), items, ranks)
+    elif source == "playlists":
+        _playlists(plan, body, requests, ranks)
+    elif source == "albums":
+        _check(_f(body, "id").null_count == n)
+        albums = _f(body, "albums")
+        _check(albums.null_count == 0)
+        values, parents, _ = _flat(albums)
+        _check(values.null_count == 0)
+        _albums(plan, values, ranks[parents], full=True)
+    elif source == "artists":
+        _check(_f(body, "id").null_count == n)
+        arts = _f(body, "artists")
+        _check(arts.null_count == 0)
+        values, parents, _ = _flat(arts)
+        _check(values.null_count == 0)
+        _full_artists(plan, values, ranks[parents] + FULL)
+    else:
+        raise Fallback
+    return plan.commit, n
+
+
+def _offset(off, request: str) -> int:
+    if off is not None:
+        return off
+    q = parse_qs(urlsplit(request).query)
+    try:
+        return int(q.get("offset", ["0"])[0])
+    except ValueError:
+        raise Fallback from None
+
+
+def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np.ndarray) -> None:
+    n = len(body)
+    pid = _f(body, "id")
+    _valid_ids(pid)
+    tracks, items_pg = _f(body, "tracks"), _f(body, "items")
+    # _embedded_page: the first of (tracks, items) whose items is an array, else the first present one
+    t_ok = pc.is_valid(_f(tracks, "items"))
+    i_ok = pc.is_valid(_f(items_pg, "items"))
+    use_tracks = pc.or_(t_ok, pc.and_(pc.invert(i_ok), pc.is_valid(tracks)))
+    page = pc.if_else(use_tracks, tracks, items_pg)
+    plan.count("playlists", "seen", n)
+    total = _f(page, "total")
+    page_items = _f(page, "items")
+    lens = pc.fill_null(pc.list_value_length(page_items), 0).to_numpy(zero_copy_only=False)
+    offs = []
+    for req, off, k in zip(requests, _f(page, "offset").to_pylist(), lens.tolist(), strict=True):
+        offs.append(_offset(off, req) if k else 0)
+    kept = plan.dedupe["playlists"].emit(pid, ranks)
+    km = pa.array(kept)
+    plan.count("playlists", "emitted", int(kept.sum()))
+    plan.count("playlists", "duplicate merged", int(n - kept.sum()))
+    owner = pc.if_else(pc.is_valid(_f(body, "owner")), _f(body, "owner", "id"), pa.scalar(None, _S))
+    followers = _f(body, "followers", "total")
+    plan.add("playlists", {
+        "playlist_id": pid.filter(km), "name": _f(body, "name").filter(km),
+        "description": _f(body, "description").filter(km), "owner_id": owner.filter(km),
+        "public": _f(body, "public").filter(km), "collaborative": _f(body, "collaborative").filter(km),
+        "followers": followers.filter(km), "snapshot_id": _f(body, "snapshot_id").filter(km),
+        "total_items": total.filter(km), "_rank": ranks[kept],
+    })
+    # items of lines whose page has a non-empty items list (a null page / null items → none)
+    _items(plan, pid, np.array(offs, dtype=np.int64), page_items, ranks)
+
+
+def _items(plan: _Plan, pids: pa.Array, offsets: np.ndarray, items: pa.Array, ranks: np.ndarray) -> None:
+    it, parent, within = _flat(items)
+    n = len(it)
+    plan.count("playlist_items", "seen", n)
+    if n == 0:
+        return
+    _check(it.null_count == 0)
+    obj = pc.coalesce(_f(it, "track"), _f(it, "item"))
+    _check(obj.null_count == 0)
+    _none_true(_f(it, "is_local"))
+    _none_true(_f(obj, "is_local"))
+    _none_true(pc.equal(_f(obj, "type"), "episode"))
+    tid = _f(obj, "id")
+    _valid_ids(tid)
+    linked = _f(obj, "linked_from", "id")
+    _valid_ids_or_null(linked)
+    added_at = _timestamps(_f(it, "added_at"))
+    added_by = _f(it, "added_by", "id")
+    irank = ranks[parent]
+    pidx = pa.array(parent)
+    plan.add("playlist_items", {
+        "playlist_id": pids.take(pidx), "position": offsets[parent] + within,
+        "item_type": pa.array(["track"], _S).take(pa.array(np.zeros(n, dtype=np.int64))), "item_id": tid,
+        "added_at": added_at, "added_by_id": added_by, "linked_from_id": linked, "_rank": irank,
+    })
+    plan.count("playlist_items", "emitted", n)
+    _tracks(plan, obj, irank)
+
+
+def _timestamps(v: pa.Array) -> pa.Array:
+    """``timestamp_us(v, epoch_is_null=True)`` for strings of the shape ``YYYY-MM-DDTHH:MM:SSZ`` (nulls pass)."""
+    if v.null_count == len(v):
+        return pa.nulls(len(v), pa.timestamp("us", tz="UTC"))
+    enc = pc.dictionary_encode(v)
+    return _distinct_timestamps(enc.dictionary).take(enc.indices)
+
+
+def _distinct_timestamps(v: pa.Array) -> pa.Array:
+    _check(pc.all(pc.match_substring_regex(v, _TS_RE), skip_nulls=True).as_py() is not False)
+    _check(not pc.any(pc.starts_with(v, "0000"), skip_nulls=True).as_py())
+    ts = pc.strptime(v, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=False)
+    _check(pc.all(pc.equal(pc.strftime(ts.cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%SZ"), v), skip_nulls=True).as_py() is not False)
+    ts = ts.cast(pa.timestamp("us", tz="UTC"))
+    return pc.if_else(pc.equal(ts.cast(_I), 0), pa.scalar(None, ts.type), ts)
+
+
+def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
+    n = len(t)
+    tid = _f(t, "id")
+    album = _f(t, "album")
+    artists = _f(t, "artists")
+    plan.count("tracks", "seen", n)
+    # nested albums first (their artists come before the track's own in the artists order)
+    has_album = pc.is_valid(album).to_numpy(zero_copy_only=False)
+    album_pos = np.flatnonzero(has_album)
+    al = album.filter(pa.array(has_album))
+    _valid_ids(_f(al, "id"))
+    album_id = pc.if_else(pa.array(has_album), _f(album, "id"), pa.scalar(None, _S))
+    kept = plan.dedupe["tracks"].emit(tid, ranks)
+    k = int(kept.sum())
+    plan.count("tracks", "emitted", k)
+    plan.count("tracks", "duplicate merged", n - k)
+    km = pa.array(kept)
+    # artists of the track: one artists candidate each; links only for kept tracks
+    tva, tpar, tpos = _flat(artists)
+    _check(tva.null_count == 0)
+    _valid_ids(_f(tva, "id"))
+    # albums (simplified) and their artists
+    a_vals, a_par = _albums(plan, al, ranks[album_pos], full=False, defer_artists=True)
+    seq = plan.add("tracks", {
+        "track_id": tid.filter(km), "name": _f(t, "name").filter(km), "album_id": album_id.filter(km),
+        "duration_ms": _f(t, "duration_ms").filter(km), "explicit": _f(t, "explicit").filter(km),
+        "popularity": _f(t, "popularity").filter(km), "isrc": _f(t, "external_ids", "isrc").filter(km),
+        "disc_number": _f(t, "disc_number").filter(km), "track_number": _f(t, "track_number").filter(km),
+        "_rank": ranks[kept],
+    })
+    tseq = np.full(n, -1, dtype=np.int64)
+    tseq[kept] = seq
+    lk = kept[tpar]
+    plan.add("track_artists", {
+        "track_id": tid.take(pa.array(tpar[lk])), "artist_id": _f(tva, "id").filter(pa.array(lk)),
+        "position": tpos[lk], "_pseq": tseq[tpar[lk]],
+    })
+    plan.count("track_artists", "seen", int(lk.sum()))
+    plan.count("track_artists", "emitted", int(lk.sum()))
+    # artists candidates in Python order: per item, the album's artists then the track's artists
+    item_of_album_artist = album_pos[a_par]
+    keys = np.concatenate([item_of_album_artist * 2, tpar * 2 + 1])
+    order = np.argsort(keys, kind="stable")
+    both = pa.concat_arrays([a_vals, tva]) if len(a_vals) else tva
+    both_ranks = np.concatenate([ranks[item_of_album_artist], ranks[tpar]])
+    _simple_artists(plan, both.take(pa.array(order)), both_ranks[order])
+
+
+def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_artists: bool = False):
+    """Album candidates (``album(a, full)``); returns their artists (values, parent album index)."""
+    n = len(a)
+    ranks = base_ranks + FULL if full else base_ranks
+    plan.count("albums", "seen", n)
+    aid = _f(a, "id")
+    _valid_ids(aid)
+    artists = _f(a, "artists")
+    av, apar, apos = _flat(artists)
+    _check(av.null_count == 0)
+    _valid_ids(_f(av, "id"))
+    days, precision = _release_dates(_f(a, "release_date"), _f(a, "release_date_precision"))
+    kept = plan.dedupe["albums"].emit(aid, ranks)
+    k = int(kept.sum())
+    plan.count("albums", "emitted", k)
+    plan.count("albums", "duplicate merged", n - k)
+    km = pa.array(kept)
+    ext = _f(a, "external_ids")
+    seq = plan.add("albums", {
+        "album_id": aid.filter(km), "name": _f(a, "name").filter(km), "album_type": _f(a, "album_type").filter(km),
+        "release_date": days.filter(km), "release_date_precision": precision.filter(km),
+        "total_tracks": _f(a, "total_tracks").filter(km), "label": _f(a, "label").filter(km),
+        "popularity": _f(a, "popularity").filter(km),
+        "upc": pc.if_else(pc.is_valid(ext), _f(ext, "upc"), pa.scalar(None, _S)).filter(km),
+        "release_date_raw": _f(a, "release_date").filter(km), "_rank": ranks[kept],
+    })
+    aseq = np.full(n, -1, dtype=np.int64)
+    aseq[kept] = seq
+    lk = kept[apar]
+    plan.add("album_artists", {
+        "album_id": aid.take(pa.array(apar[lk])), "artist_id": _f(av, "id").filter(pa.array(lk)),
+        "position": apos[lk], "_pseq": aseq[apar[lk]],
+    })
+    plan.count("album_artists", "seen", int(lk.sum()))
+    plan.count("album_artists", "emitted", int(lk.sum()))
+    if not defer_artists:
+        _simple_artists(plan, av, base_ranks[apar])
+    return av, apar
+
+
+def _release_dates(raw: pa.Array, prec: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """:func:`.coerce.release_date` per distinct (value, precision) pair."""
+    n = len(raw)
+    if n == 0:
+        return pa.array([], pa.date32()), pa.array([], _S)
+    er, ep = pc.dictionary_encode(raw), pc.dictionary_encode(prec)
+    rv, pv = er.dictionary.to_pylist() + [None], ep.dictionary.to_pylist() + [None]
+    ri = pc.fill_null(er.indices, len(rv) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    pi = pc.fill_null(ep.indices, len(pv) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    pairs, idx = np.unique(ri * len(pv) + pi, return_inverse=True)
+    days, precs = [], []
+    for code in pairs.tolist():
+        try:
+            d, pr = release_date(rv[code // len(pv)], pv[code % len(pv)])
+        except Bad:
+            raise Fallback from None
+        days.append(d)
+        precs.append(pr)
+    idx = pa.array(idx.reshape(-1).astype(np.int64))
+    return pa.array(days, pa.date32()).take(idx), pa.array(precs, _S).take(idx)
+
+
+def _simple_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
+    n = len(a)
+    plan.count("artists", "seen", n)
+    if n == 0:
+        return
+    arid = _f(a, "id")
+    kept = plan.dedupe["artists"].emit(arid, ranks)
+    k = int(kept.sum())
+    plan.count("artists", "emitted", k)
+    plan.count("artists", "duplicate merged", n - k)
+    km = pa.array(kept)
+    plan.add("artists", {"artist_id": arid.filter(km), "name": _f(a, "name").filter(km),
+                         "followers": pa.nulls(k, _I), "popularity": pa.nulls(k, _I), "_rank": ranks[kept]})
+
+
+def _full_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
+    n = len(a)
+    plan.count("artists", "seen", n)
+    if n == 0:
+        return
+    arid = _f(a, "id")
+    _valid_ids(arid)
+    genres = _f(a, "genres")
+    gv, gpar, _ = _flat(genres)
+    if len(gv):
+        _check(gv.null_count == 0 and pc.min(pc.utf8_length(gv)).as_py() > 0)
+    kept = plan.dedupe["artists"].emit(arid, ranks)
+    k = int(kept.sum())
+    plan.count("artists", "emitted", k)
+    plan.count("artists", "duplicate merged", n - k)
+    km = pa.array(kept)
+    fol = _f(a, "followers")
+    seq = plan.add("artists", {
+        "artist_id": arid.filter(km), "name": _f(a, "name").filter(km),
+        "followers": pc.if_else(pc.is_valid(fol), _f(fol, "total"), pa.scalar(None, _I)).filter(km),
+        "popularity": _f(a, "popularity").filter(km), "_rank": ranks[kept],
+    })
+    aseq = np.full(n, -1, dtype=np.int64)
+    aseq[kept] = seq
+    lk = kept[gpar]
+    plan.add("artist_genres", {"artist_id": arid.take(pa.array(gpar[lk])), "genre": gv.filter(pa.array(lk)),
+                               "_pseq": aseq[gpar[lk]]})
+    plan.count("artist_genres", "seen", int(lk.sum()))
+    plan.count("artist_genres", "emitted", int(lk.sum()))
