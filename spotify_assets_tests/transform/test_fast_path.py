@@ -120,3 +120,18 @@ def test_corrupt_gzip_same_lines_used(lake, raw):
     lake.write_bytes(path, data[: len(data) * 2 // 3])
     r = transform_partition(lake, PARTITION)
     assert r.quarantined == 1
+
+
+def test_batch_bodies_with_null_id_and_single_bodies(lake, raw):
+    """``{"id": null, "albums": [...]}`` is a broken single body for the Python path (quarantined): the
+    fast path must not read it as a batch; single (development mode) bodies fall back too."""
+    from .conftest import full_album, full_artist
+
+    raw.write("albums", [env("/v1/albums?ids=x", {"id": None, "albums": [full_album("a1")]}),
+                         env("/v1/albums?ids=y", {"albums": [full_album("a2"), full_album("a1")]}),
+                         env(f"/v1/albums/{sid('a3')}", full_album("a3"))])
+    raw.write("artists", [env("/v1/artists?ids=x", {"id": None, "artists": [full_artist("r1")]}),
+                          env("/v1/artists?ids=y", {"artists": [full_artist("r2", genres=("rock", "pop"))]})])
+    r = transform_partition(lake, PARTITION)  # the conftest fixture compares the three extractions
+    assert r.row_counts["albums"] == 3
+    assert {q["reason"] for q in r.quarantine["albums"]} == {"missing album id"}
