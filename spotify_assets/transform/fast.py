@@ -34,7 +34,7 @@ from .entities import _PLAYLIST_REQUEST, FULL, Extractor
 from .records import READ_BLOCK
 
 CHUNK_BYTES = 32 * 1024 * 1024  # decompressed bytes per chunk (a fallback re-parses one chunk)
-JSON_BLOCK = 4 * 1024 * 1024  # pyarrow.json block: blocks are parsed in parallel
+JSON_BLOCK = 8 * 1024 * 1024  # pyarrow.json block: the blocks of a chunk are parsed in parallel
 FAST_SOURCES = ("playlists", "playlist_items", "albums", "artists")
 
 _ID_RE = "^[0-9A-Za-z]{22}$"
@@ -291,6 +291,17 @@ class _Dedupe:
             known = list(known)
             at = pc.index_in(pa.array(known, _S), value_set=enc.dictionary).to_numpy(zero_copy_only=False)
             b0[at] = [local[k] if k in local else best[k] for k in known]
+        if ranks.min() == ranks.max():  # one fetched_at (the usual case): no sort needed
+            # dictionary codes are numbered in order of first appearance: the first occurrence of a key
+            # is where the code exceeds every earlier one; it is kept if it beats the key's earlier best
+            r0 = int(ranks[0])
+            first = np.empty(n, dtype=bool)
+            first[0] = True
+            first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+            kept = first & (b0[codes] < r0)
+            up = b0 < r0
+            local.update(zip(enc.dictionary.filter(pa.array(up)).to_pylist(), [r0] * int(up.sum()), strict=True))
+            return kept
         order = np.argsort(codes, kind="stable")
         c = codes[order]
         r = ranks[order]

@@ -135,3 +135,21 @@ def test_batch_bodies_with_null_id_and_single_bodies(lake, raw):
     r = transform_partition(lake, PARTITION)  # the conftest fixture compares the three extractions
     assert r.row_counts["albums"] == 3
     assert {q["reason"] for q in r.quarantine["albums"]} == {"missing album id"}
+
+
+def test_clean_chunk_with_several_fetch_times(lake, raw):
+    """A clean file whose lines were fetched at different times: one fast chunk, the sorted early-dedupe
+    branch (the latest copy wins, ties go to the first one seen)."""
+    pl = sid("plt")
+    times = ["2026-11-24T06:00:00Z", "2026-11-24T05:00:00Z", "2026-11-24T07:00:00Z", "2026-11-24T07:00:00Z", None]
+    lines = [env(f"/v1/playlists/{pl}/tracks?offset={i}",
+                 page([item(track("t1", name=f"v{i}", artists=("ar1", f"ar{i + 2}"))), item(track(f"u{i}"))],
+                      offset=2 * i), fetched_at=ts)
+             for i, ts in enumerate(times)]
+    raw.write("playlist_items", lines)
+    stats: dict = {}
+    pipeline.extract_tasks(lake, pipeline.plan_tasks(lake, PARTITION), 50_000, fast=True, stats=stats)
+    assert stats == {"fast_lines": 5}
+    r = transform_partition(lake, PARTITION)  # the conftest fixture compares the three extractions
+    names = dict(zip(r.tables["tracks"]["track_id"].to_pylist(), r.tables["tracks"]["name"].to_pylist(), strict=True))
+    assert names[sid("t1")] == "v2"
