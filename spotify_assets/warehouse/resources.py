@@ -101,6 +101,8 @@ def build_warehouse_resource(env: str | None = None) -> WarehouseResource:
         duckdb_path=_env_or("SPOTIFY_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
         aws_region=_env_or("AWS_REGION", None),
         aws_endpoint_url=_env_or("AWS_ENDPOINT_URL", None),
+        partition_projection=os.environ.get("SPOTIFY_GLUE_PARTITION_PROJECTION", "").strip().lower()
+        in ("1", "true", "yes", "on"),
     )
 
 
