@@ -463,7 +463,12 @@ def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np
     t_ok = pc.is_valid(_f(tracks, "items"))
     i_ok = pc.is_valid(_f(items_pg, "items"))
     use_tracks = pc.or_(t_ok, pc.and_(pc.invert(i_ok), pc.is_valid(tracks)))
-    page = pc.if_else(use_tracks, tracks, items_pg)
+    if pc.all(use_tracks).as_py():  # (if_else copies the nested columns: only when needed)
+        page = tracks
+    elif not pc.any(use_tracks).as_py():
+        page = items_pg
+    else:
+        page = pc.if_else(use_tracks, tracks, items_pg)
     plan.count("playlists", "seen", n)
     total = _f(page, "total")
     page_items = _f(page, "items")
@@ -495,7 +500,9 @@ def _items(plan: _Plan, pids: pa.Array, offsets: np.ndarray, items: pa.Array, ra
     if n == 0:
         return
     _check(it.null_count == 0)
-    obj = pc.coalesce(_f(it, "track"), _f(it, "item"))
+    obj, dev = _f(it, "track"), _f(it, "item")
+    if dev.null_count < len(dev):  # (coalesce copies the nested columns: only when needed)
+        obj = pc.coalesce(obj, dev)
     _check(obj.null_count == 0)
     _none_true(_f(it, "is_local"))
     _none_true(_f(obj, "is_local"))
@@ -543,9 +550,9 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
     # nested albums first (their artists come before the track's own in the artists order)
     has_album = pc.is_valid(album).to_numpy(zero_copy_only=False)
     album_pos = np.flatnonzero(has_album)
-    al = album.filter(pa.array(has_album))
+    al = album if album.null_count == 0 else album.filter(pa.array(has_album))
     _valid_ids(_f(al, "id"))
-    album_id = pc.if_else(pa.array(has_album), _f(album, "id"), pa.scalar(None, _S))
+    album_id = _f(album, "id")  # null where the album is null
     kept = plan.dedupe["tracks"].emit(tid, ranks)
     k = int(kept.sum())
     plan.count("tracks", "emitted", k)
