@@ -5,9 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import boto3
+import dagster as dg
 import pytest
 
 TEST_DAY = dt.date(2026, 11, 24)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_dagster_instance():
+    """Each test module runs with its own temporary Dagster instance.
+
+    Resolving Definitions consults the current instance's state storage; an instance an earlier test
+    created and dropped may already be garbage-collected, which made results depend on test order.
+    """
+    with dg.instance_for_test():
+        yield
 
 
 @pytest.fixture(scope="session")

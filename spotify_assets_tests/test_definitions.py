@@ -1,17 +1,8 @@
 """The whole code location loads, and its graph has the shape the UI and the docs describe."""
 
 import dagster as dg
-import pytest
 
 from spotify_assets.transform.schemas import TABLES
-
-
-@pytest.fixture(autouse=True)
-def _own_instance():
-    # Resolving Definitions consults the current instance's state storage; an instance left behind by
-    # an earlier test may already be garbage-collected, so give each test its own.
-    with dg.instance_for_test():
-        yield
 
 
 def test_definitions_load_with_every_layer_and_resource():

@@ -20,8 +20,6 @@ been fully validated.
 
 from __future__ import annotations
 
-import queue
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -31,7 +29,7 @@ import pyarrow.json as pj
 
 from .coerce import Bad, fetched_rank, release_date
 from .entities import _PLAYLIST_REQUEST, FULL, Extractor
-from .records import READ_BLOCK
+from .records import READ_BLOCK, in_background
 
 CHUNK_BYTES = 32 * 1024 * 1024  # decompressed bytes per chunk (a fallback re-parses one chunk)
 JSON_BLOCK = 8 * 1024 * 1024  # pyarrow.json block: the blocks of a chunk are parsed in parallel
@@ -97,10 +95,7 @@ def _chunks(lake, path: str):
     """``(bytes of whole lines without the last newline, clean)`` in pieces of ~``CHUNK_BYTES`` (cut at the
     first newline after ``CHUNK_BYTES``); decompressed and pre-checked (:func:`_clean_bytes`) in a
     background thread (Arrow releases the GIL), one chunk ahead."""
-    q: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def emit(buf: list[bytes], final: bool) -> list[bytes]:
+    def emit(put, buf: list[bytes], final: bool) -> list[bytes]:
         """Put the whole lines of ``buf`` (all of it when ``final``); returns the unfinished line."""
         if final:  # the end of the file: a last line without a newline is a line too
             data, rest = b"".join(buf), []
@@ -117,54 +112,33 @@ def _chunks(lake, path: str):
         start = 0
         while (j := data.find(b"\n", start + CHUNK_BYTES)) >= 0:
             piece = data[start:j]
-            q.put((piece, _clean_bytes(piece)))
+            put((piece, _clean_bytes(piece)))
             start = j + 1
         piece = data[start:] if start else data
         if piece or not final:
-            q.put((piece, _clean_bytes(piece)))
+            put((piece, _clean_bytes(piece)))
         return rest
 
-    def reader():
+    def produce(put, stop):
         buf: list[bytes] = []
         size = 0
-        try:
-            with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
-                while not stop.is_set():
-                    try:
-                        block = stream.read(READ_BLOCK)
-                    except OSError:
-                        emit(buf, False)  # the lines read before the error are used (as iter_file_lines does)
-                        raise
-                    if not block:
-                        break
-                    buf.append(block)
-                    size += len(block)
-                    if size >= CHUNK_BYTES:
-                        buf = emit(buf, False)
-                        size = sum(map(len, buf))
-                emit(buf, True)
-            q.put(None)
-        except BaseException as e:  # surfaced in the consumer
-            q.put(e)
+        with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+            while not stop.is_set():
+                try:
+                    block = stream.read(READ_BLOCK)
+                except OSError:
+                    emit(put, buf, False)  # the lines read before the error are used (as iter_file_lines does)
+                    raise
+                if not block:
+                    break
+                buf.append(block)
+                size += len(block)
+                if size >= CHUNK_BYTES:
+                    buf = emit(put, buf, False)
+                    size = sum(map(len, buf))
+            emit(put, buf, True)
 
-    t = threading.Thread(target=reader, name=f"raw-chunks:{path}", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while t.is_alive():
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        t.join()
+    return in_background(produce, name=f"raw-chunks:{path}", maxsize=1)
 
 
 # Arrow accepts what orjson rejects (NaN/Infinity tokens, several objects on a line, blank lines in the

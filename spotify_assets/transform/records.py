@@ -159,45 +159,59 @@ def iter_file_lines(lake: Lake, path: str) -> Iterator[tuple[int, bytes]]:
                 yield line_no, line
 
 
-def _blocks(lake: Lake, path: str) -> Iterator[list[bytes]]:
-    q: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
+def in_background(produce, *, name: str, maxsize: int) -> Iterator:
+    """Run ``produce(put, stop)`` in a daemon thread and yield what it ``put``s, in order.
 
-    def reader():
+    Decompression and parsing in Arrow release the GIL, so reading ahead in a thread overlaps I/O with
+    the consumer's Python work. An exception in the producer is re-raised in the consumer; closing the
+    generator early sets ``stop`` and drains the queue so the thread can finish.
+    """
+    q: queue.Queue = queue.Queue(maxsize=maxsize)
+    stop = threading.Event()
+    done = object()
+
+    def run():
         try:
-            with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
-                rest = b""
-                while not stop.is_set():
-                    chunk = stream.read(READ_BLOCK)
-                    if not chunk:
-                        break
-                    lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-                    rest = lines.pop()
-                    q.put(lines)
-                if rest:
-                    q.put([rest])
-            q.put(None)
+            produce(q.put, stop)
+            q.put(done)
         except BaseException as e:  # surfaced in the consumer
             q.put(e)
 
-    t = threading.Thread(target=reader, name=f"raw-reader:{path}", daemon=True)
+    t = threading.Thread(target=run, name=name, daemon=True)
     t.start()
     try:
         while True:
             item = q.get()
-            if item is None:
+            if item is done:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
         stop.set()
-        while t.is_alive():  # drain so the reader can finish
+        while t.is_alive():  # drain so the producer can finish
             try:
                 q.get(timeout=0.05)
             except queue.Empty:
                 pass
         t.join()
+
+
+def _blocks(lake: Lake, path: str) -> Iterator[list[bytes]]:
+    def produce(put, stop):
+        with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+            rest = b""
+            while not stop.is_set():
+                chunk = stream.read(READ_BLOCK)
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+                rest = lines.pop()
+                put(lines)
+            if rest:
+                put([rest])
+
+    return in_background(produce, name=f"raw-reader:{path}", maxsize=4)
 
 
 @dataclass
