@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from . import quality
 from .lake.parquet import read_table_partitions
+from .lake.paths import table_root
 from .lake.quarantine import read_quarantine
 from .lake.resource import LakeResource
 from .partitions import daily_partitions
@@ -99,14 +100,9 @@ def _check_ranges(table: str, tables: _PartitionTables):
     )
 
 
-def _previous_partition(lake: LakeResource, table: str, partition: str) -> str | None:
-    earlier = [p for p in lake.get_lake().list_partitions(f"transformed/{table}") if p < partition]
-    return earlier[-1] if earlier else None
-
-
 def _check_drift(table: str, tables: _PartitionTables):
     current = tables[table]
-    previous_partition = _previous_partition(tables.lake, table, tables.partition)
+    previous_partition = tables.lake.get_lake().previous_partition(table_root(table), tables.partition)
     if previous_partition is None:
         return True, "no previous partition to compare", {}
     previous = read_table_partitions(tables.lake.get_lake(), table, [previous_partition])

@@ -57,14 +57,14 @@ def main() -> int:
     }
     lake = lake_resource(current_environment()).get_lake()
 
+    responses = {
+        m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
+        for m in result.asset_materializations_for_node("raw_spotify")
+    }
     raw_rows = []
     for source in RAW_SOURCES:
         files = lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz")
-        events = result.asset_materializations_for_node("raw_spotify")
-        records = next(
-            (m.metadata["dagster/row_count"].value for m in events if m.asset_key.path[-1] == f"raw_{source}"), 0
-        )
-        raw_rows.append((source, len(files), records, sum(f.size for f in files)))
+        raw_rows.append((source, len(files), responses.get(f"raw_{source}", 0), sum(f.size for f in files)))
     _print_table("Raw zone", raw_rows, ("source", "files", "responses", "bytes (gz)"))
 
     table_rows = []

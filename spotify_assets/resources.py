@@ -14,9 +14,7 @@ import dagster as dg
 
 from .lake.resource import LakeResource
 from .spotify.resource import SpotifyResource
-from .warehouse.resources import build_warehouse_resource
-
-ENVIRONMENTS = ("local", "aws")
+from .warehouse.resources import ENVIRONMENTS, build_warehouse_resource
 
 
 def current_environment() -> str:
@@ -45,21 +43,17 @@ def spotify_resource() -> SpotifyResource:
 
 
 def lake_resource(env: str) -> LakeResource:
-    default_root = "./data/lake"
-    root = _plain_env("SPOTIFY_LAKE_URI", default_root)
-    if env == "aws" and not root.startswith("s3://"):
+    lake = LakeResource.from_env()
+    if env == "aws" and not lake.root_uri.startswith("s3://"):
         raise ValueError("SPOTIFY_ASSETS_ENV=aws needs SPOTIFY_LAKE_URI=s3://bucket/prefix")
-    return LakeResource(
-        root_uri=root,
-        endpoint_url=_plain_env("AWS_ENDPOINT_URL"),
-        region=_plain_env("AWS_REGION"),
-    )
+    return lake
 
 
 def build_resources(env: str | None = None) -> dict[str, object]:
     env = env or current_environment()
+    lake = lake_resource(env)
     return {
         "spotify": spotify_resource(),
-        "lake": lake_resource(env),
-        "warehouse": build_warehouse_resource(env),
+        "lake": lake,
+        "warehouse": build_warehouse_resource(env, lake),
     }

@@ -52,7 +52,7 @@ def analytics_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     try:
         for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
             name = key.path[-1]
-            done = materialize_analytics(engine, name, partition, lake=warehouse.lake())
+            done = materialize_analytics(engine, name, partition, lake=warehouse.get_lake())
             context.log.info(f"{name}: {done.row_count} rows at {done.location} ({done.engine})")
             metadata = {
                 "engine": done.engine,

@@ -69,11 +69,6 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
-def _previous_partition(lake, partition: str) -> str | None:
-    earlier = [p for p in lake.list_partitions("raw/playlists") if p < partition]
-    return earlier[-1] if earlier else None
-
-
 def _previous_records(lake, partition: str | None):
     if partition is None:
         return None
@@ -118,7 +113,7 @@ def raw_spotify(
         track_ids=list(config.track_ids),
         include_my_playlists=config.include_my_playlists,
     )
-    previous = _previous_partition(the_lake, partition)
+    previous = the_lake.previous_partition("raw/playlists", partition)
     context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
     writer = RawPartitionWriter(the_lake, partition)
     try:

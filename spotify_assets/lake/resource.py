@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -16,6 +18,15 @@ class LakeResource(dg.ConfigurableResource):
     region: str | None = None
 
     _lake: Lake | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_env(cls) -> LakeResource:
+        """From ``SPOTIFY_LAKE_URI`` (default ``./data/lake``), ``AWS_ENDPOINT_URL`` and ``AWS_REGION``."""
+        return cls(
+            root_uri=os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake",
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            region=os.environ.get("AWS_REGION") or None,
+        )
 
     def get_lake(self) -> Lake:
         if self._lake is None:

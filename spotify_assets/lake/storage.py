@@ -91,6 +91,11 @@ class Lake:
                     values.append(info.base_name[3:])
         return sorted(values)
 
+    def previous_partition(self, rel_dir: str, before: str) -> str | None:
+        """The latest ``dt=`` partition below ``rel_dir`` that is earlier than ``before``, if any."""
+        earlier = [p for p in self.list_partitions(rel_dir) if p < before]
+        return earlier[-1] if earlier else None
+
     def open_input(self, rel: str) -> BinaryIO:
         return self.fs.open_input_stream(self.full_path(rel), compression=None)
 

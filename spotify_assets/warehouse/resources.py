@@ -2,7 +2,8 @@
 
 ``build_warehouse_resource()`` reads ``SPOTIFY_ASSETS_ENV`` (``local`` → DuckDB, ``aws`` → Glue + Athena) once,
 for ``Definitions``; assets only ever call ``warehouse.query_engine()`` / ``warehouse.catalog()`` /
-``warehouse.lake()`` and never branch on the environment.
+``warehouse.get_lake()`` and never branch on the environment. The lake is the same ``LakeResource`` the
+other assets use, so there is one lake setting.
 
 Environment variables: ``SPOTIFY_ASSETS_ENV``, ``SPOTIFY_LAKE_URI`` (default ``./data/lake``),
 ``SPOTIFY_GLUE_DATABASE`` (default ``spotify``), ``SPOTIFY_ATHENA_WORKGROUP`` (default ``primary``),
@@ -17,6 +18,7 @@ from typing import Any
 
 import dagster as dg
 
+from ..lake.resource import LakeResource
 from ..lake.storage import Lake
 from .athena import AthenaEngine
 from .catalog import Catalog, DuckDBCatalog
@@ -34,8 +36,8 @@ class WarehouseResource(dg.ConfigurableResource):
     returns a fresh object; call ``close()`` (Athena: stops queries still running) when done.
     """
 
+    lake: LakeResource
     env: str = "local"
-    lake_uri: str = "./data/lake"
     glue_database: str = "spotify"
     athena_workgroup: str = "primary"
     athena_output: str | None = None
@@ -45,8 +47,8 @@ class WarehouseResource(dg.ConfigurableResource):
     partition_projection: bool = False
     athena_timeout_s: float = 1800.0
 
-    def lake(self) -> Lake:
-        return Lake(self.lake_uri, endpoint_url=self.aws_endpoint_url or None, region=self.aws_region or None)
+    def get_lake(self) -> Lake:
+        return self.lake.get_lake()
 
     def query_engine(self) -> QueryEngine:
         _check_env(self.env)
@@ -60,7 +62,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 timeout_s=self.athena_timeout_s,
             )
         return DuckDBEngine(
-            self.lake(), self.duckdb_path, endpoint_url=self.aws_endpoint_url or None, region=self.aws_region or None
+            self.get_lake(), self.duckdb_path, endpoint_url=self.aws_endpoint_url or None, region=self.aws_region or None
         )
 
     def catalog(self) -> Catalog:
@@ -68,7 +70,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if self.env == "aws":
             return GlueCatalog(
                 database=self.glue_database,
-                lake_uri=self.lake_uri,
+                lake_uri=self.lake.root_uri,
                 region=self.aws_region or None,
                 endpoint_url=self.aws_endpoint_url or None,
                 partition_projection=self.partition_projection,
@@ -84,40 +86,30 @@ def _check_env(env: str) -> str:
     return env
 
 
-def _env_or(name: str, default: Any) -> Any:
-    """``dg.EnvVar(name)`` when the variable is set (resolved at launch, never stored), else the default."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
-def build_warehouse_resource(env: str | None = None) -> WarehouseResource:
-    """The warehouse resource for ``SPOTIFY_ASSETS_ENV`` (or ``env``): call once, in ``Definitions``."""
-    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
-    return WarehouseResource(
-        env=env,
-        lake_uri=_env_or("SPOTIFY_LAKE_URI", "./data/lake"),
-        glue_database=_env_or("SPOTIFY_GLUE_DATABASE", "spotify"),
-        athena_workgroup=_env_or("SPOTIFY_ATHENA_WORKGROUP", "primary"),
-        athena_output=_env_or("SPOTIFY_ATHENA_OUTPUT", None),
-        duckdb_path=_env_or("SPOTIFY_DUCKDB_PATH", DEFAULT_DUCKDB_PATH),
-        aws_region=_env_or("AWS_REGION", None),
-        aws_endpoint_url=_env_or("AWS_ENDPOINT_URL", None),
-        partition_projection=os.environ.get("SPOTIFY_GLUE_PARTITION_PROJECTION", "").strip().lower()
-        in ("1", "true", "yes", "on"),
-    )
-
-
-def build_query_engine(env: str | None = None, **overrides: Any) -> QueryEngine:
-    """A query engine straight from the environment (scripts, benchmarks, notebooks)."""
-    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
-    settings: dict[str, Any] = {
-        "env": env,
-        "lake_uri": os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake",
+def _settings_from_env() -> dict[str, Any]:
+    # Names, paths and endpoints, none of them secret: read once when the definitions load.
+    return {
         "glue_database": os.environ.get("SPOTIFY_GLUE_DATABASE") or "spotify",
         "athena_workgroup": os.environ.get("SPOTIFY_ATHENA_WORKGROUP") or "primary",
         "athena_output": os.environ.get("SPOTIFY_ATHENA_OUTPUT") or None,
         "duckdb_path": os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH,
         "aws_region": os.environ.get("AWS_REGION") or None,
         "aws_endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
+        "partition_projection": os.environ.get("SPOTIFY_GLUE_PARTITION_PROJECTION", "").strip().lower()
+        in ("1", "true", "yes", "on"),
     }
-    settings.update(overrides)
-    return WarehouseResource(**settings).query_engine()
+
+
+def build_warehouse_resource(
+    env: str | None = None, lake: LakeResource | None = None, **overrides: Any
+) -> WarehouseResource:
+    """The warehouse resource for ``SPOTIFY_ASSETS_ENV`` (or ``env``) over ``lake`` (default: from the
+    environment); call once, in ``Definitions``."""
+    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
+    settings = {**_settings_from_env(), **overrides}
+    return WarehouseResource(env=env, lake=lake or LakeResource.from_env(), **settings)
+
+
+def build_query_engine(env: str | None = None, **overrides: Any) -> QueryEngine:
+    """A query engine straight from the environment (scripts, benchmarks, notebooks)."""
+    return build_warehouse_resource(env, **overrides).query_engine()

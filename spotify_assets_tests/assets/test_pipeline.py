@@ -37,7 +37,9 @@ def _defs(emulator, tmp_path) -> dg.Definitions:
                 client_id="id", client_secret="secret", refresh_token=EMULATOR_REFRESH_TOKEN,
                 api_url=emulator.api_url, accounts_url=emulator.accounts_url,
             ),
-            "warehouse": WarehouseResource(env="local", lake_uri=lake_root, duckdb_path=str(tmp_path / "w.duckdb")),
+            "warehouse": WarehouseResource(
+                env="local", lake=LakeResource(root_uri=lake_root), duckdb_path=str(tmp_path / "w.duckdb")
+            ),
         },
     )
 
@@ -66,7 +68,9 @@ def test_whole_graph_materializes_and_analytics_are_queryable(emulator, tmp_path
     lake = Lake(str(tmp_path / "lake"))
     tracks = read_table_partitions(lake, "tracks", [DAY])
     assert tracks.num_rows > 0
-    warehouse = WarehouseResource(env="local", lake_uri=str(tmp_path / "lake"), duckdb_path=str(tmp_path / "w.duckdb"))
+    warehouse = WarehouseResource(
+        env="local", lake=LakeResource(root_uri=str(tmp_path / "lake")), duckdb_path=str(tmp_path / "w.duckdb")
+    )
     engine = warehouse.query_engine()
     try:
         top = engine.query(f"SELECT track_id, popularity FROM daily_top_tracks WHERE dt = '{DAY}' ORDER BY track_rank")
