@@ -20,6 +20,8 @@ been fully validated.
 
 from __future__ import annotations
 
+import queue
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -75,107 +77,236 @@ SCHEMAS = {
 }
 
 
+_READ_OPTIONS = pj.ReadOptions(use_threads=True, block_size=JSON_BLOCK)
+_PARSE_OPTIONS = {source: pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+                  for source, schema in SCHEMAS.items()}
+
+
 class Fallback(Exception):
     """The chunk is not clean: feed it to the Python path."""
 
 
-def feed_file(ex: Extractor, lake, path: str, source: str, last: list[int], stats: dict | None = None) -> None:
-    """Feed one raw file to ``ex``: clean chunks through the fast path, the others line by line.
+class FastReader:
+    """The fast-path files of a partition, decompressed, pre-checked and parsed ahead of the caller.
 
-    ``last[0]`` is kept at the last line number fed (for the corrupt-gzip quarantine record). The file
-    is decompressed in the same ``READ_BLOCK`` reads as :func:`.records.iter_file_lines`, so on a
-    decompression error exactly the same lines have been fed before the error propagates.
+    Two background threads form a pipeline across *all* the files, in the order given: a reader
+    (:func:`_read_stage`: gzip into large Arrow buffers, cut at line ends, :func:`_clean` pre-check) and
+    a parser (:func:`_parse_stage`: ``pyarrow.json`` on clean chunks). Both run in C++ outside the GIL,
+    so the caller's per-chunk work overlaps the next chunks' reading and parsing, and the pipeline does
+    not drain between files. Call :meth:`feed` once per file, in the same order; :meth:`close` at the end.
     """
-    first = 1
-    for data, clean in _chunks(lake, path):
-        first += _chunk(ex, path, source, data, clean, first, last, stats)
+
+    def __init__(self, lake, files: list[tuple[str, str]]):
+        self.files = files  # (source, path)
+        self._buffers = _BufferPool()
+        self._items = _parse_stage(_read_stage(lake, [p for _, p in files], self._buffers), [s for s, _ in files])
+        self._next = 0
+
+    def feed(self, ex: Extractor, path: str, source: str, last: list[int], stats: dict | None = None) -> None:
+        """Feed the next file (``path``) to ``ex``: clean chunks through the fast path, the others line by
+        line. ``last[0]`` is kept at the last line number fed; a read error of the file (for instance a
+        corrupt gzip stream) is raised after the whole lines decoded before it were fed — the lines
+        :func:`.records.iter_file_lines` yields before failing (same ``READ_BLOCK`` reads)."""
+        assert self.files[self._next] == (source, path), (self.files[self._next], source, path)
+        self._next += 1
+        first = 1
+        for item in self._items:
+            if item[0] == "end":
+                if item[1] is not None:
+                    raise item[1]
+                return
+            _, data, clean, done_with, table = item
+            first += _chunk(ex, path, source, data, clean, table, first, last, stats)
+            del data, table
+            if done_with is not None:  # the last piece of its buffer: nothing refers to it any more
+                self._buffers.put(done_with)
+
+    def close(self) -> None:
+        self._items.close()
 
 
-def _chunks(lake, path: str):
-    """``(bytes of whole lines without the last newline, clean)`` in pieces of ~``CHUNK_BYTES`` (cut at the
-    first newline after ``CHUNK_BYTES``); decompressed and pre-checked (:func:`_clean_bytes`) in a
-    background thread (Arrow releases the GIL), one chunk ahead."""
-    def emit(put, buf: list[bytes], final: bool) -> list[bytes]:
-        """Put the whole lines of ``buf`` (all of it when ``final``); returns the unfinished line."""
-        if final:  # the end of the file: a last line without a newline is a line too
-            data, rest = b"".join(buf), []
-            if data.endswith(b"\n"):
-                data = data[:-1]
-        else:
-            k = len(buf) - 1
-            while k >= 0 and (i := buf[k].rfind(b"\n")) < 0:
-                k -= 1
-            if k < 0:
-                return buf
-            data = b"".join((*buf[:k], memoryview(buf[k])[:i]))
-            rest = [buf[k][i + 1:], *buf[k + 1:]]
-        start = 0
-        while (j := data.find(b"\n", start + CHUNK_BYTES)) >= 0:
-            piece = data[start:j]
-            put((piece, _clean_bytes(piece)))
-            start = j + 1
-        piece = data[start:] if start else data
-        if piece or not final:
-            put((piece, _clean_bytes(piece)))
-        return rest
+class _BufferPool:
+    """Chunk buffers handed back by the consumer for the reader to fill again: fresh 30 MB allocations
+    are returned to the OS when freed, and faulting their pages in again costs ~10% of the CPU time."""
 
-    def produce(put, stop):
-        buf: list[bytes] = []
-        size = 0
-        with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
-            while not stop.is_set():
+    def __init__(self, keep: int = 4):
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._keep = keep
+
+    def get(self, size: int) -> pa.ResizableBuffer:
+        try:
+            buf = self._free.get_nowait()
+        except queue.Empty:
+            return pa.allocate_buffer(size, resizable=True)
+        if buf.size < size:
+            buf.resize(size)
+        return buf
+
+    def put(self, buf: pa.ResizableBuffer) -> None:
+        if self._free.qsize() < self._keep:
+            self._free.put(buf)
+
+
+_NEWLINE = re.compile(b"\n")
+
+
+def _last_newline(arr: np.ndarray, end: int) -> int:
+    """Index of the last ``\\n`` in ``arr[:end]``, or -1 (searched backwards in growing windows)."""
+    hi, width = end, 1 << 20
+    while hi > 0:
+        lo = max(0, hi - width)
+        hits = np.flatnonzero(arr[lo:hi] == 10)
+        if len(hits):
+            return lo + int(hits[-1])
+        hi, width = lo, width * 4
+    return -1
+
+
+def _pieces(buf: pa.Buffer, end: int) -> list[pa.Buffer]:
+    """``buf[:end]`` (whole lines) cut into pieces of at least ``CHUNK_BYTES`` at line ends (zero-copy);
+    a piece is cut only if what follows it is a full piece too, so no tiny tail chunk is parsed."""
+    view = memoryview(buf)
+    out, start = [], 0
+    while end - start > 2 * CHUNK_BYTES and (m := _NEWLINE.search(view, start + CHUNK_BYTES, end)) is not None:
+        out.append(buf.slice(start, m.start() - start))
+        start = m.start() + 1
+    out.append(buf.slice(start, end - start))
+    return out
+
+
+def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
+    """Decompress one raw file into ``("chunk", piece, clean, done_with)`` items of whole lines (no final
+    newline); ``done_with`` is the buffer under the pieces on its last piece (for :class:`_BufferPool`).
+
+    Reads are exactly ``READ_BLOCK`` each, straight into the chunk's buffer (no copies but the unfinished
+    last line carried to the next buffer). On a read error, the whole lines decoded before it are put,
+    then the error is raised.
+    """
+    def emit(buf, end):
+        pieces = _pieces(buf, end)
+        for i, piece in enumerate(pieces):
+            put(("chunk", piece, _clean(piece), buf if i == len(pieces) - 1 else None))
+
+    carry = b""
+    with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+        eof = False
+        while not eof and not stop.is_set():
+            want = len(carry) + max(CHUNK_BYTES, READ_BLOCK)
+            buf = buffers.get(want + READ_BLOCK)
+            view = memoryview(buf).cast("B")
+            view[: len(carry)] = carry
+            filled, nl = len(carry), -1
+            arr = np.frombuffer(buf, dtype=np.uint8)
+            while True:
+                if filled + READ_BLOCK > buf.size:  # a line longer than a chunk: grow
+                    del arr
+                    view.release()
+                    buf.resize(2 * buf.size)
+                    view, arr = memoryview(buf).cast("B"), np.frombuffer(buf, dtype=np.uint8)
                 try:
-                    block = stream.read(READ_BLOCK)
+                    n = stream.readinto(view[filled : filled + READ_BLOCK])
                 except OSError:
-                    emit(put, buf, False)  # the lines read before the error are used (as iter_file_lines does)
+                    if (cut := _last_newline(arr, filled)) >= 0:
+                        emit(buf, cut)
                     raise
-                if not block:
+                filled += n
+                if n == 0:
+                    eof = True
                     break
-                buf.append(block)
-                size += len(block)
-                if size >= CHUNK_BYTES:
-                    buf = emit(put, buf, False)
-                    size = sum(map(len, buf))
-            emit(put, buf, True)
+                if filled >= want and (nl := _last_newline(arr, filled)) >= 0:
+                    break
+            if eof:
+                end = filled - 1 if filled and arr[filled - 1] == 10 else filled
+                if end > 0:
+                    emit(buf, end)
+                break
+            carry = bytes(view[nl + 1 : filled])
+            emit(buf, nl)
+            del view, arr
 
-    return in_background(produce, name=f"raw-chunks:{path}", maxsize=1)
+
+def _read_stage(lake, paths: list[str], buffers: _BufferPool):
+    """The chunk items of every file in order (:func:`_file_chunks`), each file closed by ``("end", error)``."""
+    def produce(put, stop):
+        for path in paths:
+            if stop.is_set():
+                return
+            try:
+                _file_chunks(lake, path, put, stop, buffers)
+            except OSError as e:  # the caller decides (quarantine the rest of the file, or fail)
+                put(("end", e))
+            else:
+                put(("end", None))
+
+    return in_background(produce, name="raw-reader", maxsize=1)
+
+
+def _parse_stage(items, sources: list[str]):
+    """Adds the parsed table (``None`` when the chunk is not clean or ``pyarrow.json`` rejects it) to
+    each chunk item: ``("chunk", piece, clean, done_with, table)``."""
+    def produce(put, stop):
+        file = 0
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                if item[0] == "end":
+                    file += 1
+                    put(item)
+                    continue
+                _, data, clean, done_with = item
+                table = None
+                if clean:
+                    try:
+                        table = pj.read_json(pa.BufferReader(data), read_options=_READ_OPTIONS,
+                                             parse_options=_PARSE_OPTIONS[sources[file]])
+                    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                        pass
+                put(("chunk", data, clean, done_with, table))
+                del data, done_with, table
+        finally:
+            items.close()
+
+    return in_background(produce, name="raw-parser", maxsize=1)
 
 
 # Arrow accepts what orjson rejects (NaN/Infinity tokens, several objects on a line, blank lines in the
 # row count) and the Python path treats an "error" key specially: any of these and the chunk falls back.
-_SUSPECT = ("NaN", "Infinity", 'error"', "}[ \t\r\x0b\x0c]*{", "\n[ \t\r\x0b\x0c]*\n")
+_SUSPECT = ("NaN", "Infinity", 'error"', "}[ \t\r\x0b\x0c]*{", "\n[ \t\r\x0b\x0c]*\n",
+            "^[ \t\r\x0b\x0c]*(\n|$)", "\n[ \t\r\x0b\x0c]*$")  # (the last two: a blank first/last line)
 
 
 _NULL_ID = 'id"[ \t\r]*:[ \t\r]*null'
 
 
-def _contains(data: bytes, pattern: str) -> bool:
-    """RE2 search in (UTF-8 validated) ``data``, outside the GIL."""
+def _text(data: pa.Buffer) -> pa.Array | None:
+    """``data`` as a one-value string array (zero-copy), or None if it is not valid UTF-8 (orjson's rule)."""
     offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
-    arr = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
-    return pc.match_substring_regex(arr, pattern)[0].as_py()
-
-
-def _clean_bytes(data: bytes) -> bool:
-    """Valid UTF-8 (orjson's rule), no blank line, nothing of :data:`_SUSPECT` (RE2, outside the GIL)."""
-    i, j = data.find(b"\n"), data.rfind(b"\n")
-    if not data[:i if i >= 0 else len(data)].strip() or not data[j + 1:].strip():
-        return False
-    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
-    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data])
     try:
-        arr = arr.cast(pa.large_string())  # validates UTF-8
+        return arr.cast(pa.large_string())  # validates UTF-8
     except pa.ArrowInvalid:
-        return False
-    return not any(pc.match_substring_regex(arr, p)[0].as_py() for p in _SUSPECT)
+        return None
 
 
-def _chunk(ex: Extractor, path, source, data: bytes, clean: bool, first: int, last: list[int], stats) -> int:
+def _contains(data: pa.Buffer, pattern: str) -> bool:
+    """RE2 search in (UTF-8 validated) ``data``, outside the GIL."""
+    return pc.match_substring_regex(_text(data), pattern)[0].as_py()
+
+
+def _clean(data: pa.Buffer) -> bool:
+    """Valid UTF-8, no blank line, nothing of :data:`_SUSPECT` (RE2, outside the GIL)."""
+    text = _text(data)
+    return text is not None and not any(pc.match_substring_regex(text, p)[0].as_py() for p in _SUSPECT)
+
+
+def _chunk(ex: Extractor, path, source, data: pa.Buffer, clean: bool, table, first: int, last: list[int],
+           stats) -> int:
     """Feed one chunk (fast if clean and valid, else line by line); returns its number of lines."""
     commit = None
-    if clean:
+    if table is not None:
         try:
-            commit, nlines = _prepare(ex, source, data)
+            commit, nlines = _prepare(ex, source, data, table)
         except Fallback:
             pass
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -186,7 +317,7 @@ def _chunk(ex: Extractor, path, source, data: bytes, clean: bool, first: int, la
         if stats is not None:
             stats["fast_lines"] = stats.get("fast_lines", 0) + nlines
         return nlines
-    lines = data.split(b"\n")
+    lines = data.to_pybytes().split(b"\n")
     del data
     _lines(ex, path, lines, first, last, stats)
     return len(lines)
@@ -370,11 +501,8 @@ def _as(v, typ: pa.DataType) -> pa.Array:
 # -- sources -----------------------------------------------------------------------------------------
 
 
-def _prepare(ex: Extractor, source: str, data: bytes):
-    """Parse and validate a clean chunk; returns ``(commit, lines)`` or raises Fallback / an Arrow error."""
-    tab = pj.read_json(pa.BufferReader(data), read_options=pj.ReadOptions(use_threads=True, block_size=JSON_BLOCK),
-                       parse_options=pj.ParseOptions(explicit_schema=SCHEMAS[source],
-                                                     unexpected_field_behavior="ignore"))
+def _prepare(ex: Extractor, source: str, data: pa.Buffer, tab: pa.Table):
+    """Validate a clean chunk parsed into ``tab``; returns ``(commit, lines)`` or raises Fallback / an Arrow error."""
     n = tab.num_rows  # one object per line: a clean chunk has no blank line and no "}{" (see _SUSPECT)
     requests = tab.column("request").to_pylist()
     _check(all(type(r) is str for r in requests))
