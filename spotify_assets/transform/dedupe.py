@@ -27,12 +27,14 @@ def first_of_each_key(table: pa.Table, key: tuple[str, ...]) -> pa.Array:
 
 
 def pick_rows(table: pa.Table, key: tuple[str, ...], order: list[tuple[str, str]]) -> pa.Table:
-    """Sort by ``key`` then ``order`` and keep the first row of each key."""
+    """Sort by ``key`` then ``order`` and keep the first row of each key (the other columns are gathered
+    once, for the kept rows only)."""
     if table.num_rows == 0:
         return table
-    idx = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key] + order)
-    t = table.take(idx)
-    return t.filter(first_of_each_key(t, key))
+    sort_keys = [(k, "ascending") for k in key] + order
+    idx = pc.sort_indices(table.select([k for k, _ in sort_keys]), sort_keys=sort_keys)
+    kept = idx.filter(first_of_each_key(table.select(list(key)).take(idx), key))
+    return table.take(kept)
 
 
 def dedupe_entities(table: pa.Table, key: tuple[str, ...]) -> pa.Table:

@@ -160,11 +160,14 @@ def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -
     # Dedupe table by table, freeing each table's candidates as soon as it is done (peak memory);
     # a parent's chosen rows keep their _seq until its link table is done.
     stored = {t: c.num_rows for t, c in candidates.items()}
-    chosen: dict[str, pa.Table] = {}
-    for t in ("playlists", "playlist_items", "tracks", "albums", "artists"):
-        chosen[t] = dedupe_entities(candidates.pop(t), S.TABLES[t].key)
-    for t, parent in CHILD_OF.items():
-        chosen[t] = dedupe_links(candidates.pop(t), S.TABLES[t].key, chosen[parent])
+    # Arrow sorts and gathers release the GIL: two tables at a time.
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        entities = {t: pool.submit(dedupe_entities, candidates.pop(t), S.TABLES[t].key)
+                    for t in ("tracks", "playlist_items", "albums", "artists", "playlists")}
+        chosen: dict[str, pa.Table] = {t: f.result() for t, f in entities.items()}
+        links = {t: pool.submit(dedupe_links, candidates.pop(t), S.TABLES[t].key, chosen[parent])
+                 for t, parent in CHILD_OF.items()}
+        chosen.update({t: f.result() for t, f in links.items()})
     tables = {}
     for t in S.TABLES:
         schema = output_schema(t)
