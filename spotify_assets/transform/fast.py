@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import itertools
 import queue
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -305,8 +306,9 @@ def _text(data: pa.Buffer) -> pa.Array | None:
 
 
 def _contains(data: pa.Buffer, pattern: str) -> bool:
-    """RE2 search in (UTF-8 validated) ``data``, outside the GIL."""
-    return pc.match_substring_regex(_text(data), pattern)[0].as_py()
+    """RE2 search in ``data`` (a chunk :func:`_clean` validated as UTF-8), outside the GIL."""
+    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
+    return pc.match_substring_regex(pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, data]), pattern)[0].as_py()
 
 
 def _clean(data: pa.Buffer) -> bool:
@@ -396,11 +398,14 @@ class _Dedupe:
         self.local: dict = {}  # this chunk's updates, applied to ``best`` on commit
 
     def emit(self, keys: pa.Array, ranks: np.ndarray) -> np.ndarray:
-        """Mask of the occurrences kept (rank above every earlier one of the key, earlier chunks included)."""
+        """Mask of the occurrences kept (rank above every earlier one of the key, earlier chunks included).
+        Also checks that every key is a valid Spotify ID (on the distinct values: cheaper than per row)."""
         n = len(keys)
         if n == 0:
             return np.zeros(0, dtype=bool)
+        _check(keys.null_count == 0)
         enc = pc.dictionary_encode(keys)
+        _valid_ids(enc.dictionary)
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         uniq = enc.dictionary.to_pylist()
         lo = -(1 << 62)
@@ -420,7 +425,7 @@ class _Dedupe:
             first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
             kept = first & (b0[codes] < r0)
             up = b0 < r0
-            local.update(zip(enc.dictionary.filter(pa.array(up)).to_pylist(), [r0] * int(up.sum()), strict=True))
+            local.update(zip(itertools.compress(uniq, up), itertools.repeat(r0)))
             return kept
         order = np.argsort(codes, kind="stable")
         c = codes[order]
@@ -440,7 +445,7 @@ class _Dedupe:
         ends = np.flatnonzero(np.append(c[1:] != c[:-1], True))  # last occurrence of each code (0, 1, …)
         newbest = np.maximum(b0, cm[ends] - c[ends] * span + rmin - 1)
         up = newbest > b0
-        local.update(zip(enc.dictionary.filter(pa.array(up)).to_pylist(), newbest[up].tolist(), strict=True))
+        local.update(zip(itertools.compress(uniq, up), newbest[up].tolist(), strict=True))
         return kept
 
     def commit(self) -> None:
@@ -574,7 +579,6 @@ def _offset(off, request: str) -> int:
 def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np.ndarray) -> None:
     n = len(body)
     pid = _f(body, "id")
-    _valid_ids(pid)
     tracks, items_pg = _f(body, "tracks"), _f(body, "items")
     # _embedded_page: the first of (tracks, items) whose items is an array, else the first present one
     t_ok = pc.is_valid(_f(tracks, "items"))
@@ -625,7 +629,6 @@ def _items(plan: _Plan, pids: pa.Array, offsets: np.ndarray, items: pa.Array, ra
     _none_true(_f(obj, "is_local"))
     _none_true(pc.equal(_f(obj, "type"), "episode"))
     tid = _f(obj, "id")
-    _valid_ids(tid)
     linked = _f(obj, "linked_from", "id")
     _valid_ids_or_null(linked)
     added_at = _timestamps(_f(it, "added_at"))
@@ -668,7 +671,6 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
     has_album = pc.is_valid(album).to_numpy(zero_copy_only=False)
     album_pos = np.flatnonzero(has_album)
     al = album if album.null_count == 0 else album.filter(pa.array(has_album))
-    _valid_ids(_f(al, "id"))
     album_id = _f(album, "id")  # null where the album is null
     kept = plan.dedupe["tracks"].emit(tid, ranks)
     k = int(kept.sum())
@@ -678,7 +680,6 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
     # artists of the track: one artists candidate each; links only for kept tracks
     tva, tpar, tpos = _flat(artists)
     _check(tva.null_count == 0)
-    _valid_ids(_f(tva, "id"))
     # albums (simplified) and their artists
     a_vals, a_par = _albums(plan, al, ranks[album_pos], full=False, defer_artists=True)
     seq = plan.add("tracks", {
@@ -712,11 +713,9 @@ def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_
     ranks = base_ranks + FULL if full else base_ranks
     plan.count("albums", "seen", n)
     aid = _f(a, "id")
-    _valid_ids(aid)
     artists = _f(a, "artists")
     av, apar, apos = _flat(artists)
     _check(av.null_count == 0)
-    _valid_ids(_f(av, "id"))
     days, precision = _release_dates(_f(a, "release_date"), _f(a, "release_date_precision"))
     kept = plan.dedupe["albums"].emit(aid, ranks)
     k = int(kept.sum())
@@ -789,7 +788,6 @@ def _full_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
     if n == 0:
         return
     arid = _f(a, "id")
-    _valid_ids(arid)
     genres = _f(a, "genres")
     gv, gpar, _ = _flat(genres)
     if len(gv):
