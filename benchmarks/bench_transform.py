@@ -268,16 +268,19 @@ def run_duckdb_all(lake_dir: str, out_dir: str) -> dict:
     playlist = ("STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, owner STRUCT(id VARCHAR), public BOOLEAN, "
                 f"collaborative BOOLEAN, followers STRUCT(total BIGINT), snapshot_id VARCHAR, tracks {page})")
     full_artist = "STRUCT(id VARCHAR, name VARCHAR, followers STRUCT(total BIGINT), popularity BIGINT, genres VARCHAR[])"
-    album_cols = ("a.id AS album_id, a.name, a.album_type, a.release_date, a.release_date_precision, a.total_tracks, "
-                  "a.label, a.popularity, a.external_ids.upc AS upc, list_transform(a.artists, x -> x.id) AS artist_ids")
+    def album_cols(a: str, name: str = "name") -> str:
+        return (f"{a}.id AS album_id, {a}.name AS {name}, {a}.album_type, {a}.release_date, {a}.release_date_precision, "
+                f"{a}.total_tracks, {a}.label, {a}.popularity AS album_popularity, {a}.external_ids.upc AS upc, "
+                f"list_transform({a}.artists, x -> x.id) AS album_artist_ids")
+
     item_cols = ("t.added_at, t.added_by.id AS added_by_id, t.track.id AS track_id, t.track.name AS name, "
                  "t.track.duration_ms AS duration_ms, t.track.explicit AS explicit, t.track.popularity AS popularity, "
                  "t.track.external_ids.isrc AS isrc, t.track.disc_number AS disc_number, "
                  "t.track.track_number AS track_number, list_transform(t.track.artists, x -> x.id) AS artist_ids, "
-                 + album_cols.replace("a.", "t.track.album.").replace("t.track.album.name,", "t.track.album.name AS album_name,"))
+                 + album_cols("t.track.album", name="album_name"))
     queries = {  # source → (body type, SELECT over the read_json relation "r")
         "playlist_items": (page, f"SELECT request, {item_cols} FROM (SELECT request, unnest(body.items) AS t FROM r)"),
-        "albums": (f"STRUCT(albums {album}[])", f"SELECT {album_cols} FROM (SELECT unnest(body.albums) AS a FROM r)"),
+        "albums": (f"STRUCT(albums {album}[])", f"SELECT {album_cols('a')} FROM (SELECT unnest(body.albums) AS a FROM r)"),
         "playlists": (playlist, "SELECT playlist_id, playlist_name, description, owner_id, public, collaborative, followers, "
                                 f"snapshot_id, {item_cols} FROM (SELECT body.id AS playlist_id, body.name AS playlist_name, "
                                 "body.description, body.owner.id AS owner_id, body.public, body.collaborative, "

@@ -118,8 +118,8 @@ class FastReader:
                 if item[1] is not None:
                     raise item[1]
                 return
-            _, data, clean, done_with, table = item
-            first += _chunk(ex, path, source, data, clean, table, first, last, stats)
+            _, data, done_with, table = item
+            first += _chunk(ex, path, source, data, table, first, last, stats)
             del data, table
             if done_with is not None:  # the last piece of its buffer: nothing refers to it any more
                 self._buffers.put(done_with)
@@ -129,7 +129,7 @@ class FastReader:
 
 
 class _BufferPool:
-    """Chunk buffers handed back by the consumer for the reader to fill again: fresh 30 MB allocations
+    """Chunk buffers handed back by the consumer for the reader to fill again: fresh ~20 MB allocations
     are returned to the OS when freed, and faulting their pages in again costs ~10% of the CPU time."""
 
     def __init__(self, keep: int = 4):
@@ -253,8 +253,8 @@ def _parse(data: pa.Buffer, source: str) -> pa.Table | None:
 
 
 def _parse_stage(items, sources: list[str], workers: int = 2):
-    """Adds the parsed table (None when the chunk is not clean or Arrow rejects it) to each chunk item:
-    ``("chunk", piece, clean, done_with, table)``, in order. ``workers`` chunks are parsed at a time,
+    """Turns each reader item into ``("chunk", piece, done_with, table)``, in order: ``table`` is the parsed
+    chunk, or None when it is not clean or Arrow rejects it. ``workers`` chunks are parsed at a time,
     each single-threaded: ~12% less CPU than splitting every chunk across Arrow's thread pool."""
     def produce(put, stop):
         file = 0
@@ -263,7 +263,7 @@ def _parse_stage(items, sources: list[str], workers: int = 2):
 
         def put_first():
             item, fut = pending.popleft()
-            put(item if fut is None else (*item, fut.result()))
+            put(item if item[0] == "end" else (*item, fut.result() if fut is not None else None))
 
         try:
             for item in items:
@@ -273,8 +273,8 @@ def _parse_stage(items, sources: list[str], workers: int = 2):
                     file += 1
                     pending.append((item, None))
                 else:
-                    fut = pool.submit(_parse, item[1], sources[file]) if item[2] else None
-                    pending.append((item, fut) if fut is not None else ((*item, None), None))
+                    _, piece, clean, done_with = item
+                    pending.append((("chunk", piece, done_with), pool.submit(_parse, piece, sources[file]) if clean else None))
                 while len(pending) > workers:
                     put_first()
             while pending and not stop.is_set():
@@ -295,20 +295,22 @@ _SUSPECT = ("NaN", "Infinity", 'error"', "}[ \t\r\x0b\x0c]*{", "\n[ \t\r\x0b\x0c
 _NULL_ID = 'id"[ \t\r]*:[ \t\r]*null'
 
 
+def _one_value(data: pa.Buffer, type_: pa.DataType) -> pa.Array:
+    """``data`` as a one-value ``large_binary``/``large_string`` array, zero-copy and not validated."""
+    return pa.Array.from_buffers(type_, 1, [None, pa.py_buffer(np.array([0, len(data)], np.int64)), data])
+
+
 def _text(data: pa.Buffer) -> pa.Array | None:
-    """``data`` as a one-value string array (zero-copy), or None if it is not valid UTF-8 (orjson's rule)."""
-    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
-    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data])
+    """``data`` as a one-value string array, or None if it is not valid UTF-8 (orjson's rule)."""
     try:
-        return arr.cast(pa.large_string())  # validates UTF-8
+        return _one_value(data, pa.large_binary()).cast(pa.large_string())  # validates UTF-8
     except pa.ArrowInvalid:
         return None
 
 
 def _contains(data: pa.Buffer, pattern: str) -> bool:
     """RE2 search in ``data`` (a chunk :func:`_clean` validated as UTF-8), outside the GIL."""
-    offsets = pa.py_buffer(np.array([0, len(data)], np.int64))
-    return pc.match_substring_regex(pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, data]), pattern)[0].as_py()
+    return pc.match_substring_regex(_one_value(data, pa.large_string()), pattern)[0].as_py()
 
 
 def _clean(data: pa.Buffer) -> bool:
@@ -317,9 +319,9 @@ def _clean(data: pa.Buffer) -> bool:
     return text is not None and not any(pc.match_substring_regex(text, p)[0].as_py() for p in _SUSPECT)
 
 
-def _chunk(ex: Extractor, path, source, data: pa.Buffer, clean: bool, table, first: int, last: list[int],
+def _chunk(ex: Extractor, path, source, data: pa.Buffer, table: pa.Table | None, first: int, last: list[int],
            stats) -> int:
-    """Feed one chunk (fast if clean and valid, else line by line); returns its number of lines."""
+    """Feed one chunk (fast if it was parsed and validates, else line by line); returns its number of lines."""
     commit = None
     if table is not None:
         try:
@@ -689,15 +691,7 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
         "disc_number": _f(t, "disc_number").filter(km), "track_number": _f(t, "track_number").filter(km),
         "_rank": ranks[kept],
     })
-    tseq = np.full(n, -1, dtype=np.int64)
-    tseq[kept] = seq
-    lk = kept[tpar]
-    plan.add("track_artists", {
-        "track_id": tid.take(pa.array(tpar[lk])), "artist_id": _f(tva, "id").filter(pa.array(lk)),
-        "position": tpos[lk], "_pseq": tseq[tpar[lk]],
-    })
-    plan.count("track_artists", "seen", int(lk.sum()))
-    plan.count("track_artists", "emitted", int(lk.sum()))
+    _artist_links(plan, "track_artists", "track_id", tid, kept, seq, _f(tva, "id"), tpar, tpos)
     # artists candidates in Python order: per item, the album's artists then the track's artists
     item_of_album_artist = album_pos[a_par]
     keys = np.concatenate([item_of_album_artist * 2, tpar * 2 + 1])
@@ -705,6 +699,19 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
     both = pa.concat_arrays([a_vals, tva]) if len(a_vals) else tva
     both_ranks = np.concatenate([ranks[item_of_album_artist], ranks[tpar]])
     _simple_artists(plan, both.take(pa.array(order)), both_ranks[order])
+
+
+def _artist_links(plan: _Plan, table: str, parent_col: str, parent_ids: pa.Array, kept: np.ndarray, seq: np.ndarray,
+                  artist_ids: pa.Array, parent: np.ndarray, position: np.ndarray) -> None:
+    """``track_artists``/``album_artists`` rows of the kept parents only, each pointing at its parent's
+    planned row (``_pseq``); ``parent``/``position`` index every artist into its parent's list."""
+    pseq = np.full(len(kept), -1, dtype=np.int64)
+    pseq[kept] = seq
+    lk = kept[parent]
+    plan.add(table, {parent_col: parent_ids.take(pa.array(parent[lk])), "artist_id": artist_ids.filter(pa.array(lk)),
+                     "position": position[lk], "_pseq": pseq[parent[lk]]})
+    plan.count(table, "seen", int(lk.sum()))
+    plan.count(table, "emitted", int(lk.sum()))
 
 
 def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_artists: bool = False):
@@ -731,15 +738,7 @@ def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_
         "upc": pc.if_else(pc.is_valid(ext), _f(ext, "upc"), pa.scalar(None, _S)).filter(km),
         "release_date_raw": _f(a, "release_date").filter(km), "_rank": ranks[kept],
     })
-    aseq = np.full(n, -1, dtype=np.int64)
-    aseq[kept] = seq
-    lk = kept[apar]
-    plan.add("album_artists", {
-        "album_id": aid.take(pa.array(apar[lk])), "artist_id": _f(av, "id").filter(pa.array(lk)),
-        "position": apos[lk], "_pseq": aseq[apar[lk]],
-    })
-    plan.count("album_artists", "seen", int(lk.sum()))
-    plan.count("album_artists", "emitted", int(lk.sum()))
+    _artist_links(plan, "album_artists", "album_id", aid, kept, seq, _f(av, "id"), apar, apos)
     if not defer_artists:
         _simple_artists(plan, av, base_ranks[apar])
     return av, apar

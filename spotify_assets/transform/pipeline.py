@@ -157,10 +157,9 @@ def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -
             qrecs[t] = [r.to_dict() for r in recs]
     del outputs
 
-    # Dedupe table by table, freeing each table's candidates as soon as it is done (peak memory);
-    # a parent's chosen rows keep their _seq until its link table is done.
+    # Dedupe two tables at a time (Arrow sorts and gathers release the GIL); each table's candidates are
+    # dropped once deduped (peak memory); a parent's chosen rows keep their _seq until its links are done.
     stored = {t: c.num_rows for t, c in candidates.items()}
-    # Arrow sorts and gathers release the GIL: two tables at a time.
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         entities = {t: pool.submit(dedupe_entities, candidates.pop(t), S.TABLES[t].key)
                     for t in ("tracks", "playlist_items", "albums", "artists", "playlists")}
