@@ -39,7 +39,8 @@ from sqlglot import exp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spotify_assets.lake.paths import raw_file, transformed_dir, transformed_file  # noqa: E402
+from spotify_assets.lake.paths import raw_file  # noqa: E402
+from spotify_assets.lake.publication import Staging, publish, published_file  # noqa: E402
 from spotify_assets.lake.storage import Lake  # noqa: E402
 from spotify_assets.sql import ANALYTICS, analytics_params, render_analytics, run_analytics  # noqa: E402
 from spotify_assets.transform.schemas import TABLES  # noqa: E402
@@ -199,15 +200,19 @@ def write_parquet_day(lake: Lake, w: World, day: str) -> None:
         data = pa.Table.from_pylist(rows[table], schema=spec.schema).sort_by([(k, "ascending") for k in spec.key])
         buf = io.BytesIO()
         pq.write_table(data, buf, compression="zstd")
-        lake.write_bytes(transformed_file(table, day), buf.getvalue())
+        staging = Staging(lake, day, "bench-writer")
+        lake.write_bytes(staging.file("transformed", table), buf.getvalue())
+        publish(staging, [("transformed", table)])
+        staging.discard()
 
 
 def build_parquet(lake: Lake, w: World, day: str) -> str:
     try:
-        from spotify_assets.transform.pipeline import transform_partition
+        from spotify_assets.wap import transform_day
 
-        result = transform_partition(lake, day, write=True)
-        if result.row_counts.get("playlist_items", 0) and result.row_counts.get("artists", 0):
+        outcome = transform_day(lake, day, run_id=f"bench-{day}")
+        rows = outcome.result.row_counts
+        if not outcome.held_back and rows.get("playlist_items", 0) and rows.get("artists", 0):
             return "transform"
     except Exception as exc:  # the transform is a colleague's work in progress
         print(f"  transform unavailable for {day} ({type(exc).__name__}: {exc}); using the script's writer", file=sys.stderr)
@@ -244,8 +249,9 @@ def columns_used(sql: str) -> dict[str, set[str]]:
 def parquet_bytes(lake: Lake, table: str, columns: set[str], days: list[str]) -> int:
     total = 0
     for day in days:
-        for f in lake.list_files(transformed_dir(table, day), suffix=".parquet"):
-            meta = pq.ParquetFile(lake.uri(f.path)).metadata
+        rel = published_file(lake, "transformed", table, day)
+        if rel is not None:
+            meta = pq.ParquetFile(lake.uri(rel)).metadata
             for rg in range(meta.num_row_groups):
                 group = meta.row_group(rg)
                 for c in range(group.num_columns):

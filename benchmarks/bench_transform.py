@@ -199,10 +199,12 @@ N_ARTISTS = 1
 
 
 def run_transform(lake_dir: str, out_dir: str) -> dict:
+    from spotify_assets.lake.publication import Staging
     from spotify_assets.lake.storage import Lake
     from spotify_assets.transform.pipeline import transform_partition
 
-    r = transform_partition(Lake(lake_dir), PARTITION, write=True)
+    lake = Lake(lake_dir)
+    r = transform_partition(lake, PARTITION, staging=Staging(lake, PARTITION, "bench"))
     return {"rows": r.row_counts, "quarantined": r.quarantined}
 
 

@@ -14,14 +14,12 @@ from .assets.catalog import catalog_tables
 from .assets.raw import raw_spotify
 from .assets.transformed import transformed_tables
 from .automation import build_automation
-from .checks import build_transformed_checks
 from .resources import build_resources
 
 automation = build_automation()
 
 defs = dg.Definitions(
     assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
-    asset_checks=build_transformed_checks(),
     jobs=automation.jobs,
     schedules=automation.schedules,
     sensors=automation.sensors,

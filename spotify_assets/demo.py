@@ -82,7 +82,6 @@ def main() -> int:
 
 
 def _print_analytics_sample(partition: str) -> None:
-    from .sql.analytics import ANALYTICS_ROOT
     from .warehouse.resources import build_query_engine
 
     engine = build_query_engine()
@@ -95,7 +94,7 @@ def _print_analytics_sample(partition: str) -> None:
         engine.close()
     rows = [tuple(r.values()) for r in result.table.to_pylist()]
     _print_table(
-        f"Analytics: daily_top_tracks for {partition} ({engine.name}, lake {ANALYTICS_ROOT}/daily_top_tracks)",
+        f"Analytics: daily_top_tracks for {partition} ({engine.name}, lake analytics/daily_top_tracks)",
         rows,
         tuple(result.table.column_names),
     )

@@ -4,9 +4,11 @@ Wire an S3 event notification (``s3:ObjectCreated:*``, prefix ``<lake prefix>/ra
 ``.jsonl.gz``) — directly, through SQS, or through EventBridge — to
 ``spotify_assets.lambda_handler.handler``. For each raw object ``s3://bucket/<prefix>/raw/<source>/dt=YYYY-MM-DD/<name>.jsonl.gz``
 the lake root is ``s3://bucket/<prefix>`` and the partition ``YYYY-MM-DD``; the handler then runs
-exactly the transform the ``transformed_tables`` asset runs (:func:`transform_partition` with
-``write=True``: every table's Parquet partition replaced atomically, plus the quarantine files), once per
-(lake, partition) in the event however many of its files the event names.
+exactly the write–audit–publish the ``transformed_tables`` asset runs (:func:`spotify_assets.wap.transform_day`:
+staged, audited by the same checks, published only when no blocking check failed — otherwise held back,
+the published day untouched and the staged version kept), once per (lake, partition) in the event however
+many of its files the event names. Dagster does not see these runs (no check results in its UI): the
+summary this handler returns and logs is the record.
 
 No Dagster is imported here (cold starts stay short). Choose this path *or* Dagster's
 ``raw_landing_sensor`` for a given lake, not both, or each partition is transformed twice (harmless —
@@ -25,6 +27,7 @@ import os
 import re
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
@@ -107,32 +110,42 @@ def _raw_listing(lake, partition: str) -> tuple:
 
 
 def transform_lake_partition(lake, partition: str) -> dict:
-    """Run the transform of ``partition`` (as the transformed asset does) until the raw files are stable."""
-    from spotify_assets.transform.pipeline import transform_partition
+    """Stage, audit and publish ``partition`` (as the transformed asset does) until the raw files are stable."""
+    from spotify_assets.wap import transform_day
 
     started = time.monotonic()
     passes = 0
     before = _raw_listing(lake, partition)
     while True:
         passes += 1
-        result = transform_partition(lake, partition, write=True)
+        run_id = f"lambda-{uuid.uuid4().hex[:16]}"
+        outcome = transform_day(lake, partition, run_id, other_runs_in_progress=True)
         after = _raw_listing(lake, partition)
-        if after == before or passes >= MAX_PASSES:
+        if outcome.held_back or after == before or passes >= MAX_PASSES:
             break
         log.info("Raw files of %s changed during the transform; transforming again", partition)
         before = after
-    return {
+    result = outcome.result
+    summary = {
         "lake": lake.uri(),
         "partition": partition,
         "raw_files": result.raw_files,
         "raw_bytes": result.raw_bytes,
         "rows": result.row_counts,
         "quarantined": result.quarantined,
-        "written": {t: lake.uri(w.path) for t, w in sorted(result.written.items())},
+        "published": not outcome.held_back,
         "passes": passes,
         "raw_stable": after == before,
         "seconds": round(time.monotonic() - started, 3),
     }
+    if outcome.held_back:
+        summary["held_back"] = outcome.held_back
+        summary["staged"] = outcome.staging.uri()
+        log.error("Held back %s of %s: %s (staged version at %s)", partition, lake.uri(), outcome.held_back,
+                  outcome.staging.uri())
+    else:
+        summary["versions"] = {p.table: lake.uri(p.version.file) for p in outcome.published if p.zone == "transformed"}
+    return summary
 
 
 def handler(event: dict, context=None) -> dict:

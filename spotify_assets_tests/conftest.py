@@ -65,3 +65,31 @@ def emulator():
     server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended", today=TEST_DAY))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def crawled_raw(tmp_path_factory):
+    """A local lake holding one real raw partition (TEST_DAY) crawled from a tiny-scale emulator."""
+    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+    from spotify_assets.lake.raw import RawPartitionWriter
+    from spotify_assets.lake.storage import Lake
+    from spotify_assets.spotify.crawl import CrawlSeeds
+    from spotify_assets.spotify.resource import SpotifyResource
+
+    root = str(tmp_path_factory.mktemp("crawled") / "lake")
+    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended", today=TEST_DAY))
+    try:
+        spotify = SpotifyResource(
+            client_id="test-client",
+            client_secret="test-secret-value",
+            refresh_token=EMULATOR_REFRESH_TOKEN,
+            api_url=server.api_url,
+            accounts_url=server.accounts_url,
+        )
+        lake = Lake(root)
+        writer = RawPartitionWriter(lake, TEST_DAY.isoformat())
+        spotify.crawl(CrawlSeeds(playlist_ids=[]), writer)
+        writer.commit()
+    finally:
+        server.stop()
+    return root, TEST_DAY.isoformat()

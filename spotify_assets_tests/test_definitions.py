@@ -41,13 +41,15 @@ def test_transformed_tables_have_blocking_checks():
     from spotify_assets.definitions import defs
 
     checks = {k for k in defs.resolve_asset_graph().asset_check_keys}
-    blocking = set()
-    for checks_def in defs.asset_checks or []:
-        for spec in checks_def.check_specs:
-            if spec.blocking:
-                blocking.add((spec.asset_key.to_user_string(), spec.name))
+    blocking = {
+        (spec.asset_key.to_user_string(), spec.name)
+        for assets_def in defs.resolve_asset_graph().assets_defs
+        for spec in assets_def.check_specs
+        if spec.blocking
+    }
     for table in TABLES:
         assert (table, "keys_unique_and_not_null") in blocking
+        assert (table, "not_empty") in blocking
     assert ("tracks", "references_exist") in blocking
     assert ("albums", "values_in_range") in blocking
     assert len(checks) >= 3 * len(TABLES)

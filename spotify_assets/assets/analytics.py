@@ -5,9 +5,10 @@ import dagster as dg
 
 from ..partitions import daily_partitions
 from ..sql.analytics import ANALYTICS, load_sql, materialize_analytics
+from ..sql.tables import ANALYTICS_TABLES
 from ..warehouse.resources import WarehouseResource
 from .catalog import catalog_asset_key
-from .metadata import markdown_preview
+from .metadata import column_schema, markdown_preview
 
 ANALYTICS_GROUP = "analytics"
 
@@ -19,14 +20,6 @@ ANALYTICS_INPUTS = {
     "playlist_churn": ["playlists", "playlist_items"],
 }
 
-ANALYTICS_DESCRIPTIONS = {
-    "daily_top_tracks": "The day's top tracks by popularity (by playlist appearances where popularity is "
-    "absent, as in development quota mode).",
-    "artist_trend": "Artist popularity and followers over the last partitions, with day-over-day change.",
-    "genre_share": "Share of artists and of playlist track appearances per genre.",
-    "playlist_churn": "Items added to and removed from each playlist since its previous snapshot.",
-}
-
 
 @dg.multi_asset(
     specs=[
@@ -34,10 +27,15 @@ ANALYTICS_DESCRIPTIONS = {
             name,
             deps=[catalog_asset_key(t) for t in ANALYTICS_INPUTS[name]],
             group_name=ANALYTICS_GROUP,
-            description=f"{ANALYTICS_DESCRIPTIONS[name]} Source: `spotify_assets/sql/{name}.sql`.",
+            description=f"{ANALYTICS_TABLES[name].description} Source: `spotify_assets/sql/{name}.sql`; "
+            f"published at `analytics/{name}/dt=<partition>/part-00000.parquet`.",
             kinds={"sql", "athena", "duckdb"},
             automation_condition=dg.AutomationCondition.eager(),
-            metadata={"sql": dg.MetadataValue.md(f"```sql\n{load_sql(name)}\n```")},
+            metadata={
+                "sql": dg.MetadataValue.md(f"```sql\n{load_sql(name)}\n```"),
+                "dagster/column_schema": column_schema(ANALYTICS_TABLES[name]),
+                "dagster/table_name": name,
+            },
         )
         for name in ANALYTICS
     ],
@@ -46,23 +44,28 @@ ANALYTICS_DESCRIPTIONS = {
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )
 def analytics_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Compute each selected analytics table for the partition (replacing that day's result)."""
+    """Compute each selected analytics table for the partition: staged, cast to its declared schema, then
+    published in one step (a failed or killed run leaves that day's previous result in place)."""
     partition = context.partition_key
     engine = warehouse.query_engine()
+    catalog = warehouse.catalog()
     try:
         for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
             name = key.path[-1]
-            done = materialize_analytics(engine, name, partition, lake=warehouse.get_lake())
-            context.log.info(f"{name}: {done.row_count} rows at {done.location} ({done.engine})")
+            done = materialize_analytics(
+                engine, name, partition, lake=warehouse.get_lake(), catalog=catalog, run_id=context.run_id
+            )
+            context.log.info(f"{name}: {done.row_count} rows published at {done.location} ({done.engine})")
             metadata = {
                 "engine": done.engine,
-                "location": dg.MetadataValue.path(done.location),
+                "publication": "published",
+                "publish_action": done.publish_action,
+                "path": dg.MetadataValue.path(done.location),
                 "query_ids": ", ".join(done.query_ids),
                 "bytes_scanned": done.bytes_scanned if done.bytes_scanned is not None else -1,
                 "engine_ms": float(done.engine_ms) if done.engine_ms is not None else -1.0,
+                "dagster/row_count": done.row_count,
             }
-            if done.row_count is not None:
-                metadata["dagster/row_count"] = done.row_count
             if done.preview is not None:
                 metadata["preview"] = dg.MetadataValue.md(markdown_preview(done.preview))
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from ..lake.publication import remove_superseded
 from ..partitions import daily_partitions
 from ..transform.schemas import TABLES
 from ..warehouse.resources import WarehouseResource
@@ -22,11 +23,12 @@ def catalog_asset_key(table: str) -> dg.AssetKey:
             group_name=CATALOG_GROUP,
             description=(
                 f"The `{name}` table in the catalog: a Glue table (Parquet SerDe, partition key `dt`, column "
-                "comments from the schema) on AWS, a DuckDB view over the lake locally. Runs only after the "
-                "table's blocking checks passed."
+                "comments from the schema) on AWS, a DuckDB view over the lake locally, over the published "
+                "files. Runs only after the table's blocking checks passed."
             ),
             kinds={"glue", "duckdb"},
-            automation_condition=dg.AutomationCondition.eager(),
+            # eager, but never after a day that was held back by its blocking checks
+            automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
         )
         for name in TABLES
     ],
@@ -35,7 +37,8 @@ def catalog_asset_key(table: str) -> dg.AssetKey:
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )
 def catalog_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Create or update each selected table in the catalog and register today's partition (idempotent)."""
+    """Create or update each selected table in the catalog and point the day's partition at its published
+    version (idempotent); then remove the versions of that day it superseded, once readers had time to finish."""
     partition = context.partition_key
     catalog = warehouse.catalog()
     catalog.ensure_database()
@@ -44,7 +47,12 @@ def catalog_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         spec = TABLES[table]
         table_action = catalog.ensure_table(spec)
         partition_action = catalog.register_partition(spec, partition)
-        context.log.info(f"{catalog.name}: table {table} {table_action}, partition dt={partition} {partition_action}")
+        removed = remove_superseded(warehouse.get_lake(), "transformed", table, partition)
+        removed += remove_superseded(warehouse.get_lake(), "quarantine", table, partition)
+        context.log.info(
+            f"{catalog.name}: table {table} {table_action}, partition dt={partition} {partition_action}"
+            + (f"; removed superseded {', '.join(removed)}" if removed else "")
+        )
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={
@@ -53,5 +61,6 @@ def catalog_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                 "partition_action": partition_action,
                 "partition": partition,
                 "partitions_registered": len(catalog.list_partitions(table)),
+                "superseded_removed": len(removed),
             },
         )

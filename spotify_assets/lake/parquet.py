@@ -1,15 +1,11 @@
-"""Transformed tables on the lake: one zstd Parquet file per table and partition.
+"""Tables on the lake as zstd Parquet: one file per table and day, readable back as Arrow or pandas.
 
-``transformed/<table>/dt=YYYY-MM-DD/part-00000.parquet``, rows sorted by the table's key, column
-descriptions in the Arrow field metadata (stored in the file's ``ARROW:schema``), row groups capped at
-about 128 MB / 1M rows for Athena. Writes go through :meth:`Lake.atomic_writer` (temporary ``_tmp-…``
-object, then a move), so readers see the previous file or the new one, never a partial one; a failure
-while writing leaves the previous file untouched. The file holds no timestamps, so writing the same
-table twice gives byte-identical files (idempotent re-materialization).
-
-After the move, any *other* ``*.parquet`` in the partition folder (e.g. from an older layout) is
-deleted. Between the move and that delete — a few milliseconds — a reader globbing the folder could
-see both files; with the single-file layout this only happens once, when migrating.
+Files are written with rows sorted by the table's key, column descriptions in the Arrow field metadata
+(stored in the file's ``ARROW:schema``) and row groups capped at about 128 MB / 1M rows for Athena,
+through :meth:`Lake.atomic_writer` (a failure leaves the previous file untouched). A file holds no
+timestamps, so writing the same table twice gives byte-identical files. Where a file goes — a run's
+staging folder or a published path — is the caller's choice (:mod:`.publication`); readers of published
+data use :func:`read_table_partitions`.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import pyarrow.parquet as pq
 
 from spotify_assets.transform.schemas import TABLES, TableSpec
 
-from .paths import table_root, transformed_dir, transformed_file
+from .publication import published_file, published_partitions
 from .storage import Lake
 
 ROW_GROUP_BYTES = 128 * 1024 * 1024
@@ -54,7 +50,7 @@ def conform(table: pa.Table, spec: TableSpec, schema: pa.Schema | None = None) -
     if missing_contract:
         raise ValueError(f"schema lacks contract columns {missing_contract} of table {spec.name}")
     if schema is None:
-        # keep added columns that the data carries (DESIGN.md: add columns freely)
+        # keep added columns the data carries: the contract lets tables gain columns, never lose or rename them
         extra = [f for f in table.schema if f.name not in target.names and not f.name.startswith("_")]
         target = pa.schema(list(target) + extra)
     arrays = []
@@ -92,16 +88,16 @@ def dictionary_columns(spec: TableSpec, schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if f.name not in plain]
 
 
-def write_table_partition(
+def write_table_file(
     lake: Lake,
+    rel: str,
     spec: TableSpec,
-    partition: str,
     table: pa.Table | Iterable[pa.RecordBatch],
     *,
     schema: pa.Schema | None = None,
     presorted: bool = False,
 ) -> WriteResult:
-    """Replace ``spec``'s partition with ``table``, atomically; see the module docstring.
+    """Write ``table`` as ``spec``'s Parquet file at ``rel`` (atomically replacing what was there).
 
     Rows are sorted by the key here unless the caller guarantees it (``presorted=True``, e.g. the
     transform's dedupe output). ``schema`` (a superset of the spec's) keeps added columns in order.
@@ -109,7 +105,6 @@ def write_table_partition(
     t = conform(_as_table(table, schema), spec, schema)
     if not presorted:
         t = sort_by_key(t, spec.key)
-    rel = transformed_file(spec.name, partition)
     rows_per_group = ROW_GROUP_MAX_ROWS
     if t.num_rows and t.nbytes:
         rows_per_group = max(1, min(ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES * t.num_rows // t.nbytes))
@@ -120,25 +115,29 @@ def write_table_partition(
         ) as w:
             for start in range(0, max(t.num_rows, 1), rows_per_group):
                 w.write_table(t.slice(start, rows_per_group), row_group_size=rows_per_group)
-    for f in lake.list_files(transformed_dir(spec.name, partition), suffix=".parquet", recursive=False):
-        if f.path != rel:
-            lake.delete(f.path)
     size = lake.fs.get_file_info(lake.full_path(rel)).size or 0
     return WriteResult(rel, t.num_rows, size)
 
 
-def read_table_partitions(lake: Lake, table: str, partitions: list[str] | None = None) -> pa.Table:
-    """Rows of ``table`` for ``partitions`` (all when None), with a ``dt`` string column appended.
+def read_table_file(lake: Lake, rel: str) -> pa.Table:
+    return pq.read_table(lake.full_path(rel), filesystem=lake.fs)
 
-    Partitions without a file are skipped. Files written with fewer (older) columns are unified
+
+def read_table_partitions(
+    lake: Lake, table: str, partitions: list[str] | None = None, *, zone: str = "transformed"
+) -> pa.Table:
+    """Published rows of ``table`` for ``partitions`` (all when None), with a ``dt`` string column appended.
+
+    Days without a published file are skipped. Files written with fewer (older) columns are unified
     to the union of columns (missing values null).
     """
     if partitions is None:
-        partitions = lake.list_partitions(table_root(table))
+        partitions = published_partitions(lake, zone, table)
     parts = []
     for dt in partitions:
-        for f in lake.list_files(transformed_dir(table, dt), suffix=".parquet", recursive=False):
-            t = pq.read_table(lake.full_path(f.path), filesystem=lake.fs)
+        rel = published_file(lake, zone, table, dt)
+        if rel is not None:
+            t = read_table_file(lake, rel)
             parts.append(t.append_column("dt", pa.array([dt] * t.num_rows, pa.string())))
     if not parts:
         spec = TABLES.get(table)

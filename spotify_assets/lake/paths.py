@@ -1,4 +1,7 @@
-"""The lake layout of DESIGN.md, in one place: where each zone keeps a partition's files."""
+"""Names in the lake: partition values, safe file and table names, and the raw zone's layout.
+
+Where published tables live (and where a run stages them) is :mod:`.publication`'s business.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import datetime as dt
 import re
 
 RAW_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 def validate_partition(partition: str) -> str:
@@ -20,9 +23,9 @@ def validate_partition(partition: str) -> str:
     return partition
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     # File names become object keys: no separators, no hidden files, nothing a shell or S3 console trips on.
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a safe file or table name")
     return name
 
@@ -34,20 +37,4 @@ def raw_dir(source: str, partition: str) -> str:
 
 
 def raw_file(source: str, partition: str, name: str) -> str:
-    return f"{raw_dir(source, partition)}/{_safe_name(name)}.jsonl.gz"
-
-
-def transformed_dir(table: str, partition: str) -> str:
-    return f"transformed/{_safe_name(table)}/dt={validate_partition(partition)}"
-
-
-def transformed_file(table: str, partition: str, name: str = "part-00000") -> str:
-    return f"{transformed_dir(table, partition)}/{_safe_name(name)}.parquet"
-
-
-def quarantine_file(table: str, partition: str, name: str = "part-00000") -> str:
-    return f"quarantine/{_safe_name(table)}/dt={validate_partition(partition)}/{_safe_name(name)}.jsonl.gz"
-
-
-def table_root(table: str) -> str:
-    return f"transformed/{_safe_name(table)}"
+    return f"{raw_dir(source, partition)}/{safe_name(name)}.jsonl.gz"

@@ -2,9 +2,10 @@
 
 Everything that reads or writes the lake goes through :class:`Lake`, so local runs and AWS runs share
 one code path (pyarrow's filesystems underneath). Writes are atomic per file: data goes to a temporary
-``_tmp-…`` object in the same folder (ignored by Athena, Glue and DuckDB globs, which skip names
-starting with ``_``) and is then moved onto its final name — a rename locally, a copy then delete on S3.
-Readers therefore see the previous version or the new one, never a half-written file.
+object under ``_staging/_tmp/`` — outside every folder a reader lists or globs — and is then moved onto
+its final name: a rename locally, a server-side copy then a delete on S3. Readers therefore see the
+previous version or the new one, never a half-written file, and a writer killed mid-way leaves its
+temporary object where no reader looks (:func:`~spotify_assets.lake.publication.clean_staging` removes it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import BinaryIO
 import pyarrow.fs as pafs
 
 COPY_CHUNK = 8 * 1024 * 1024
+TMP_DIR = "_staging/_tmp"  # temporary objects of atomic writes (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,18 @@ class Lake:
     def exists(self, rel: str) -> bool:
         return self.fs.get_file_info(self.full_path(rel)).type == pafs.FileType.File
 
-    def list_files(self, rel_dir: str, *, suffix: str = "", recursive: bool = True) -> list[LakeFile]:
-        """Files below ``rel_dir`` (sorted by path), skipping temporary and hidden names."""
+    def list_files(
+        self, rel_dir: str, *, suffix: str = "", recursive: bool = True, include_hidden: bool = False
+    ) -> list[LakeFile]:
+        """Files below ``rel_dir`` (sorted by path); names starting with ``_`` or ``.`` only with
+        ``include_hidden``."""
         selector = pafs.FileSelector(self.full_path(rel_dir), allow_not_found=True, recursive=recursive)
         prefix_len = len(self.base) + 1
         files = []
         for info in self.fs.get_file_info(selector):
             if info.type != pafs.FileType.File or not info.path.endswith(suffix):
                 continue
-            if info.base_name.startswith(("_", ".")):
+            if not include_hidden and info.base_name.startswith(("_", ".")):
                 continue
             mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
             files.append(LakeFile(info.path[prefix_len:], info.size or 0, mtime))
@@ -96,6 +101,9 @@ class Lake:
         earlier = [p for p in self.list_partitions(rel_dir) if p < before]
         return earlier[-1] if earlier else None
 
+    def size(self, rel: str) -> int:
+        return self.fs.get_file_info(self.full_path(rel)).size or 0
+
     def open_input(self, rel: str) -> BinaryIO:
         return self.fs.open_input_stream(self.full_path(rel), compression=None)
 
@@ -111,10 +119,10 @@ class Lake:
     def atomic_writer(self, rel: str) -> Iterator[BinaryIO]:
         """Yield a binary stream; on success its bytes replace ``rel`` at once, on error nothing changes."""
         final = self.full_path(rel)
-        parent, name = final.rsplit("/", 1)
-        tmp = f"{parent}/_tmp-{uuid.uuid4().hex}-{name}"
+        tmp = self.full_path(f"{TMP_DIR}/{uuid.uuid4().hex}-{final.rsplit('/', 1)[1]}")
         if self.is_local:
-            os.makedirs(parent, exist_ok=True)
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
         # compression=None: pyarrow would otherwise gzip (or gunzip) again any name ending in .gz
         stream = self.fs.open_output_stream(tmp, compression=None)
         try:
@@ -130,7 +138,13 @@ class Lake:
             raise
 
     def write_bytes(self, rel: str, data: bytes) -> None:
-        with self.atomic_writer(rel) as out:
+        """Replace ``rel`` with ``data`` atomically. On S3 that is one PUT: the object appears whole when the
+        upload completes, and nothing is uploaded if the process dies before."""
+        if self.is_local:
+            with self.atomic_writer(rel) as out:
+                out.write(data)
+            return
+        with self.fs.open_output_stream(self.full_path(rel), compression=None) as out:
             out.write(data)
 
     def upload_file(self, local_path: str, rel: str) -> int:
@@ -141,6 +155,17 @@ class Lake:
                 out.write(chunk)
                 copied += len(chunk)
         return copied
+
+    def replace(self, src: str, dst: str) -> None:
+        """Move ``src`` onto ``dst`` in one step a reader cannot observe half-done: a rename locally, one
+        CopyObject on S3 (the object is replaced whole), then the source is deleted."""
+        source, target = self.full_path(src), self.full_path(dst)
+        if self.is_local:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self.fs.move(source, target)
+        else:
+            self.fs.copy_file(source, target)
+            self.fs.delete_file(source)
 
     def delete(self, rel: str) -> None:
         with contextlib.suppress(FileNotFoundError):

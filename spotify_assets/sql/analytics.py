@@ -4,27 +4,25 @@ Templating: ``{{ name }}`` placeholders only, replaced by SQL literals after val
 ``YYYY-MM-DD``, counts positive integers). Athena receives the rendered source text unchanged; DuckDB
 receives ``sqlglot.transpile(rendered, read="trino", write="duckdb")``.
 
-Materialization (decision — see ``README.md`` next to the SQL files): every analytics query becomes a
-**table partitioned by ``dt``** stored as zstd Parquet at ``<lake>/analytics/<name>/dt=YYYY-MM-DD/``, not a
-view. Rationale: the results are small and read often (dashboards, the UI preview), a view would re-scan
-up to 30 days of source partitions on every read, and a table keeps each day's result as it was computed
-(reproducible history). Idempotent per ``dt``:
+Materialization: every analytics query is a **table partitioned by ``dt``**, one zstd Parquet object per
+day at ``analytics/<name>/dt=YYYY-MM-DD/part-00000.parquet`` (see ``README.md`` next to the SQL files for
+why a table and not a view). A day goes through the same gate as the transformed tables
+(:mod:`spotify_assets.lake.publication`): its result is staged in the run's staging folder, cast to the
+query's declared schema (:mod:`.tables`), and only then published in one step, so a failed or killed run
+leaves the previous result of that day — and every other day — as it was.
 
-* **Athena**: the table ``<database>.<name>`` is created once by ``CREATE TABLE … WITH (format='PARQUET',
-  write_compression='ZSTD', external_location='<lake>/analytics/<name>/', partitioned_by=ARRAY['dt']) AS
-  <query> WITH NO DATA``; each run deletes the S3 prefix ``analytics/<name>/dt=<dt>/``, runs ``ALTER TABLE …
-  DROP IF EXISTS PARTITION (dt='<dt>')`` and then ``INSERT INTO <name> <query>`` (the query's last column is
-  ``dt``, as Athena requires for a partitioned insert; INSERT INTO registers the partition in Glue).
-* **DuckDB**: the translated query runs, its result is written with the lake's atomic writer to
-  ``analytics/<name>/dt=<dt>/part-00000.parquet`` (without the ``dt`` column, which is the path's) and the
-  engine's view ``<name>`` over ``analytics/<name>/`` is refreshed — same table name, same columns as Athena.
+* **DuckDB**: the translated query runs and its result is staged, published, and the view refreshed.
+* **Athena**: the Glue table is created or updated from the declared schema; ``UNLOAD (<query>) TO
+  '<staging folder>'`` writes the result as Parquet into the run's staging folder (Athena may write
+  several files); they are read back, staged as the one file of the day, published, and the Glue
+  partition registered.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import re
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,13 +32,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot
 
+from ..lake.parquet import write_table_file
 from ..lake.paths import validate_partition
+from ..lake.publication import Staging, publish, remove_superseded
 from ..lake.storage import Lake
 from ..warehouse.engine import QueryEngine, QueryResult, sql_literal
+from .tables import ANALYTICS_TABLES
 
 SQL_DIR = Path(__file__).parent
 ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn")
-ANALYTICS_ROOT = "analytics"
 DEFAULT_TOP_N = 50
 DEFAULT_TREND_DAYS = 30
 DEFAULT_CHURN_LOOKBACK_DAYS = 7
@@ -132,96 +132,94 @@ class AnalyticsMaterialization:
     dt: str
     engine: str
     location: str
-    row_count: int | None
+    row_count: int
     bytes_scanned: int | None
     engine_ms: float | None
     query_ids: list[str] = field(default_factory=list)
     sql: str = ""
     preview: pa.Table | None = None
+    publish_action: str = ""
 
 
 def materialize_analytics(
-    engine: QueryEngine, name: str, dt: str, *, lake: Lake, table_name: str | None = None, **overrides: Any
+    engine: QueryEngine,
+    name: str,
+    dt: str,
+    *,
+    lake: Lake,
+    catalog: Any = None,
+    run_id: str | None = None,
+    **overrides: Any,
 ) -> AnalyticsMaterialization:
-    """(Re)compute analytics table ``name`` for partition ``dt``; idempotent per ``dt``.
+    """(Re)compute analytics table ``name`` for partition ``dt`` through stage → publish; idempotent per ``dt``.
 
-    ``engine`` is an :class:`~spotify_assets.warehouse.athena.AthenaEngine` (dialect ``trino``) or a
-    :class:`~spotify_assets.warehouse.duckdb_engine.DuckDBEngine`; ``lake`` is the lake the results live in.
+    ``engine`` is an :class:`~spotify_assets.warehouse.athena.AthenaEngine` (dialect ``trino``, which
+    also needs ``catalog``, the :class:`~spotify_assets.warehouse.glue.GlueCatalog`) or a
+    :class:`~spotify_assets.warehouse.duckdb_engine.DuckDBEngine`. ``run_id`` names the staging folder
+    (the Dagster run's id in a run; a fresh one otherwise).
     """
     if name not in ANALYTICS:
         raise KeyError(f"unknown analytics query {name!r} (known: {', '.join(ANALYTICS)})")
     validate_partition(dt)
-    table = table_name or name
+    spec = ANALYTICS_TABLES[name]
     source = render_analytics(name, dt, **overrides)
-    table_rel = f"{ANALYTICS_ROOT}/{table}"
-    partition_rel = f"{table_rel}/dt={dt}"
+    staging = Staging(lake, dt, run_id or f"analytics-{uuid.uuid4().hex[:12]}")
     if engine.dialect == "trino":
-        return _materialize_athena(engine, name, table, dt, source, lake, table_rel, partition_rel)
-    result = run_sql(engine, source)
-    data = result.table
-    if "dt" in data.column_names:
-        data = data.drop_columns(["dt"])
-    buffer = io.BytesIO()
-    pq.write_table(data, buffer, compression="zstd")
-    lake.write_bytes(f"{partition_rel}/part-00000.parquet", buffer.getvalue())
-    engine.refresh_tables([dt])
+        if catalog is None:
+            raise ValueError("analytics on Athena need the Glue catalog (catalog=) to register the table")
+        catalog.ensure_table(spec, zone="analytics")
+        result, rows = _unload_on_athena(engine, name, source, staging)
+    else:
+        result = run_sql(engine, source)
+        rows = result.table
+    if "dt" in rows.column_names:
+        rows = rows.drop_columns(["dt"])  # the partition, in the path
+    written = write_table_file(lake, staging.file("analytics", name), spec, rows)
+    published = publish(staging, [("analytics", name)])[0]
+    staging.discard()
+    if engine.dialect == "trino":
+        catalog.register_partition(spec, dt, zone="analytics")
+    else:
+        engine.refresh_tables([dt])
+    remove_superseded(lake, "analytics", name, dt)  # the catalog points at the new version now
     return AnalyticsMaterialization(
         name=name,
         dt=dt,
         engine=engine.name,
-        location=lake.uri(partition_rel) + "/",
-        row_count=result.table.num_rows,
+        location=lake.uri(published.version.file),
+        row_count=written.rows,
         bytes_scanned=result.bytes_scanned,
         engine_ms=result.engine_ms,
         query_ids=[result.query_id],
         sql=source,
-        preview=result.table.slice(0, 10),
+        preview=rows.slice(0, 10),
+        publish_action=published.action,
     )
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+def unload_statement(source: str, location: str) -> str:
+    """Athena's UNLOAD of ``source`` as zstd Parquet into ``location`` (an empty ``s3://…/`` folder).
+
+    The source is wrapped in ``SELECT * FROM (…)`` because UNLOAD documents a SELECT, and the queries
+    start with WITH; the order of rows is restored when the result is staged (sorted by key).
+    """
+    return (
+        f"UNLOAD (SELECT * FROM (\n{source}\n)) TO {sql_literal(location)}\n"
+        "WITH (format = 'PARQUET', compression = 'ZSTD')"
+    )
 
 
-def _materialize_athena(
-    engine: Any, name: str, table: str, dt: str, source: str, lake: Lake, table_rel: str, partition_rel: str
-) -> AnalyticsMaterialization:
+def _unload_on_athena(engine: Any, name: str, source: str, staging: Staging) -> tuple[QueryResult, pa.Table]:
+    """Run ``source`` on Athena into the staging folder; return the query result and the rows it wrote."""
+    lake = staging.lake
     if lake.is_local:
         raise ValueError("Athena analytics need an s3:// lake")
-    database = getattr(engine, "database", None)
-    qualified = f"{_quote(database)}.{_quote(table)}" if database else _quote(table)
-    query_ids: list[str] = []
-    if not _athena_table_exists(engine, table):
-        lake.delete_dir(table_rel)  # CTAS needs an empty location; nothing is registered there
-        ctas = (
-            f"CREATE TABLE {qualified}\n"
-            f"WITH (format = 'PARQUET', write_compression = 'ZSTD', "
-            f"external_location = {sql_literal(lake.uri(table_rel) + '/')}, partitioned_by = ARRAY['dt'])\n"
-            f"AS\n{source}\nWITH NO DATA"
-        )
-        query_ids.append(engine.query(ctas).query_id)
-    lake.delete_dir(partition_rel)
-    query_ids.append(engine.query(f"ALTER TABLE {qualified} DROP IF EXISTS PARTITION (dt = {sql_literal(dt)})").query_id)
-    result = engine.query(f"INSERT INTO {qualified}\n{source}")
-    query_ids.append(result.query_id)
-    return AnalyticsMaterialization(
-        name=name,
-        dt=dt,
-        engine=engine.name,
-        location=lake.uri(partition_rel) + "/",
-        row_count=result.extra.get("update_count"),
-        bytes_scanned=result.bytes_scanned,
-        engine_ms=result.engine_ms,
-        query_ids=query_ids,
-        sql=source,
-    )
-
-
-def _athena_table_exists(engine: Any, table: str) -> bool:
-    """Whether Glue knows ``table`` (via the engine's Athena client: GetTableMetadata)."""
-    client = engine.client
-    try:
-        client.get_table_metadata(CatalogName=engine.catalog, DatabaseName=engine.database, TableName=table)
-        return True
-    except client.exceptions.MetadataException:
-        return False
+    folder = f"{staging.root}/unload/{name}"
+    lake.delete_dir(folder)  # UNLOAD refuses a location that holds data (a retried step's leftovers)
+    result = engine.query(unload_statement(source, lake.uri(folder) + "/"))
+    parts = [pq.read_table(lake.full_path(f.path), filesystem=lake.fs) for f in lake.list_files(folder)]
+    spec = ANALYTICS_TABLES[name]
+    empty = pa.table({f.name: pa.array([], f.type) for f in spec.schema})
+    rows = pa.concat_tables(parts, promote_options="default") if parts else empty
+    lake.delete_dir(folder)
+    return result, rows

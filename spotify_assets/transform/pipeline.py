@@ -2,8 +2,9 @@
 
 Streams every raw file of the five sources (see :mod:`.records`), extracts candidate rows in chunks
 (:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), checks the
-accounting invariant and, with ``write=True``, replaces the partition's Parquet files and quarantine
-files on the lake.
+accounting invariant and, given a :class:`~spotify_assets.lake.publication.Staging`, writes the tables'
+Parquet files and the quarantine files into that run's staging folder (publishing them is the caller's
+step, after the audit).
 
 Accounting (``TransformResult.accounting``)::
 
@@ -33,9 +34,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from spotify_assets.lake.parquet import WriteResult, write_table_partition
+from spotify_assets.lake.parquet import WriteResult, write_table_file
 from spotify_assets.lake.paths import RAW_SOURCES, raw_dir, validate_partition
-from spotify_assets.lake.quarantine import write_quarantine
+from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.quarantine import write_quarantine_file
 from spotify_assets.lake.storage import Lake
 
 from . import schemas as S
@@ -57,8 +59,9 @@ class TransformResult:
     accounting: dict
     raw_files: int = 0
     raw_bytes: int = 0  # compressed bytes of the raw files read
-    written: dict[str, WriteResult] = field(default_factory=dict)  # when write=True
-    quarantine_written: dict[str, str | None] = field(default_factory=dict)  # table → path or None
+    staging: Staging | None = None  # where the tables were written, when they were
+    written: dict[str, WriteResult] = field(default_factory=dict)  # table → staged Parquet file
+    quarantine_written: dict[str, str | None] = field(default_factory=dict)  # table → staged file or None
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -69,18 +72,18 @@ class TransformResult:
         return sum(len(v) for v in self.quarantine.values())
 
 
-def transform_partition(lake: Lake, partition: str, *, write: bool = True, chunk_rows: int = 50_000,
+def transform_partition(lake: Lake, partition: str, *, staging: Staging | None = None, chunk_rows: int = 50_000,
                         fast: bool = True) -> TransformResult:
     """Transform ``partition`` (``YYYY-MM-DD``) of ``lake``'s raw zone; see the module docstring.
 
     Single process by design: the result must not depend on the machine (early dedupe and quarantine
     are exact only in one ordered pass); run partitions in parallel instead (Dagster backfills do).
-    ``write=False`` returns the tables without touching the transformed and quarantine zones.
+    With ``staging`` the tables and quarantine files are written there; without, nothing is written.
     ``fast=False`` disables the Arrow fast path (:mod:`.fast`; same output, for tests and comparison).
     """
     validate_partition(partition)
     tasks = plan_tasks(lake, partition)
-    return _finish(lake, partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], write)
+    return _finish(partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], staging)
 
 
 def plan_tasks(lake: Lake, partition: str) -> list[tuple[int, str, str, int]]:
@@ -140,7 +143,7 @@ def _is_decompression_error(e: OSError) -> bool:
     return any(k in msg for k in ("compressed stream", "inflate", "gzip", "zlib", "deflate"))
 
 
-def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -> TransformResult:
+def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | None) -> TransformResult:
     candidates = {}
     for t in S.TABLES:
         parts = [o.candidates[t] for o in outputs if t in o.candidates]
@@ -173,16 +176,18 @@ def _finish(lake, partition, tasks, outputs: list[ExtractOutput], write: bool) -
         tab = chosen.pop(t).select(schema.names)
         tables[t] = pa.Table.from_arrays(tab.columns, schema=schema)
     accounting = _accounting(sources, stored, tables, qrecs)
-    result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks))
-    if write:
+    result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks), staging)
+    if staging is not None:
+        lake = staging.lake
         with cf.ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow writes release the GIL
-            futs = {t: pool.submit(write_table_partition, lake, S.TABLES[t], partition, tab,
+            futs = {t: pool.submit(write_table_file, lake, staging.file("transformed", t), S.TABLES[t], tab,
                                    schema=output_schema(t), presorted=True)
                     for t, tab in tables.items()}
             for t in S.TABLES:
                 result.written[t] = futs[t].result()
         for t in S.TABLES:
-            result.quarantine_written[t] = write_quarantine(lake, t, partition, qrecs.get(t, []))
+            result.quarantine_written[t] = write_quarantine_file(
+                lake, staging.file("quarantine", t), qrecs.get(t, []))
     return result
 
 

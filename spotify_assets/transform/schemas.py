@@ -2,7 +2,7 @@
 
 Each column carries its description in the field metadata (key ``description``); the same text becomes
 the Dagster ``dagster/column_schema`` description and the Glue column comment. Table and column names
-follow ``DESIGN.md``; add columns freely, rename none. ``dt`` is not a column in the files: it is the
+are a contract with Glue, Athena and users' queries: add columns freely, rename none. ``dt`` is not a column in the files: it is the
 Hive partition key of the path (``dt=YYYY-MM-DD``) and is added by the query engines.
 """
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 
-def _col(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    """A column of a table contract, its description in the field metadata."""
     return pa.field(name, type_, nullable=nullable, metadata={"description": description})
 
 
@@ -36,15 +37,15 @@ PLAYLISTS = TableSpec(
     description="One row per playlist and day: its metadata as of the daily snapshot.",
     schema=pa.schema(
         [
-            _col("playlist_id", pa.string(), "Spotify ID of the playlist (base62).", nullable=False),
-            _col("name", pa.string(), "Playlist name."),
-            _col("description", pa.string(), "Playlist description (may contain HTML entities)."),
-            _col("owner_id", pa.string(), "Spotify user ID of the owner."),
-            _col("public", pa.bool_(), "Whether the playlist is public; null when not relevant."),
-            _col("collaborative", pa.bool_(), "Whether other users may modify the playlist."),
-            _col("followers", pa.int64(), "Follower count; null in development quota mode."),
-            _col("snapshot_id", pa.string(), "Version identifier of the playlist contents."),
-            _col("total_items", pa.int64(), "Number of items the playlist reports."),
+            column("playlist_id", pa.string(), "Spotify ID of the playlist (base62).", nullable=False),
+            column("name", pa.string(), "Playlist name."),
+            column("description", pa.string(), "Playlist description (may contain HTML entities)."),
+            column("owner_id", pa.string(), "Spotify user ID of the owner."),
+            column("public", pa.bool_(), "Whether the playlist is public; null when not relevant."),
+            column("collaborative", pa.bool_(), "Whether other users may modify the playlist."),
+            column("followers", pa.int64(), "Follower count; null in development quota mode."),
+            column("snapshot_id", pa.string(), "Version identifier of the playlist contents."),
+            column("total_items", pa.int64(), "Number of items the playlist reports."),
         ]
     ),
 )
@@ -55,13 +56,13 @@ PLAYLIST_ITEMS = TableSpec(
     description="One row per playlist position and day: which track, episode or local file sits there.",
     schema=pa.schema(
         [
-            _col("playlist_id", pa.string(), "Spotify ID of the playlist.", nullable=False),
-            _col("position", pa.int64(), "Zero-based position of the item in the playlist.", nullable=False),
-            _col("item_type", pa.string(), "`track`, `episode` or `local` (a local file, no Spotify ID)."),
-            _col("item_id", pa.string(), "Spotify ID of the track or episode; null for local files."),
-            _col("added_at", pa.timestamp("us", tz="UTC"), "When the item was added (null if unknown)."),
-            _col("added_by_id", pa.string(), "User ID of who added the item; null on very old playlists."),
-            _col("linked_from_id", pa.string(), "When Spotify relinked the track for the market: the ID originally "
+            column("playlist_id", pa.string(), "Spotify ID of the playlist.", nullable=False),
+            column("position", pa.int64(), "Zero-based position of the item in the playlist.", nullable=False),
+            column("item_type", pa.string(), "`track`, `episode` or `local` (a local file, no Spotify ID)."),
+            column("item_id", pa.string(), "Spotify ID of the track or episode; null for local files."),
+            column("added_at", pa.timestamp("us", tz="UTC"), "When the item was added (null if unknown)."),
+            column("added_by_id", pa.string(), "User ID of who added the item; null on very old playlists."),
+            column("linked_from_id", pa.string(), "When Spotify relinked the track for the market: the ID originally "
                  "in the playlist (item_id is the playable track's ID, as in tracks.track_id); else null."),
         ]
     ),
@@ -73,15 +74,15 @@ TRACKS = TableSpec(
     description="One row per track and day, from playlist items and track look-ups.",
     schema=pa.schema(
         [
-            _col("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
-            _col("name", pa.string(), "Track name (empty for taken-down tracks)."),
-            _col("album_id", pa.string(), "Spotify ID of the track's album."),
-            _col("duration_ms", pa.int64(), "Track length in milliseconds."),
-            _col("explicit", pa.bool_(), "Whether the track has explicit lyrics."),
-            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
-            _col("isrc", pa.string(), "International Standard Recording Code."),
-            _col("disc_number", pa.int64(), "Disc number (usually 1)."),
-            _col("track_number", pa.int64(), "Position of the track on its disc."),
+            column("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+            column("name", pa.string(), "Track name (empty for taken-down tracks)."),
+            column("album_id", pa.string(), "Spotify ID of the track's album."),
+            column("duration_ms", pa.int64(), "Track length in milliseconds."),
+            column("explicit", pa.bool_(), "Whether the track has explicit lyrics."),
+            column("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+            column("isrc", pa.string(), "International Standard Recording Code."),
+            column("disc_number", pa.int64(), "Disc number (usually 1)."),
+            column("track_number", pa.int64(), "Position of the track on its disc."),
         ]
     ),
 )
@@ -92,9 +93,9 @@ TRACK_ARTISTS = TableSpec(
     description="Which artists perform on which track, in credit order.",
     schema=pa.schema(
         [
-            _col("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
-            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
-            _col("position", pa.int64(), "Zero-based order of the artist in the track's credits."),
+            column("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+            column("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            column("position", pa.int64(), "Zero-based order of the artist in the track's credits."),
         ]
     ),
 )
@@ -105,16 +106,16 @@ ALBUMS = TableSpec(
     description="One row per album and day.",
     schema=pa.schema(
         [
-            _col("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
-            _col("name", pa.string(), "Album name."),
-            _col("album_type", pa.string(), "`album`, `single` or `compilation`."),
-            _col("release_date", pa.date32(), "Release date; the first day of the period for coarser precisions."),
-            _col("release_date_precision", pa.string(), "`year`, `month` or `day`."),
-            _col("total_tracks", pa.int64(), "Number of tracks on the album."),
-            _col("label", pa.string(), "Record label."),
-            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
-            _col("upc", pa.string(), "Universal Product Code."),
-            _col("release_date_raw", pa.string(), "release_date exactly as the API sent it (e.g. '0000' for "
+            column("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
+            column("name", pa.string(), "Album name."),
+            column("album_type", pa.string(), "`album`, `single` or `compilation`."),
+            column("release_date", pa.date32(), "Release date; the first day of the period for coarser precisions."),
+            column("release_date_precision", pa.string(), "`year`, `month` or `day`."),
+            column("total_tracks", pa.int64(), "Number of tracks on the album."),
+            column("label", pa.string(), "Record label."),
+            column("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+            column("upc", pa.string(), "Universal Product Code."),
+            column("release_date_raw", pa.string(), "release_date exactly as the API sent it (e.g. '0000' for "
                  "taken-down albums, whose release_date is null)."),
         ]
     ),
@@ -126,9 +127,9 @@ ALBUM_ARTISTS = TableSpec(
     description="Which artists an album is credited to, in credit order.",
     schema=pa.schema(
         [
-            _col("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
-            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
-            _col("position", pa.int64(), "Zero-based order of the artist in the album's credits."),
+            column("album_id", pa.string(), "Spotify ID of the album.", nullable=False),
+            column("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            column("position", pa.int64(), "Zero-based order of the artist in the album's credits."),
         ]
     ),
 )
@@ -139,10 +140,10 @@ ARTISTS = TableSpec(
     description="One row per artist and day.",
     schema=pa.schema(
         [
-            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
-            _col("name", pa.string(), "Artist name."),
-            _col("followers", pa.int64(), "Follower count; null in development quota mode."),
-            _col("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
+            column("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            column("name", pa.string(), "Artist name."),
+            column("followers", pa.int64(), "Follower count; null in development quota mode."),
+            column("popularity", pa.int64(), "Popularity 0-100; null in development quota mode."),
         ]
     ),
 )
@@ -153,8 +154,8 @@ ARTIST_GENRES = TableSpec(
     description="The genres Spotify assigns to each artist (artists with none have no rows).",
     schema=pa.schema(
         [
-            _col("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
-            _col("genre", pa.string(), "Genre name, as Spotify spells it.", nullable=False),
+            column("artist_id", pa.string(), "Spotify ID of the artist.", nullable=False),
+            column("genre", pa.string(), "Genre name, as Spotify spells it.", nullable=False),
         ]
     ),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from ..lake.paths import table_root
+from ..lake.publication import published_partitions
 from ..transform.schemas import TableSpec
 from .duckdb_engine import DuckDBEngine
 from .glue import GlueCatalog
@@ -19,15 +19,15 @@ class Catalog(Protocol):
 
     def ensure_database(self) -> None: ...
 
-    def ensure_table(self, spec: TableSpec) -> str:
+    def ensure_table(self, spec: TableSpec, *, zone: str = "transformed") -> str:
         """``"created"``, ``"updated"`` or ``"unchanged"``."""
         ...
 
-    def register_partition(self, spec: TableSpec, dt: str) -> str:
+    def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
         """``"created"``, ``"updated"``, ``"projected"`` or ``"refreshed"``."""
         ...
 
-    def list_partitions(self, table: str) -> list[str]: ...
+    def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]: ...
 
 
 class DuckDBCatalog:
@@ -41,18 +41,17 @@ class DuckDBCatalog:
     def ensure_database(self) -> None:
         self.engine.refresh_tables()
 
-    def ensure_table(self, spec: TableSpec) -> str:
-        self.engine.tables[spec.name] = spec
-        self.engine.refresh_table(spec)
+    def ensure_table(self, spec: TableSpec, *, zone: str = "transformed") -> str:
+        (self.engine.tables if zone == "transformed" else self.engine.analytics)[spec.name] = spec
+        self.engine.refresh_table(spec, zone)
         return "updated"
 
-    def register_partition(self, spec: TableSpec, dt: str) -> str:
-        self.engine.tables.setdefault(spec.name, spec)
-        self.engine.refresh_table(spec)
+    def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
+        self.engine.refresh_table(spec, zone)
         return "refreshed"
 
-    def list_partitions(self, table: str) -> list[str]:
-        return self.engine.lake.list_partitions(table_root(table))
+    def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
+        return published_partitions(self.engine.lake, zone, table)
 
 
 GlueCatalog.name = "glue"  # satisfies the Catalog protocol

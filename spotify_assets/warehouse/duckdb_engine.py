@@ -3,14 +3,17 @@
 * Database file: ``SPOTIFY_DUCKDB_PATH`` (default ``./data/spotify.duckdb``). It holds only view
   definitions; the data stays in the lake (a local directory or ``s3://`` via the bundled httpfs
   extension, loaded from the ``duckdb-extension-httpfs`` package — nothing is downloaded at run time).
-* Views: ``<table>`` over ``<lake>/transformed/<table>/*/*.parquet`` with Hive partitioning, so ``dt`` is a
-  column. **``dt`` is a VARCHAR** (``'YYYY-MM-DD'``), exactly like the Glue/Athena partition key (``string``):
+* Views: ``<table>`` over the list of the table's *published* objects, one per day (each day's current
+  version, see :mod:`spotify_assets.lake.publication`), with Hive partitioning, so ``dt`` is a column. A
+  published object never changes, so a query reads the versions its view named even while a newer one is
+  published; a refresh (the catalog step) switches the view to the newer versions. A run's staging area,
+  superseded versions and any other file in a partition folder are never read. **``dt`` is a VARCHAR** (``'YYYY-MM-DD'``), exactly like the Glue/Athena partition key (``string``):
   the analytics SQL compares it with string literals and is identical on both engines. Each view selects the
   columns of the table's Arrow schema, unioned *by name* with an empty relation typed from that schema:
   a table with no partition yet is an empty typed view (queries still work), and files written before a
   nullable column was added read that column as NULL (as Athena does with Parquet by name).
-  Analytics tables written by :func:`spotify_assets.sql.materialize_analytics` under
-  ``<lake>/analytics/<name>/dt=…/`` get a view too.
+  Analytics tables (:data:`spotify_assets.sql.tables.ANALYTICS_TABLES`, published under
+  ``<lake>/analytics/<name>/``) get typed views the same way.
 * Locking: DuckDB locks the database file per process, so this engine never keeps a connection: every call
   opens the file, does its work and closes it (retrying briefly while another process holds the lock).
   It is safe to keep a ``DuckDBEngine`` in a resource across Dagster steps.
@@ -29,12 +32,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..lake.publication import published_file, published_partitions
 from ..lake.storage import Lake
+from ..sql.tables import ANALYTICS_TABLES
 from ..transform.schemas import TABLES, TableSpec
 from .engine import QueryError, QueryResult
 
 DEFAULT_DUCKDB_PATH = "./data/spotify.duckdb"
-ANALYTICS_ROOT = "analytics"
 
 
 def httpfs_extension_path() -> str:
@@ -100,6 +104,7 @@ class DuckDBEngine:
         db_path: str | None = None,
         *,
         tables: Mapping[str, TableSpec] | None = None,
+        analytics: Mapping[str, TableSpec] | None = None,
         endpoint_url: str | None = None,
         region: str | None = None,
         lock_timeout_s: float = 30.0,
@@ -110,6 +115,7 @@ class DuckDBEngine:
         self.lake = lake if isinstance(lake, Lake) else Lake(lake, endpoint_url=self.endpoint_url, region=self.region)
         self.db_path = os.path.abspath(db_path or os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
         self.tables = dict(tables if tables is not None else TABLES)
+        self.analytics = dict(analytics if analytics is not None else ANALYTICS_TABLES)
         self.lock_timeout_s = lock_timeout_s
         self.threads = threads
 
@@ -183,46 +189,38 @@ class DuckDBEngine:
         """(Re)create every table view (``partitions`` is accepted for interface parity; views read all
         partitions through a glob, so only a table's first partition or a schema change needs a refresh)."""
         with self.connect() as con:
-            for spec in self.tables.values():
-                con.execute(self.view_sql(spec))
-            for name in self.analytics_tables():
-                rel = f"{ANALYTICS_ROOT}/{name}"
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT * FROM "
-                    f"read_parquet({_str(self.lake.uri(rel) + '/*/*.parquet')}, hive_partitioning = true, "
-                    f"hive_types = {{'dt': 'VARCHAR'}}, union_by_name = true)"
-                )
+            for zone, spec in self.views():
+                con.execute(self.view_sql(spec, zone))
 
-    def refresh_table(self, spec: TableSpec) -> None:
+    def refresh_table(self, spec: TableSpec, zone: str = "transformed") -> None:
         with self.connect() as con:
-            con.execute(self.view_sql(spec))
+            con.execute(self.view_sql(spec, zone))
 
     def close(self) -> None:
         """Nothing is held open between calls."""
 
     # -- helpers --------------------------------------------------------------------------------------
-    def view_sql(self, spec: TableSpec) -> str:
+    def views(self) -> list[tuple[str, TableSpec]]:
+        """``(zone, spec)`` of every view: the transformed tables, then the analytics tables."""
+        return [("transformed", s) for s in self.tables.values()] + [("analytics", s) for s in self.analytics.values()]
+
+    def view_sql(self, spec: TableSpec, zone: str = "transformed") -> str:
         cols = [f.name for f in spec.schema]
         empty = ", ".join(
             f"CAST(NULL AS {arrow_to_duckdb_type(f.type)}) AS {_ident(f.name)}" for f in spec.schema
         )
         empty_rel = f"SELECT {empty}, CAST(NULL AS VARCHAR) AS dt WHERE false"
-        rel = f"transformed/{spec.name}"
-        if self.lake.list_partitions(rel):
-            pattern = self.lake.uri(rel) + "/*/*.parquet"
+        files = [published_file(self.lake, zone, spec.name, day) for day in published_partitions(self.lake, zone, spec.name)]
+        files = [self.lake.uri(f) for f in files if f]
+        if files:
             source = (
-                f"SELECT * FROM read_parquet({_str(pattern)}, hive_partitioning = true, "
+                f"SELECT * FROM read_parquet([{', '.join(map(_str, files))}], hive_partitioning = true, "
                 f"hive_types = {{'dt': 'VARCHAR'}}, union_by_name = true) UNION ALL BY NAME {empty_rel}"
             )
         else:
             source = empty_rel
         select = ", ".join(_ident(c) for c in [*cols, "dt"])
         return f"CREATE OR REPLACE VIEW {_ident(spec.name)} AS SELECT {select} FROM ({source})"
-
-    def analytics_tables(self) -> list[str]:
-        """Analytics tables present in the lake (folders under ``analytics/`` with partitions)."""
-        names = {f.path.split("/")[1] for f in self.lake.list_files(ANALYTICS_ROOT, suffix=".parquet")}
-        return sorted(n for n in names if n not in self.tables)
 
 
 def _aws_credentials() -> tuple[str, str, str | None] | None:

@@ -1,25 +1,23 @@
-"""The AWS Glue Data Catalog: one database, one external Parquet table per transformed table.
+"""The AWS Glue Data Catalog: one database, one external Parquet table per transformed and analytics table.
 
-* Columns and types come from the Arrow schemas in :mod:`spotify_assets.transform.schemas` (string,
-  bigint, int, boolean, date, timestamp, double, decimal(p,s), array<…>), each with its description as
-  the column comment; the table comment is the TableSpec description.
-* Storage: ``ParquetHiveSerDe`` with the Mapred Parquet input/output formats, location
-  ``s3://…/transformed/<table>/``, partition key ``dt`` (string, ``YYYY-MM-DD``), parameters
+* Columns and types come from the Arrow schemas of the table contracts (string, bigint, int, boolean,
+  date, timestamp, double, decimal(p,s), array<…>), each with its description as the column comment; the
+  table comment is the TableSpec description.
+* Storage: ``ParquetHiveSerDe`` with the Mapred Parquet input/output formats, table location
+  ``s3://…/<zone>/<table>/``, partition key ``dt`` (string, ``YYYY-MM-DD``), parameters
   ``classification=parquet``, ``EXTERNAL=TRUE``.
 * :meth:`GlueCatalog.ensure_table` creates or updates. Adding a (nullable) column updates the table only:
   existing partitions keep their own column list and Athena reads Parquet by column name, so old files
   return NULL for the new column. Changing a column's type is refused (:class:`SchemaChangeError`) — that
   needs a new column name or a rewrite of the old partitions.
-* :meth:`GlueCatalog.register_partition` is idempotent: BatchCreatePartition, and on
-  ``AlreadyExistsException`` UpdatePartition with the current storage descriptor.
+* :meth:`GlueCatalog.register_partition` points partition ``dt`` at the folder of the day's *published
+  version* (``…/dt=YYYY-MM-DD/v-<hash>/``, see :mod:`spotify_assets.lake.publication`): BatchCreatePartition,
+  or UpdatePartition when it exists. That one call is what switches Athena to a newly published version;
+  a day that was never published is not registered.
 
-Partition projection (option ``partition_projection=True``): the table gets ``projection.enabled=true``,
-``projection.dt.type=date``, ``projection.dt.format=yyyy-MM-dd``, ``projection.dt.range=<start>,NOW``,
-``projection.dt.interval=1``/``days`` and ``storage.location.template=<location>dt=${dt}/``. Athena then
-computes partitions from the query's ``dt`` predicate instead of reading them from Glue: no partition
-registration (``register_partition`` becomes a no-op) and faster planning with many partitions. Caveats:
-days without data are read as empty partitions, and Glue-based tools that list partitions (Glue ETL,
-``list_partitions``) see none — so it is off by default.
+Partition projection is deliberately not offered: a projected location is a template (``…/dt=${dt}/``),
+and a day's published version lives in a folder named after its content, which only a registered
+partition can point at.
 """
 
 from __future__ import annotations
@@ -31,7 +29,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..lake.paths import table_root, validate_partition
+from ..lake.paths import validate_partition
+from ..lake.publication import current_version, zone_root
+from ..lake.storage import Lake
 from ..transform.schemas import TableSpec
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ def glue_columns(schema: pa.Schema) -> list[dict[str, str]]:
 class GlueCatalog:
     """Keeps the Glue database and tables in step with the table specs.
 
-    ``lake_uri`` is the ``s3://bucket/prefix`` root of the lake; tables live at
-    ``<lake_uri>/transformed/<table>/`` (or ``<lake_uri>/<root>/`` via :meth:`ensure_table`'s ``root``).
+    ``lake_uri`` is the ``s3://bucket/prefix`` root of the lake; a table lives at ``<lake_uri>/<zone>/<table>/``
+    (zone ``transformed`` or ``analytics``), each partition at its day's published version.
     """
 
     def __init__(
@@ -109,16 +109,13 @@ class GlueCatalog:
         lake_uri: str,
         region: str | None = None,
         endpoint_url: str | None = None,
-        partition_projection: bool = False,
-        projection_start: str = "2020-01-01",
         client: Any = None,
     ):
         if not lake_uri.startswith("s3://"):
             raise ValueError(f"the Glue catalog needs an s3:// lake, got {lake_uri!r}")
         self.database = database
         self.lake_uri = lake_uri.rstrip("/")
-        self.partition_projection = partition_projection
-        self.projection_start = validate_partition(projection_start)
+        self.lake = Lake(self.lake_uri, endpoint_url=endpoint_url, region=region)
         if client is None:
             import boto3
 
@@ -126,11 +123,13 @@ class GlueCatalog:
         self.client = client
 
     # -- locations ------------------------------------------------------------------------------------
-    def table_location(self, table: str, root: str | None = None) -> str:
-        return f"{self.lake_uri}/{root or table_root(table)}/"
+    def table_location(self, table: str, zone: str = "transformed") -> str:
+        return f"{self.lake_uri}/{zone_root(zone, table)}/"
 
-    def partition_location(self, table: str, dt: str, root: str | None = None) -> str:
-        return f"{self.table_location(table, root)}dt={validate_partition(dt)}/"
+    def partition_location(self, table: str, dt: str, zone: str = "transformed") -> str | None:
+        """The folder of the day's published version, or None if the day was never published."""
+        version = current_version(self.lake, zone, table, validate_partition(dt))
+        return self.lake.uri(version.folder) + "/" if version and version.folder else None
 
     # -- database -------------------------------------------------------------------------------------
     def ensure_database(self, description: str = "Spotify catalog snapshots (spotify_assets).") -> None:
@@ -141,21 +140,9 @@ class GlueCatalog:
             pass
 
     # -- tables ---------------------------------------------------------------------------------------
-    def table_input(self, spec: TableSpec, *, root: str | None = None) -> dict[str, Any]:
-        location = self.table_location(spec.name, root)
+    def table_input(self, spec: TableSpec, *, zone: str = "transformed") -> dict[str, Any]:
+        location = self.table_location(spec.name, zone)
         parameters = {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"}
-        if self.partition_projection:
-            parameters.update(
-                {
-                    "projection.enabled": "true",
-                    "projection.dt.type": "date",
-                    "projection.dt.format": "yyyy-MM-dd",
-                    "projection.dt.range": f"{self.projection_start},NOW",
-                    "projection.dt.interval": "1",
-                    "projection.dt.interval.unit": "DAYS",
-                    "storage.location.template": location + "dt=${dt}/",
-                }
-            )
         return {
             "Name": spec.name,
             "Description": spec.description,
@@ -181,12 +168,12 @@ class GlueCatalog:
         except self.client.exceptions.EntityNotFoundException:
             return None
 
-    def ensure_table(self, spec: TableSpec, *, root: str | None = None) -> str:
+    def ensure_table(self, spec: TableSpec, *, zone: str = "transformed") -> str:
         """Create the table, or update it when the schema or settings changed.
 
         Returns ``"created"``, ``"updated"`` or ``"unchanged"``.
         """
-        wanted = self.table_input(spec, root=root)
+        wanted = self.table_input(spec, zone=zone)
         current = self.get_table(spec.name)
         if current is None:
             try:
@@ -220,25 +207,24 @@ class GlueCatalog:
             pass
 
     # -- partitions -----------------------------------------------------------------------------------
-    def partition_input(self, spec: TableSpec, dt: str, *, root: str | None = None) -> dict[str, Any]:
+    def partition_input(self, spec: TableSpec, dt: str, location: str) -> dict[str, Any]:
         return {
             "Values": [validate_partition(dt)],
-            "StorageDescriptor": self._storage_descriptor(spec, self.partition_location(spec.name, dt, root)),
+            "StorageDescriptor": self._storage_descriptor(spec, location),
             "Parameters": {"classification": "parquet"},
         }
 
-    def register_partition(self, spec: TableSpec, dt: str, *, root: str | None = None) -> str:
-        """Register (or refresh) partition ``dt``; returns ``"created"``, ``"updated"`` or ``"projected"``."""
-        return self.register_partitions(spec, [dt], root=root).get(dt, "projected")
+    def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
+        """Point partition ``dt`` at its published version; ``"created"``, ``"updated"`` or ``"not published"``."""
+        return self.register_partitions(spec, [dt], zone=zone)[dt]
 
-    def register_partitions(self, spec: TableSpec, dts: Iterable[str], *, root: str | None = None) -> dict[str, str]:
-        dts = [validate_partition(d) for d in dts]
-        if self.partition_projection:
-            return dict.fromkeys(dts, "projected")
-        outcome: dict[str, str] = {}
+    def register_partitions(self, spec: TableSpec, dts: Iterable[str], *, zone: str = "transformed") -> dict[str, str]:
+        locations = {validate_partition(d): self.partition_location(spec.name, d, zone) for d in dts}
+        outcome: dict[str, str] = {d: "not published" for d, loc in locations.items() if loc is None}
+        dts = [d for d, loc in locations.items() if loc is not None]
         for start in range(0, len(dts), 100):  # BatchCreatePartition takes at most 100
             chunk = dts[start : start + 100]
-            inputs = {d: self.partition_input(spec, d, root=root) for d in chunk}
+            inputs = {d: self.partition_input(spec, d, locations[d]) for d in chunk}
             response = self.client.batch_create_partition(
                 DatabaseName=self.database, TableName=spec.name, PartitionInputList=list(inputs.values())
             )
@@ -260,7 +246,8 @@ class GlueCatalog:
                 outcome[d] = "updated"
         return outcome
 
-    def list_partitions(self, table: str) -> list[str]:
+    def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
+        """Partition values Glue holds for ``table`` (the zone does not matter: table names are unique)."""
         values: list[str] = []
         paginator = self.client.get_paginator("get_partitions")
         for page in paginator.paginate(DatabaseName=self.database, TableName=table):
@@ -289,7 +276,9 @@ def _same_table(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
         == [(c["Name"], c["Type"].lower(), c.get("Comment")) for c in want_sd["Columns"]]
         and cur_sd.get("Location") == want_sd["Location"]
         and cur_sd.get("SerdeInfo", {}).get("SerializationLibrary") == PARQUET_SERDE
-        and {k: v for k, v in (current.get("Parameters") or {}).items() if k in wanted["Parameters"] or k.startswith("projection.")}
+        and {k: v for k, v in (current.get("Parameters") or {}).items() if k in wanted["Parameters"]}
         == wanted["Parameters"]
+        # a table made with partition projection by an earlier version: update it, Athena must use the partitions
+        and "projection.enabled" not in (current.get("Parameters") or {})
         and current.get("Description") == wanted["Description"]
     )

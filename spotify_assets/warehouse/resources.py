@@ -44,7 +44,6 @@ class WarehouseResource(dg.ConfigurableResource):
     duckdb_path: str = DEFAULT_DUCKDB_PATH
     aws_region: str | None = None
     aws_endpoint_url: str | None = None
-    partition_projection: bool = False
     athena_timeout_s: float = 1800.0
 
     def get_lake(self) -> Lake:
@@ -73,7 +72,6 @@ class WarehouseResource(dg.ConfigurableResource):
                 lake_uri=self.lake.root_uri,
                 region=self.aws_region or None,
                 endpoint_url=self.aws_endpoint_url or None,
-                partition_projection=self.partition_projection,
             )
         engine = self.query_engine()
         assert isinstance(engine, DuckDBEngine)
@@ -95,8 +93,6 @@ def _settings_from_env() -> dict[str, Any]:
         "duckdb_path": os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH,
         "aws_region": os.environ.get("AWS_REGION") or None,
         "aws_endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
-        "partition_projection": os.environ.get("SPOTIFY_GLUE_PARTITION_PROJECTION", "").strip().lower()
-        in ("1", "true", "yes", "on"),
     }
 
 

@@ -9,7 +9,6 @@ from spotify_assets.assets.analytics import analytics_tables
 from spotify_assets.assets.catalog import catalog_tables
 from spotify_assets.assets.raw import raw_spotify
 from spotify_assets.assets.transformed import transformed_tables
-from spotify_assets.checks import build_transformed_checks
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
@@ -29,7 +28,6 @@ def _defs(emulator, tmp_path) -> dg.Definitions:
     lake_root = str(tmp_path / "lake")
     return dg.Definitions(
         assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
-        asset_checks=build_transformed_checks(),
         jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
         resources={
             "lake": LakeResource(root_uri=lake_root),
@@ -64,6 +62,9 @@ def test_whole_graph_materializes_and_analytics_are_queryable(emulator, tmp_path
     assert {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"} <= done
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed_checks == []
+    publication = {m.asset_key.path[-1]: m.metadata["publication"].value
+                   for m in result.asset_materializations_for_node("transformed_tables")}
+    assert publication == dict.fromkeys(TABLES, "published")
 
     lake = Lake(str(tmp_path / "lake"))
     tracks = read_table_partitions(lake, "tracks", [DAY])
@@ -103,21 +104,41 @@ def _inject_bad_track(lake_root, track_id: str) -> None:
     path.write_bytes(gzip.compress(line + b"\n"))
 
 
-def test_failing_blocking_check_keeps_bad_data_out_of_the_catalog(emulator, tmp_path):
+def _published_objects(lake_root) -> dict[str, bytes]:
+    lake = Lake(str(lake_root))
+    return {f.path: lake.read_bytes(f.path) for z in ("transformed", "quarantine", "analytics")
+            for f in lake.list_files(z, include_hidden=True)}
+
+
+def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     defs = _defs(emulator, tmp_path)
     assert _run(defs).success  # a clean day first
+    engine = defs.resources["warehouse"].query_engine()
+    query = f"SELECT track_id, popularity FROM tracks WHERE dt = '{DAY}' ORDER BY track_id"
+    rows_before, published_before = engine.query(query).to_pylist(), _published_objects(tmp_path / "lake")
+
     _inject_bad_track(tmp_path / "lake", "Z" * 22)
     selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
     job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
     defs2 = dg.Definitions(
         assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
-        asset_checks=build_transformed_checks(), jobs=[job], resources=defs.resources,
+        jobs=[job], resources=defs.resources,
     )
     result = defs2.resolve_job_def("downstream").execute_in_process(partition_key=DAY, raise_on_error=False)
+
     assert not result.success
-    failed = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed}
-    assert ("tracks", "values_in_range") in failed
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "was not published" in failure.step_failure_data.error.message
+    failed = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {("tracks", "values_in_range")}
+    staged = failed[("tracks", "values_in_range")].metadata["staged_path"].value
+    assert "/_staging/" in staged and Lake(str(tmp_path / "lake")).fs.get_file_info(staged).size > 0
+    tracks = next(m for m in result.asset_materializations_for_node("transformed_tables") if m.asset_key.path == ["tracks"])
+    assert tracks.metadata["publication"].value == "held back"
+    assert "values_in_range" in tracks.metadata["held_back_reason"].value
     done = _materialized(result)
-    assert "tracks" in done  # the table was written (and its check could look at it) ...
-    assert "catalog_tracks" not in done  # ... but it never reached the catalog
-    assert "daily_top_tracks" not in done
+    assert "catalog_tracks" not in done and "daily_top_tracks" not in done  # nothing downstream ran
+    # and nothing a consumer reads changed: the lake's published objects, DuckDB's answer
+    assert _published_objects(tmp_path / "lake") == published_before
+    assert engine.query(query).to_pylist() == rows_before
+    assert "Z" * 22 not in {r["track_id"] for r in rows_before}

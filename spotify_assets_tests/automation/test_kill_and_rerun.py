@@ -1,9 +1,15 @@
-"""A transform killed mid-way (SIGKILL), then re-run, leaves exactly the files of an uninterrupted run.
+"""A write–audit–publish run killed (SIGKILL) at any point, then re-run.
 
-The transform runs in a subprocess that pauses at a chosen point — between two tables, or in the middle
-of writing a Parquet file — and tells the test, which SIGKILLs it there. The partition is then transformed
-again (as a Dagster retry or the next sensor run would) and every visible file of the transformed and
-quarantine zones is compared byte for byte with a clean run on the same raw files.
+The day is first published from an older raw zone (the "old" version); then the full raw zone is landed
+and the day is staged, audited and published again in a subprocess that pauses at a chosen point and
+tells the test, which SIGKILLs it there:
+
+* while staging: between two tables, or in the middle of writing a Parquet file;
+* after the audit, before publishing anything;
+* in the middle of publishing (albums switched to the new version, artists not yet).
+
+What consumers read must then be, object by object, either the old version or the new one (never a
+partial or temporary file), and a re-run must converge on exactly what an uninterrupted run publishes.
 """
 
 from __future__ import annotations
@@ -16,79 +22,95 @@ import sys
 import textwrap
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from spotify_assets.lake.publication import STAGING_ROOT, published_file, staged_runs
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform.pipeline import transform_partition
+from spotify_assets.transform.schemas import TABLES
+from spotify_assets.wap import transform_day
 
 CHILD = textwrap.dedent(
     """
     import os, sys, threading, time
     import pyarrow.parquet as pq
     import spotify_assets.transform.pipeline as pipeline
+    import spotify_assets.wap as wap
     from spotify_assets.lake.storage import Lake
 
     root, partition, mode, ready = sys.argv[1:5]
-    real_write = pipeline.write_table_partition
-    real_pq_write = pq.ParquetWriter.write_table
     lock = threading.Lock()
-    state = {"tables": 0, "writes": 0}
+    counts = {}
 
     def pause():
         open(ready, "w").write(str(os.getpid()))
         time.sleep(600)
 
-    # Tables may be written by several threads: count under a lock, pause at the 4th table / 4th write.
-    def write_table_partition(*args, **kwargs):
+    def nth(kind):  # tables may be written by several threads: count under a lock
         with lock:
-            state["tables"] += 1
-            n = state["tables"]
-        if mode == "between_tables" and n == 4:
-            pause()  # three tables replaced, the others not yet
-        return real_write(*args, **kwargs)
+            counts[kind] = counts.get(kind, 0) + 1
+            return counts[kind]
 
+    real_write_file = pipeline.write_table_file
+    def write_table_file(*args, **kwargs):
+        if mode == "staging_between_tables" and nth("tables") == 4:
+            pause()  # three tables staged, the others not yet
+        return real_write_file(*args, **kwargs)
+
+    real_pq_write = pq.ParquetWriter.write_table
     def write_table(self, *args, **kwargs):
         real_pq_write(self, *args, **kwargs)
-        with lock:
-            state["writes"] += 1
-            n = state["writes"]
-        if mode == "inside_a_file" and n == 4:
-            pause()  # this table's temporary file is written but not closed nor moved
+        if mode == "staging_inside_a_file" and nth("writes") == 4:
+            pause()  # this file's temporary object is written but neither closed nor moved
 
-    pipeline.write_table_partition = write_table_partition
+    real_publish_day = wap.publish_day
+    def publish_day(staging):
+        if mode == "after_audit":
+            pause()  # audited, nothing published
+        return real_publish_day(staging)
+
+    real_write_bytes = Lake.write_bytes
+    def write_bytes(self, rel, data):
+        if mode == "mid_publish" and rel.startswith("transformed/artists/") and rel.endswith("_published.json"):
+            pause()  # the tables before artists switched to the new version (albums among them), the others not yet
+        return real_write_bytes(self, rel, data)
+
+    pipeline.write_table_file = write_table_file
     pq.ParquetWriter.write_table = write_table
-    pipeline.transform_partition(Lake(root), partition, write=True)
-    print("finished without pausing", flush=True)
+    wap.publish_day = publish_day
+    Lake.write_bytes = write_bytes
+    outcome = wap.transform_day(Lake(root), partition, "killed-run")
+    print("finished without pausing", outcome.held_back, flush=True)
     """
 )
 
+MODES = ["staging_between_tables", "staging_inside_a_file", "after_audit", "mid_publish"]
 
-def _visible_files(root: str) -> dict[str, bytes]:
+
+def _published(root: str) -> dict[str, bytes | None]:
+    """What consumers read: the published object of every table and quarantine of the day (None: none)."""
     lake = Lake(root)
-    files = {}
+    day = next(iter(lake.list_partitions("raw/playlists")))
+    found = {}
     for zone in ("transformed", "quarantine"):
-        for f in lake.list_files(zone):
-            files[f.path] = lake.read_bytes(f.path)
-    return files
+        for table in TABLES:
+            rel = published_file(lake, zone, table, day)
+            found[f"{zone}/{table}"] = lake.read_bytes(rel) if rel else None
+    return found
 
 
-def _lake_with_raw(src_root: str, dest: str) -> str:
+def _lake_with_raw(src_root: str, dest: str, *, without: tuple[str, ...] = ()) -> str:
     shutil.copytree(os.path.join(src_root, "raw"), os.path.join(dest, "raw"))
+    for source in without:
+        shutil.rmtree(os.path.join(dest, "raw", source))
     return dest
 
 
-@pytest.mark.parametrize("mode", ["between_tables", "inside_a_file"])
-def test_killed_transform_then_rerun_equals_clean_run(tmp_path, crawled_raw, mode):
-    raw_root, partition = crawled_raw
-    clean = _lake_with_raw(raw_root, str(tmp_path / "clean"))
-    transform_partition(Lake(clean), partition, write=True)
-    expected = _visible_files(clean)
-    assert any(p.startswith("transformed/tracks/") for p in expected)
-
-    killed = _lake_with_raw(raw_root, str(tmp_path / "killed"))
-    ready = tmp_path / "ready"
+def _kill_at(tmp_path, root: str, partition: str, mode: str) -> None:
+    ready = tmp_path / f"ready-{mode}"
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, killed, partition, mode, str(ready)],
+        [sys.executable, "-c", CHILD, root, partition, mode, str(ready)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -97,9 +119,7 @@ def test_killed_transform_then_rerun_equals_clean_run(tmp_path, crawled_raw, mod
         deadline = time.monotonic() + 120
         while not ready.exists():
             if proc.poll() is not None:
-                pytest.fail(
-                    f"transform subprocess ended before the kill point:\n{proc.stdout.read().decode()}"
-                )
+                pytest.fail(f"transform subprocess ended before the kill point:\n{proc.stdout.read().decode()}")
             assert time.monotonic() < deadline, "transform subprocess never reached the kill point"
             time.sleep(0.05)
         time.sleep(0.1)
@@ -111,18 +131,48 @@ def test_killed_transform_then_rerun_equals_clean_run(tmp_path, crawled_raw, mod
             proc.wait()
         proc.stdout.close()
 
-    interrupted = _visible_files(killed)
-    assert interrupted != expected, "the kill should have left the partition incomplete"
-    if mode == "inside_a_file":
-        leftovers = [
-            os.path.join(d, n) for d, _, names in os.walk(killed) for n in names if n.startswith("_tmp-")
-        ]
-        assert leftovers, "expected the half-written temporary file of the killed write"
-        # Readers never see it: visible files are only complete Parquet files.
-        assert not any("_tmp-" in p for p in interrupted)
 
-    transform_partition(Lake(killed), partition, write=True)  # the retry
-    again = _visible_files(killed)
-    assert sorted(again) == sorted(expected)
-    different = [p for p in expected if again[p] != expected[p]]
-    assert not different, f"files differ from the clean run after the re-run: {different}"
+@pytest.fixture(scope="module")
+def versions(crawled_raw, tmp_path_factory):
+    """The old version (published without the albums and artists sources) and the new one (the whole raw zone)."""
+    raw_root, partition = crawled_raw
+    base = tmp_path_factory.mktemp("versions")
+    old_root = _lake_with_raw(raw_root, str(base / "old"), without=("albums", "artists"))
+    assert transform_day(Lake(old_root), partition, "old").held_back is None
+    new_root = _lake_with_raw(raw_root, str(base / "new"))
+    assert transform_day(Lake(new_root), partition, "new").held_back is None
+    old, new = _published(old_root), _published(new_root)
+    assert all(old[f"transformed/{t}"] != new[f"transformed/{t}"] for t in ("albums", "artists")), "versions must differ"
+    return old_root, old, new
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_killed_run_leaves_old_or_new_version_and_rerun_converges(tmp_path, crawled_raw, versions, mode):
+    raw_root, partition = crawled_raw
+    old_root, old, new = versions
+    killed = str(tmp_path / "killed")
+    shutil.copytree(old_root, killed)  # the old version published ...
+    shutil.rmtree(os.path.join(killed, "raw"))
+    _lake_with_raw(raw_root, killed)  # ... and the whole raw zone landed since
+
+    _kill_at(tmp_path, killed, partition, mode)
+
+    visible = _published(killed)
+    for name, data in visible.items():
+        assert data in (old[name], new[name]), f"{name} is neither the old nor the new version"
+        if data and name.startswith("transformed/"):
+            pq.read_table(pa.BufferReader(data))  # a complete Parquet file
+    replaced = sorted(p for p in visible if visible[p] != old[p])
+    if mode == "mid_publish":
+        assert "transformed/albums" in replaced and "transformed/artists" not in replaced  # up to albums, not beyond
+    else:
+        assert replaced == [], f"nothing may be published before the kill point, but {replaced} changed"
+    assert staged_runs(Lake(killed), partition)[0].run_id == "killed-run"  # invisible leftovers
+
+    outcome = transform_day(Lake(killed), partition, "the-rerun")  # what a retry or the next run does
+    assert outcome.held_back is None
+    again = _published(killed)
+    assert [p for p in new if again[p] != new[p]] == [], "the re-run must publish exactly the clean run's bytes"
+    assert staged_runs(Lake(killed), partition) == [], "the re-run removes what the killed run left staged"
+    leftovers = [f.path for f in Lake(killed).list_files(STAGING_ROOT, include_hidden=True)]
+    assert all(p.startswith(f"{STAGING_ROOT}/_tmp/") for p in leftovers), leftovers

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spotify_assets import lambda_handler
+from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.transform.schemas import TABLES
@@ -84,17 +85,15 @@ def test_s3_event_transforms_the_partition(s3, s3_bucket, crawled_raw):
     assert reasons == ["not under raw/<source>/dt=YYYY-MM-DD/", "temporary or hidden file"]
 
     # Same tables as the transform run locally on the same raw files.
-    expected = transform_partition(Lake(local_root), partition, write=False)
+    expected = transform_partition(Lake(local_root), partition)
     assert done["rows"] == expected.row_counts
     assert done["rows"]["tracks"] > 0 and done["rows"]["playlists"] > 0
-    listed = {
-        o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="team/lake/transformed/")["Contents"]
-    }
+    assert done["published"] is True
     lake = Lake(f"s3://{s3_bucket}/team/lake")
     for table in TABLES:
-        key = f"team/lake/transformed/{table}/dt={partition}/part-00000.parquet"
-        assert key in listed
-        with lake.open_random_access(f"transformed/{table}/dt={partition}/part-00000.parquet") as f:
+        rel = published_file(lake, "transformed", table, partition)
+        assert done["versions"][table] == lake.uri(rel)
+        with lake.open_random_access(rel) as f:
             got = pq.read_table(f)
         assert got.num_rows == expected.row_counts[table]
         assert got.select(expected.tables[table].column_names).equals(expected.tables[table]), table

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from spotify_assets.lake.quarantine import read_quarantine
+from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.transform.records import AccountingError
 
@@ -37,7 +38,8 @@ def test_broken_lines_quarantined_whole_with_origin(lake, raw):
         orjson.dumps(env("/v1/tracks?ids=", {"tracks": "nope"})),  # batch of the wrong type
         orjson.dumps(env("/v1/tracks/x", [1])),      # body not an object
     ])
-    r = transform_partition(lake, PARTITION)
+    staging = Staging(lake, PARTITION, "run-1")
+    r = transform_partition(lake, PARTITION, staging=staging)
     q = r.quarantine["tracks"]
     assert [x["raw_line"] for x in q] == [2, 3, 4, 5, 6]
     assert all(x["raw_file"] == path and x["table"] == "tracks" for x in q)
@@ -47,8 +49,8 @@ def test_broken_lines_quarantined_whole_with_origin(lake, raw):
     src = r.accounting["sources"]["tracks"]
     assert (src["lines"], src["parsed"], src["quarantined"]) == (6, 1, 5)
     _check_balanced(r.accounting)
-    # written to the lake, and read back identically
-    assert read_quarantine(lake, "tracks", PARTITION) == q
+    # staged on the lake, and read back identically
+    assert read_quarantine_file(lake, staging.file("quarantine", "tracks")) == q
 
 
 def test_single_bad_item_or_track_quarantined_alone(lake, raw):
@@ -62,7 +64,7 @@ def test_single_bad_item_or_track_quarantined_alone(lake, raw):
     raw.write("playlist_items", [_items([
         item(track("t1")), item(bad_types), item(no_id), item(bad_id), item(bad_artist),
         item(track("t6"), added_at="yesterday"), "garbage"])])
-    r = transform_partition(lake, PARTITION, write=False)
+    r = transform_partition(lake, PARTITION)
     assert [i["item_id"] for i in r.tables["playlist_items"].to_pylist()] == [sid("t1"), sid("t2"), sid("t5")]
     assert sorted(r.tables["tracks"]["track_id"].to_pylist()) == [sid("t1"), sid("t5")]
     reasons = {t: [x["reason"] for x in v] for t, v in r.quarantine.items()}
@@ -85,7 +87,7 @@ def test_bad_entities_in_albums_and_artists(lake, raw):
     raw.write("albums", [env("/v1/albums?ids=", {"albums": [full_album("al1"), bad_album, bad_album2, 7]})])
     bad_genres = full_artist("ar2", genres=["pop", None])
     raw.write("artists", [env("/v1/artists?ids=", {"artists": [bad_genres, {"name": "no id"}]})])
-    r = transform_partition(lake, PARTITION, write=False)
+    r = transform_partition(lake, PARTITION)
     assert r.tables["albums"]["album_id"].to_pylist() == [sid("al1")]
     assert [x["reason"] for x in r.quarantine["albums"]] == [
         "total_tracks is not a number: 'many'", "release_date has type int, expected string", "batch entry is a JSON int"]
@@ -101,7 +103,7 @@ def test_bad_playlist_request_and_page(lake, raw):
         env(f"/v1/playlists/{P1}/tracks?offset=0", {"total": 3}),                 # no items array
         env(f"/v1/playlists/{P1}/tracks?offset=0", {"items": [], "offset": 0.5}),  # non-integer offset
     ])
-    r = transform_partition(lake, PARTITION, write=False)
+    r = transform_partition(lake, PARTITION)
     assert len(r.quarantine["playlist_items"]) == 3 and r.tables["playlist_items"].num_rows == 0
     _check_balanced(r.accounting)
 
@@ -117,9 +119,9 @@ def test_invariant_is_enforced(lake, raw, monkeypatch):
 
     monkeypatch.setattr(entities.Extractor, "track", leaky)
     with pytest.raises(AccountingError):
-        transform_partition(lake, PARTITION, write=False)
+        transform_partition(lake, PARTITION)
     monkeypatch.setattr(entities.Extractor, "track", original)
-    assert transform_partition(lake, PARTITION, write=False).tables["tracks"].num_rows == 1
+    assert transform_partition(lake, PARTITION).tables["tracks"].num_rows == 1
 
 
 
@@ -132,7 +134,7 @@ def test_quarantined_records_are_verbatim_even_when_markets_were_skipped(lake, r
     raw.write("playlist_items", [_items([item(ok), item(bad)]),
                                  env(f"/v1/playlists/{P1}/tracks?offset=0", {"items": "x", "available_markets": markets})])
     raw.write("albums", [env("/v1/albums?ids=", {"albums": [dict(full_album("al7", markets=markets), total_tracks="x")]})])
-    r = transform_partition(lake, PARTITION, write=False)
+    r = transform_partition(lake, PARTITION)
     (q,) = r.quarantine["tracks"]
     assert q["record"] == bad and q["record"]["available_markets"] == markets
     assert r.quarantine["playlist_items"][0]["record"] == {"items": "x", "available_markets": markets}
@@ -147,7 +149,7 @@ def test_corrupt_or_truncated_gzip_file_is_quarantined_not_fatal(lake, raw):
     lake.write_bytes(f"raw/tracks/dt={PARTITION}/broken.jsonl.gz", b"not gzip at all")
     whole = gzip.compress(b"".join(orjson.dumps(env(f"/v1/tracks/{sid('t2')}", track("t2"))) + b"\n" for _ in range(3)))
     lake.write_bytes(f"raw/tracks/dt={PARTITION}/cut.jsonl.gz", whole[: len(whole) // 2])
-    r = transform_partition(lake, PARTITION, write=False)
+    r = transform_partition(lake, PARTITION)
     assert r.tables["tracks"]["track_id"].to_pylist() == [sid("t1")]
     reasons = sorted((q["raw_file"].rsplit("/", 1)[1], q["reason"].split(":")[0]) for q in r.quarantine["tracks"])
     assert reasons == [("broken.jsonl.gz", "unreadable gzip stream after line 0"),

@@ -30,7 +30,7 @@ P1 = sid("pl1")
 
 
 def run(lake):
-    return transform_partition(lake, PARTITION, write=False)
+    return transform_partition(lake, PARTITION)
 
 
 def rows(result, table):

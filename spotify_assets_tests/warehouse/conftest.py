@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_assets.lake.paths import transformed_file
+from spotify_assets.lake.publication import Staging, publish
 from spotify_assets.lake.storage import Lake
 from spotify_assets.transform.schemas import TABLES
 
@@ -28,7 +28,10 @@ def write_partition(lake: Lake, table: str, dt: str, rows: list[dict], schema: p
     data = pa.Table.from_pylist(rows, schema=schema)
     buf = io.BytesIO()
     pq.write_table(data, buf, compression="zstd")
-    lake.write_bytes(transformed_file(table, dt), buf.getvalue())
+    staging = Staging(lake, dt, f"fixture-{table}")
+    lake.write_bytes(staging.file("transformed", table), buf.getvalue())
+    publish(staging, [("transformed", table)])
+    staging.discard()
 
 
 def build_dataset() -> dict[str, dict[str, list[dict]]]:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
+from spotify_assets.lake.publication import published_file
 from spotify_assets.sql import ANALYTICS, load_sql, materialize_analytics, render_analytics, run_analytics
 from spotify_assets.sql.analytics import render, to_engine_sql
 from spotify_assets.warehouse.engine import QueryResult
@@ -170,10 +171,11 @@ def test_materialize_locally_is_idempotent(duck, local_lake):
     again = materialize_analytics(duck, "daily_top_tracks", D2, lake=local_lake, top_n=5)
     materialize_analytics(duck, "daily_top_tracks", D1, lake=local_lake, top_n=5)
     assert first.row_count == again.row_count == 5
+    assert first.location == again.location and again.publish_action == "unchanged"  # same data, same version
     files = local_lake.list_files("analytics/daily_top_tracks")
     assert [f.path for f in files] == [
-        f"analytics/daily_top_tracks/dt={D1}/part-00000.parquet",
-        f"analytics/daily_top_tracks/dt={D2}/part-00000.parquet",
+        published_file(local_lake, "analytics", "daily_top_tracks", D1),
+        published_file(local_lake, "analytics", "daily_top_tracks", D2),
     ]
     assert "dt" not in pq.read_schema(local_lake.uri(files[0].path)).names  # the path carries dt
     counts = duck.query("SELECT dt, count(*) AS n FROM daily_top_tracks GROUP BY dt ORDER BY dt").table.to_pylist()

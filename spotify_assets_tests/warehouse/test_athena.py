@@ -1,5 +1,6 @@
 """Athena client: moto server for submission, polling, typed results and stopping; botocore Stubber where
-moto cannot simulate (FAILED state, pagination, CANCELLED by someone else)."""
+moto cannot simulate (FAILED state, pagination, CANCELLED by someone else); analytics through UNLOAD,
+staging and publishing on S3 (moto), with DuckDB executing the SQL moto cannot."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ import pyarrow as pa
 import pytest
 from botocore.stub import Stubber
 
+from spotify_assets.lake.parquet import read_table_file
+from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
-from spotify_assets.sql import materialize_analytics, render_analytics
+from spotify_assets.sql import materialize_analytics, render_analytics, run_analytics
+from spotify_assets.sql.tables import ANALYTICS_TABLES
 from spotify_assets.warehouse.athena import AthenaEngine, AthenaQueryError, rows_to_arrow
-from spotify_assets.warehouse.engine import QueryResult
+from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
+from spotify_assets.warehouse.glue import GlueCatalog
+from spotify_assets_tests.athena_on_duckdb import athena_runs_on_duckdb
+
+from .conftest import write_dataset
 
 OUTPUT = "s3://athena-results/spotify/"
 
@@ -28,8 +36,9 @@ def athena(aws_env):
 def make_engine(aws_env, sleeps=None, **kw):
     sleeps = sleeps if sleeps is not None else []
     kw.setdefault("workgroup", "primary")
+    kw.setdefault("database", "spotify")
     return AthenaEngine(
-        database="spotify", output_location=OUTPUT, region="us-east-1", endpoint_url=aws_env,
+        output_location=OUTPUT, region="us-east-1", endpoint_url=aws_env,
         poll_initial_s=0.01, poll_max_s=0.04, sleep=sleeps.append, **kw,
     )
 
@@ -194,40 +203,69 @@ def test_output_location_must_be_s3():
 
 
 # -- analytics materialization on the Athena path -------------------------------------------------------------------
-class FakeAthena:
-    """Records statements; its client says the analytics table does not exist yet."""
-
-    name, dialect, database, catalog = "athena", "trino", "spotify", "AwsDataCatalog"
-
-    class client:  # noqa: N801 - mimics a boto3 client
-        class exceptions:  # noqa: N801
-            class MetadataException(Exception):
-                pass
-
-        @classmethod
-        def get_table_metadata(cls, **kw):
-            raise cls.exceptions.MetadataException()
-
-    def __init__(self):
-        self.statements: list[str] = []
-
-    def query(self, sql, *, params=None):
-        self.statements.append(sql)
-        return QueryResult(table=pa.table({}), query_id=f"q{len(self.statements)}", sql=sql, bytes_scanned=99,
-                           extra={"update_count": 7})
+# moto runs no SQL: the UNLOAD statements are executed by DuckDB over the same S3 lake (athena_on_duckdb).
+DAY = "2024-03-02"
 
 
-def test_materialize_on_athena_deletes_partition_then_inserts(aws_env, s3_bucket):
+@pytest.fixture
+def s3_lake(aws_env, s3_bucket, dataset):
     lake = Lake(f"s3://{s3_bucket}/lake")
-    lake.write_bytes("analytics/genre_share/dt=2024-03-02/stale.parquet", b"old")
-    engine = FakeAthena()
-    info = materialize_analytics(engine, "genre_share", "2024-03-02", lake=lake)
-    ctas, drop, insert = engine.statements
-    source = render_analytics("genre_share", "2024-03-02")
-    assert ctas.startswith('CREATE TABLE "spotify"."genre_share"') and ctas.endswith("WITH NO DATA")
-    assert f"external_location = 's3://{s3_bucket}/lake/analytics/genre_share/'" in ctas
-    assert "partitioned_by = ARRAY['dt']" in ctas and "format = 'PARQUET'" in ctas and source in ctas
-    assert drop == """ALTER TABLE "spotify"."genre_share" DROP IF EXISTS PARTITION (dt = '2024-03-02')"""
-    assert insert == f'INSERT INTO "spotify"."genre_share"\n{source}'
-    assert not lake.list_files("analytics/genre_share")
-    assert info.row_count == 7 and info.bytes_scanned == 99 and info.query_ids == ["q1", "q2", "q3"]
+    write_dataset(lake, dataset)
+    return lake
+
+
+def _athena_and_glue(aws_env, lake, glue_db):
+    engine = make_engine(aws_env, database=glue_db)
+    catalog = GlueCatalog(database=glue_db, lake_uri=lake.uri(), endpoint_url=aws_env, region="us-east-1")
+    catalog.ensure_database()
+    return engine, catalog
+
+
+def test_analytics_on_athena_are_unloaded_staged_and_published(aws_env, s3_lake, glue_db, tmp_path):
+    engine, catalog = _athena_and_glue(aws_env, s3_lake, glue_db)
+    stray = f"analytics/genre_share/dt={DAY}/20240302_old_athena_file"
+    s3_lake.write_bytes(stray, b"left by the INSERT INTO of an earlier version")
+    with athena_runs_on_duckdb(s3_lake.uri()) as statements:
+        info = materialize_analytics(engine, "genre_share", DAY, lake=s3_lake, catalog=catalog, run_id="run-1")
+    assert statements[0].startswith("UNLOAD (SELECT * FROM (\n" + render_analytics("genre_share", DAY))
+    assert f"TO 's3://{s3_lake.base}/_staging/dt={DAY}/run-1/unload/genre_share/'" in statements[0]
+    published = published_file(s3_lake, "analytics", "genre_share", DAY)
+    assert info.location == s3_lake.uri(published) and info.publish_action == "created"
+    assert [f.path for f in s3_lake.list_files(f"analytics/genre_share/dt={DAY}", include_hidden=True)] == [
+        f"analytics/genre_share/dt={DAY}/_published.json", published,  # the stray file of an earlier layout is gone
+    ]
+    assert s3_lake.list_files("_staging", include_hidden=True) == []
+    # the same rows as the local engine computes, cast to the declared schema
+    duck = DuckDBEngine(s3_lake, str(tmp_path / "duck.duckdb"))
+    duck.refresh_tables()
+    expected = run_analytics(duck, "genre_share", DAY).table.drop_columns(["dt"]).sort_by("genre")
+    got = read_table_file(s3_lake, published)
+    assert got.schema.equals(ANALYTICS_TABLES["genre_share"].schema) and got.to_pylist() == expected.to_pylist()
+    table = catalog.get_table("genre_share")
+    assert table["StorageDescriptor"]["Location"] == f"s3://{s3_lake.base}/analytics/genre_share/"
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ANALYTICS_TABLES["genre_share"].schema.names
+    location = catalog.get_partition("genre_share", DAY)["StorageDescriptor"]["Location"]
+    assert location == s3_lake.uri(published.rsplit("/", 1)[0]) + "/"  # the published version's folder
+
+
+def test_failed_athena_query_leaves_every_published_day_intact(aws_env, s3_lake, glue_db):
+    engine, catalog = _athena_and_glue(aws_env, s3_lake, glue_db)
+    with athena_runs_on_duckdb(s3_lake.uri()):
+        for day in ("2024-03-01", DAY):
+            materialize_analytics(engine, "daily_top_tracks", day, lake=s3_lake, catalog=catalog)
+    before = {f.path: s3_lake.read_bytes(f.path) for f in s3_lake.list_files("analytics", include_hidden=True)}
+    catalog.delete_table("daily_top_tracks")  # e.g. a renamed SPOTIFY_GLUE_DATABASE: Glue lacks the table
+    with athena_runs_on_duckdb(s3_lake.uri(), fail_when=lambda sql: sql.startswith("UNLOAD")), \
+            pytest.raises(Exception, match="StartQueryExecution"):
+        materialize_analytics(engine, "daily_top_tracks", DAY, lake=s3_lake, catalog=catalog, top_n=3)
+    assert {f.path: s3_lake.read_bytes(f.path) for f in s3_lake.list_files("analytics", include_hidden=True)} == before
+    with athena_runs_on_duckdb(s3_lake.uri()):  # the rerun recreates the table and replaces only its day
+        info = materialize_analytics(engine, "daily_top_tracks", DAY, lake=s3_lake, catalog=catalog, top_n=3)
+    assert info.row_count == 3 and info.publish_action == "replaced"
+    after = {f.path: s3_lake.read_bytes(f.path) for f in s3_lake.list_files("analytics", include_hidden=True)}
+    changed = sorted(p for p in after if after[p] != before.get(p))
+    new_version = published_file(s3_lake, "analytics", "daily_top_tracks", DAY)
+    assert changed == [f"analytics/daily_top_tracks/dt={DAY}/_published.json", new_version]
+    # the replaced version stays (for readers in flight), every other day is untouched
+    assert all(after[p] == data for p, data in before.items() if not p.endswith("_published.json"))
+    assert catalog.list_partitions("daily_top_tracks") == [DAY]

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.sql import materialize_analytics, run_analytics
 from spotify_assets.transform.schemas import TABLES, TableSpec
@@ -85,5 +86,6 @@ def test_duckdb_over_s3(aws_env, s3_bucket, tmp_path, dataset):
     churn = run_analytics(engine, "playlist_churn", "2024-03-02").to_pylist()
     assert {r["playlist_id"]: r["items_added"] for r in churn} == {"p0": 2, "p1": 0, "p2": None}
     info = materialize_analytics(engine, "playlist_churn", "2024-03-02", lake=lake)
-    assert info.location == f"s3://{s3_bucket}/lake/analytics/playlist_churn/dt=2024-03-02/"
+    assert info.location == lake.uri(published_file(lake, "analytics", "playlist_churn", "2024-03-02"))
+    assert info.location.startswith(f"s3://{s3_bucket}/lake/analytics/playlist_churn/dt=2024-03-02/v-")
     assert engine.query("SELECT count(*) FROM playlist_churn").scalar() == 3

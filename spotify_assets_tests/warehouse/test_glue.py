@@ -1,4 +1,5 @@
-"""Glue catalog against a moto server: database, tables, columns, comments, partitions, evolution."""
+"""Glue catalog against a moto server: database, tables, columns, comments, partitions pointing at the
+published versions, evolution."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import boto3
 import pyarrow as pa
 import pytest
 
+from spotify_assets.lake.publication import current_version
 from spotify_assets.transform.schemas import TABLES, TableSpec
 from spotify_assets.warehouse.glue import PARQUET_SERDE, GlueCatalog, SchemaChangeError, arrow_to_glue_type
+
+from .conftest import write_partition
+
+
+def _publish(catalog: GlueCatalog, table: str, day: str, rows: list[dict]) -> str:
+    """Publish a version of ``table`` on ``day``; returns the folder Glue must point at."""
+    write_partition(catalog.lake, table, day, rows)
+    return catalog.lake.uri(current_version(catalog.lake, "transformed", table, day).folder) + "/"
 
 
 @pytest.fixture
@@ -54,23 +64,32 @@ def test_tables_columns_comments_and_storage(catalog, glue, glue_db, s3_bucket):
     assert {c["Name"]: c["Type"] for c in albums}["release_date"] == "date"
 
 
-def test_rerun_is_idempotent(catalog, glue, glue_db):
+def test_partitions_follow_the_published_version_and_rerun_is_idempotent(catalog, glue, glue_db):
     spec = TABLES["artists"]
     catalog.ensure_database()
     assert catalog.ensure_table(spec) == "created"
     assert catalog.ensure_table(spec) == "unchanged"
+    first = _publish(catalog, "artists", "2024-03-01", [{"artist_id": "a1", "name": "One"}])
     assert catalog.register_partition(spec, "2024-03-01") == "created"
     assert catalog.register_partition(spec, "2024-03-01") == "updated"
+    assert catalog.register_partition(spec, "2024-03-05") == "not published"  # nothing to point at
+    second_day = _publish(catalog, "artists", "2024-03-02", [{"artist_id": "a2", "name": "Two"}])
     assert catalog.register_partitions(spec, ["2024-03-01", "2024-03-02"]) == {"2024-03-01": "updated", "2024-03-02": "created"}
     assert catalog.list_partitions("artists") == ["2024-03-01", "2024-03-02"]
-    part = catalog.get_partition("artists", "2024-03-02")
-    assert part["StorageDescriptor"]["Location"].endswith("/transformed/artists/dt=2024-03-02/")
+    assert catalog.get_partition("artists", "2024-03-02")["StorageDescriptor"]["Location"] == second_day
+    assert "/transformed/artists/dt=2024-03-02/v-" in second_day
+    # a new version of a day: one UpdatePartition switches Athena to it
+    newer = _publish(catalog, "artists", "2024-03-01", [{"artist_id": "a1", "name": "One, renamed"}])
+    assert newer != first and catalog.get_partition("artists", "2024-03-01")["StorageDescriptor"]["Location"] == first
+    assert catalog.register_partition(spec, "2024-03-01") == "updated"
+    assert catalog.get_partition("artists", "2024-03-01")["StorageDescriptor"]["Location"] == newer
     assert len(glue.get_tables(DatabaseName=glue_db)["TableList"]) == 1
 
 
 def test_schema_evolution_adds_nullable_column_and_keeps_partitions(catalog, glue, glue_db):
     spec = TABLES["artists"]
     catalog.ensure_table(spec)
+    _publish(catalog, "artists", "2024-03-01", [{"artist_id": "a1"}])
     catalog.register_partition(spec, "2024-03-01")
     evolved = TableSpec(
         spec.name,
@@ -79,6 +98,7 @@ def test_schema_evolution_adds_nullable_column_and_keeps_partitions(catalog, glu
         spec.description,
     )
     assert catalog.ensure_table(evolved) == "updated"
+    write_partition(catalog.lake, "artists", "2024-03-02", [{"artist_id": "a1", "country": "SE"}], evolved.schema)
     catalog.register_partition(evolved, "2024-03-02")
     cols = glue.get_table(DatabaseName=glue_db, Name="artists")["Table"]["StorageDescriptor"]["Columns"]
     assert cols[-1] == {"Name": "country", "Type": "string", "Comment": "Country code."}
@@ -90,16 +110,15 @@ def test_schema_evolution_adds_nullable_column_and_keeps_partitions(catalog, glu
         catalog.ensure_table(retyped)
 
 
-def test_partition_projection_option(glue_db, s3_bucket, glue):
-    cat = GlueCatalog(database=glue_db, lake_uri=f"s3://{s3_bucket}/lake", partition_projection=True)
-    cat.ensure_database()
-    cat.ensure_table(TABLES["tracks"])
+def test_a_table_made_with_partition_projection_is_switched_to_partitions(catalog, glue, glue_db, s3_bucket):
+    """Earlier versions could create tables with partition projection: Athena would then ignore the registered
+    partitions (and so the published versions); ensure_table removes it."""
+    wanted = catalog.table_input(TABLES["tracks"])
+    wanted["Parameters"].update({"projection.enabled": "true", "projection.dt.type": "date"})
+    glue.create_table(DatabaseName=glue_db, TableInput=wanted)
+    assert catalog.ensure_table(TABLES["tracks"]) == "updated"
     params = glue.get_table(DatabaseName=glue_db, Name="tracks")["Table"]["Parameters"]
-    assert params["projection.enabled"] == "true" and params["projection.dt.type"] == "date"
-    assert params["projection.dt.format"] == "yyyy-MM-dd" and params["projection.dt.range"].endswith(",NOW")
-    assert params["storage.location.template"] == f"s3://{s3_bucket}/lake/transformed/tracks/dt=${{dt}}/"
-    assert cat.register_partition(TABLES["tracks"], "2024-03-01") == "projected"
-    assert cat.list_partitions("tracks") == []
+    assert not any(k.startswith("projection.") for k in params)
 
 
 def test_needs_s3_lake():

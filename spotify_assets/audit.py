@@ -1,0 +1,306 @@
+"""The audit of one day's transformed tables: which checks exist, and their verdict on a version of the day.
+
+Dagster-free, so the same audit runs wherever a day is staged. :mod:`spotify_assets.checks` turns the
+checks into Dagster asset checks; :mod:`spotify_assets.wap` runs them between staging and publishing.
+
+Blocking checks (a failure holds the day back: nothing a consumer reads changes): keys unique and not
+null, referential integrity, value ranges, and "not empty" (an empty table where the previous published
+day had rows, or a day without a single row — unless accepted on purpose). Warning checks (published
+anyway, flagged in the UI): the row count moved a lot or the column schema changed against the previous
+published day; a high quarantine share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import quality
+from .lake.parquet import read_table_file, read_table_partitions
+from .lake.publication import Staging, previous_published
+from .lake.quarantine import read_quarantine, read_quarantine_file
+from .lake.storage import Lake
+from .transform.schemas import TABLES
+
+ROW_COUNT_MAX_CHANGE = float(os.environ.get("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", "0.5"))
+QUARANTINE_MAX_SHARE = float(os.environ.get("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", "0.01"))
+
+# (child table, child column, parent table, parent column, only rows where column == value)
+REFERENCES = [
+    ("tracks", "album_id", "albums", "album_id", None),
+    ("track_artists", "track_id", "tracks", "track_id", None),
+    ("track_artists", "artist_id", "artists", "artist_id", None),
+    ("album_artists", "album_id", "albums", "album_id", None),
+    ("album_artists", "artist_id", "artists", "artist_id", None),
+    ("artist_genres", "artist_id", "artists", "artist_id", None),
+    ("playlist_items", "playlist_id", "playlists", "playlist_id", None),
+    ("playlist_items", "item_id", "tracks", "track_id", ("item_type", "track")),
+]
+
+# table -> [(column, low, high)]; high "partition" means "not after the partition's day"
+RANGES = {
+    "tracks": [("popularity", 0, 100), ("duration_ms", 0, None), ("disc_number", 0, None)],
+    "albums": [("popularity", 0, 100), ("total_tracks", 0, None), ("release_date", None, "partition")],
+    "artists": [("popularity", 0, 100), ("followers", 0, None)],
+    "playlists": [("followers", 0, None), ("total_items", 0, None)],
+    "playlist_items": [("position", 0, None)],
+}
+
+
+class DayTables:
+    """The version of one day under audit, each table read at most once, and the published history
+    it is compared with (the previous published day of each table).
+
+    ``read(table)`` gives the version under audit; ``quarantined(table)`` its number of quarantine
+    records. ``accept_empty`` lets an empty day through on purpose.
+    """
+
+    def __init__(
+        self,
+        lake: Lake,
+        partition: str,
+        read: Callable[[str], pa.Table],
+        quarantined: Callable[[str], int],
+        *,
+        accept_empty: bool = False,
+    ):
+        self.lake = lake
+        self.partition = partition
+        self._read = read
+        self._quarantined = quarantined
+        self.accept_empty = accept_empty
+        self._tables: dict[str, pa.Table] = {}
+        self._previous: dict[str, tuple[str | None, pa.Table | None]] = {}
+
+    @classmethod
+    def staged(cls, staging: Staging, *, accept_empty: bool = False) -> DayTables:
+        """The version a run staged (what the audit decides about)."""
+        lake = staging.lake
+
+        def read(table: str) -> pa.Table:
+            return read_table_file(lake, staging.file("transformed", table))
+
+        def quarantined(table: str) -> int:
+            return len(read_quarantine_file(lake, staging.file("quarantine", table)))
+
+        return cls(lake, staging.partition, read, quarantined, accept_empty=accept_empty)
+
+    @classmethod
+    def published(cls, lake: Lake, partition: str) -> DayTables:
+        """The published version (checks re-run on what consumers read)."""
+
+        def read(table: str) -> pa.Table:
+            return read_table_partitions(lake, table, [partition]).drop_columns(["dt"])
+
+        def quarantined(table: str) -> int:
+            return len(read_quarantine(lake, table, partition))
+
+        return cls(lake, partition, read, quarantined)
+
+    def __getitem__(self, table: str) -> pa.Table:
+        if table not in self._tables:
+            self._tables[table] = self._read(table)
+        return self._tables[table]
+
+    def quarantined(self, table: str) -> int:
+        return self._quarantined(table)
+
+    def previous(self, table: str) -> tuple[str | None, pa.Table | None]:
+        """``(day, rows)`` of the latest published day of ``table`` before this one, or ``(None, None)``."""
+        if table not in self._previous:
+            day = previous_published(self.lake, "transformed", table, self.partition)
+            rows = read_table_partitions(self.lake, table, [day]).drop_columns(["dt"]) if day else None
+            self._previous[table] = (day, rows)
+        return self._previous[table]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's verdict on one table: JSON-able metadata for the UI."""
+
+    table: str
+    check: str
+    blocking: bool
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+Verdict = tuple[bool, str, dict]
+
+
+def _verdict(rules: list[tuple[str, quality.RuleResult]]) -> Verdict:
+    failing = [(name, r) for name, r in rules if not r.passed]
+    metadata: dict = {f"{name}/failing_rows": r.failing_rows for name, r in rules}
+    for name, r in failing:
+        metadata[f"{name}/detail"] = r.description
+        metadata[f"{name}/examples"] = ", ".join(map(str, r.examples)) or "none"
+    description = "; ".join(r.description for _, r in failing) if failing else "all rows pass"
+    return not failing, description, metadata
+
+
+def _check_keys(table: str, day: DayTables) -> Verdict:
+    return _verdict([("keys", quality.keys_unique_and_not_null(day[table], TABLES[table].key))])
+
+
+def _check_references(table: str, day: DayTables) -> Verdict:
+    child = day[table]
+    rules = []
+    for _, column, parent, parent_column, where in (r for r in REFERENCES if r[0] == table):
+        mask = pc.equal(child[where[0]], where[1]) if where else None
+        rules.append(
+            (f"{column}->{parent}", quality.references_exist(child, column, day[parent], parent_column, where=mask))
+        )
+    return _verdict(rules)
+
+
+def _check_ranges(table: str, day: DayTables) -> Verdict:
+    data = day[table]
+    partition_day = dt.date.fromisoformat(day.partition)
+    return _verdict(
+        [
+            (column, quality.within_range(data, column, low, partition_day if high == "partition" else high))
+            for column, low, high in RANGES[table]
+        ]
+    )
+
+
+def _check_not_empty(table: str, day: DayTables) -> Verdict:
+    rows = day[table].num_rows
+    previous_day, previous = day.previous(table)
+    previous_rows = previous.num_rows if previous is not None else 0
+    metadata = {"rows": rows, "previous_partition": previous_day or "", "previous_rows": previous_rows}
+    if rows:
+        return True, f"{rows} rows", metadata
+    if day.accept_empty:
+        return True, "empty, accepted on purpose (accept_empty)", metadata
+    if previous_rows:
+        return False, (
+            f"no rows, although {previous_day} had {previous_rows}: the extraction found nothing (wrong seed "
+            "ids, an emptied account, a broken source?). Re-run with accept_empty: true to publish it anyway."
+        ), metadata
+    if not any(day[t].num_rows for t in TABLES):
+        return False, (
+            "the whole day is empty: no table has a single row. Re-run with accept_empty: true to publish "
+            "an empty day on purpose."
+        ), metadata
+    return True, "empty, as was the previous published day", metadata
+
+
+def _check_drift(table: str, day: DayTables) -> Verdict:
+    current = day[table]
+    previous_day, previous = day.previous(table)
+    if previous is None:
+        return True, "no previous published day to compare", {}
+    change = quality.relative_change(current.num_rows, previous.num_rows)
+    schema_diff = quality.schema_differences(current.schema, previous.schema)
+    problems = []
+    if change is not None and change > ROW_COUNT_MAX_CHANGE:
+        problems.append(f"row count {previous.num_rows} → {current.num_rows} ({change:.0%})")
+    if schema_diff:
+        problems.append("schema changed: " + "; ".join(schema_diff))
+    metadata = {
+        "previous_partition": previous_day,
+        "rows": current.num_rows,
+        "previous_rows": previous.num_rows,
+        "relative_change": float(change) if change is not None else 0.0,
+        "schema_changes": "; ".join(schema_diff) or "none",
+    }
+    return not problems, "; ".join(problems) or f"stable against {previous_day}", metadata
+
+
+def _check_quarantine(table: str, day: DayTables) -> Verdict:
+    rows = day[table].num_rows
+    quarantined = day.quarantined(table)
+    share = quarantined / (rows + quarantined) if rows + quarantined else 0.0
+    metadata = {"quarantined": quarantined, "rows": rows, "share": float(share)}
+    return share <= QUARANTINE_MAX_SHARE, f"{quarantined} quarantined vs {rows} rows ({share:.2%})", metadata
+
+
+def _describe_references(table: str) -> str:
+    return "; ".join(
+        f"{c}.{col} → {p}.{pcol}" + (f" (where {w[0]} = {w[1]})" if w else "")
+        for c, col, p, pcol, w in REFERENCES
+        if c == table
+    )
+
+
+def _describe_ranges(table: str) -> str:
+    def bound(value, default):
+        return "the partition day" if value == "partition" else default if value is None else value
+
+    return ", ".join(f"{c} in [{bound(lo, '-inf')}, {bound(hi, '+inf')}]" for c, lo, hi in RANGES[table])
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """A check of the audit: blocking or a warning, the tables it applies to, and how it judges a day."""
+
+    name: str
+    blocking: bool
+    evaluate: Callable[[str, DayTables], Verdict]
+    describe: Callable[[str], str]
+    applies: Callable[[str], bool] = lambda table: True
+
+
+CHECKS = [
+    CheckDef(
+        "keys_unique_and_not_null", True, _check_keys,
+        lambda t: f"Every row has a non-null, unique key ({', '.join(TABLES[t].key)}).",
+    ),
+    CheckDef(
+        "references_exist", True, _check_references,
+        lambda t: f"Referential integrity: {_describe_references(t)}.",
+        applies=lambda t: any(r[0] == t for r in REFERENCES),
+    ),
+    CheckDef(
+        "values_in_range", True, _check_ranges,
+        lambda t: f"Value ranges (nulls allowed): {_describe_ranges(t)}.",
+        applies=lambda t: t in RANGES,
+    ),
+    CheckDef(
+        "not_empty", True, _check_not_empty,
+        lambda t: "Fails when the table is empty although its previous published day had rows, or when the "
+        "whole day is empty; run the transform with accept_empty: true to publish such a day on purpose.",
+    ),
+    CheckDef(
+        "stable_against_previous_partition", False, _check_drift,
+        lambda t: "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
+        f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the previous published day, or the column schema changed.",
+    ),
+    CheckDef(
+        "quarantine_share_low", False, _check_quarantine,
+        lambda t: "Warns when the share of records quarantined for this table exceeds "
+        f"SPOTIFY_CHECK_QUARANTINE_MAX_SHARE (now {QUARANTINE_MAX_SHARE:.1%}).",
+    ),
+]
+CHECKS_BY_NAME = {c.name: c for c in CHECKS}
+
+
+def checks_of(table: str) -> list[CheckDef]:
+    return [c for c in CHECKS if c.applies(table)]
+
+
+def all_checks() -> list[tuple[str, CheckDef]]:
+    """Every ``(table, check)`` pair of the audit."""
+    return [(t, c) for t in TABLES for c in checks_of(t)]
+
+
+def audit(day: DayTables, selection: Iterable[tuple[str, str]] | None = None) -> list[CheckOutcome]:
+    """Run the checks (all, or the ``(table, check name)`` pairs of ``selection``) on ``day``."""
+    pairs = [(t, c.name) for t, c in all_checks()] if selection is None else sorted(selection)
+    outcomes = []
+    for table, name in pairs:
+        check = CHECKS_BY_NAME[name]
+        passed, description, metadata = check.evaluate(table, day)
+        outcomes.append(CheckOutcome(table, name, check.blocking, passed, description, metadata))
+    return outcomes
+
+
+def blocking_failures(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
+    return [o for o in outcomes if o.blocking and not o.passed]

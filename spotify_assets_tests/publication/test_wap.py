@@ -1,0 +1,185 @@
+"""Write–audit–publish of the transformed tables, on a local lake and on S3 (moto): a day whose audit fails
+changes nothing a consumer reads — the published objects, what Glue points at, what DuckDB returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+
+import boto3
+import orjson
+import pytest
+
+from spotify_assets.lake.parquet import read_table_file
+from spotify_assets.lake.publication import (
+    HELD_BACK_NOTE,
+    Staging,
+    clean_staging,
+    published_file,
+    staged_runs,
+)
+from spotify_assets.lake.quarantine import read_quarantine
+from spotify_assets.lake.storage import Lake
+from spotify_assets.transform.schemas import TABLES
+from spotify_assets.wap import transform_day
+from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
+from spotify_assets.warehouse.glue import GlueCatalog
+
+BAD_TRACK = "Z" * 22
+
+
+def _copy_raw(src_root: str, lake: Lake, partition: str, day: str) -> None:
+    """Land the crawled raw files of ``partition`` as the raw zone of ``day``."""
+    src = Lake(src_root)
+    for f in src.list_files("raw"):
+        lake.write_bytes(f.path.replace(f"dt={partition}", f"dt={day}"), src.read_bytes(f.path))
+
+
+def _land_bad_track(lake: Lake, day: str) -> str:
+    """A raw file 'another tool' landed: one parseable track with popularity 150 (out of range)."""
+    artist = {"id": "1" * 22, "name": "Someone", "type": "artist"}
+    body = {"tracks": [{
+        "id": BAD_TRACK, "name": "Injected", "type": "track", "duration_ms": 1000, "explicit": False,
+        "popularity": 150, "disc_number": 1, "track_number": 1, "external_ids": {"isrc": "XX0000000001"},
+        "album": {"id": "0" * 22, "name": "Injected album", "album_type": "single", "release_date": "2020",
+                  "release_date_precision": "year", "total_tracks": 1, "type": "album", "artists": [artist]},
+        "artists": [artist],
+    }]}
+    line = orjson.dumps({"request": f"/v1/tracks?ids={BAD_TRACK}", "status": 200, "fetched_at": f"{day}T06:00:00Z",
+                         "body": body})
+    rel = f"raw/tracks/dt={day}/injected.jsonl.gz"
+    lake.write_bytes(rel, gzip.compress(line + b"\n"))
+    return rel
+
+
+def _published(lake: Lake) -> dict[str, bytes]:
+    """Every object of the published zones, manifests included."""
+    return {
+        f.path: lake.read_bytes(f.path)
+        for z in ("transformed", "quarantine")
+        for f in lake.list_files(z, include_hidden=True)
+    }
+
+
+def _query(engine: DuckDBEngine) -> dict[str, list]:
+    return {t: engine.query(f"SELECT * FROM {t} ORDER BY ALL").to_pylist() for t in ("tracks", "albums", "playlist_items")}
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request, tmp_path):
+    if request.param == "local":
+        return Lake(str(tmp_path / "lake"))
+    bucket = request.getfixturevalue("s3_bucket")
+    return Lake(f"s3://{bucket}/lake")
+
+
+@pytest.fixture
+def two_days(lake, crawled_raw):
+    """Yesterday and today published from the crawled raw zone."""
+    src_root, partition = crawled_raw
+    today = partition
+    yesterday = (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()
+    for day in (yesterday, today):
+        _copy_raw(src_root, lake, partition, day)
+        assert transform_day(lake, day, f"good-{day}").held_back is None
+    return yesterday, today
+
+
+def test_failed_audit_changes_nothing_a_consumer_reads(lake, two_days, tmp_path):
+    yesterday, today = two_days
+    engine = DuckDBEngine(lake, str(tmp_path / "spotify.duckdb"))
+    engine.refresh_tables()
+    glue = None
+    if not lake.is_local:
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        glue = GlueCatalog(database=f"wap_{tmp_path.name[-8:].lower().replace('-', '_')}", lake_uri=lake.uri(),
+                           endpoint_url=endpoint, region="us-east-1")
+        glue.ensure_database()
+        for spec in TABLES.values():
+            glue.ensure_table(spec)
+            glue.register_partitions(spec, [yesterday, today])
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        bucket, prefix = lake.base.split("/", 1)
+        etags = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/transformed/")["Contents"]}
+        locations = {t: glue.get_partition(t, today)["StorageDescriptor"]["Location"] for t in TABLES}
+    before, rows_before = _published(lake), _query(engine)
+    assert any(r["dt"] == today for r in rows_before["tracks"]) and any(r["dt"] == yesterday for r in rows_before["tracks"])
+
+    _land_bad_track(lake, today)
+    outcome = transform_day(lake, today, "bad-run")
+
+    assert outcome.held_back and "tracks.values_in_range" in outcome.held_back
+    assert [o.check for o in outcome.checks if not o.passed and o.blocking] == ["values_in_range"]
+    assert _published(lake) == before, "a held-back day must leave every published object byte for byte"
+    assert _query(engine) == rows_before, "DuckDB must return exactly what it returned before"
+    assert BAD_TRACK not in {r["track_id"] for r in engine.query("SELECT track_id FROM tracks").to_pylist()}
+    if glue is not None:
+        assert {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/transformed/")["Contents"]} == etags
+        assert {t: glue.get_partition(t, today)["StorageDescriptor"]["Location"] for t in TABLES} == locations
+    # the staged version stays inspectable, with a note saying why it was held back
+    staging = Staging(lake, today, "bad-run")
+    staged_tracks = read_table_file(lake, staging.file("transformed", "tracks"))
+    assert BAD_TRACK in staged_tracks["track_id"].to_pylist()
+    note = json.loads(lake.read_bytes(f"{staging.root}/{HELD_BACK_NOTE}"))
+    assert note["failed_checks"] == ["tracks.values_in_range"] and "popularity" in note["reason"]
+    assert [r.run_id for r in staged_runs(lake)] == ["bad-run"] and staged_runs(lake)[0].held_back
+
+    # the bad file removed, the next run publishes the same bytes as before and keeps the held-back folder
+    lake.delete(f"raw/tracks/dt={today}/injected.jsonl.gz")
+    assert transform_day(lake, today, "good-again").held_back is None
+    assert _published(lake) == before
+    assert [r.run_id for r in staged_runs(lake)] == ["bad-run"]
+    assert clean_staging(lake, today, retention_s=0.0) == [staging.root]  # after the retention it goes
+
+
+def test_quarantine_only_change_is_published(lake, two_days):
+    _, today = two_days
+    broken = [b'{"request": "/v1/tracks/x", "sta'] * 50
+    lake.write_bytes(f"raw/tracks/dt={today}/broken.jsonl.gz", gzip.compress(b"\n".join(broken) + b"\n"))
+    outcome = transform_day(lake, today, "quarantine-run")
+    assert outcome.held_back is None
+    warned = {(o.table, o.check) for o in outcome.checks if not o.passed}
+    assert ("tracks", "quarantine_share_low") in warned and all(not o.blocking for o in outcome.checks if not o.passed)
+    assert len(read_quarantine(lake, "tracks", today)) == 50
+
+
+def test_empty_day_is_held_back_unless_accepted(lake, two_days):
+    yesterday, today = two_days
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    outcome = transform_day(lake, tomorrow, "empty-run")  # no raw files at all for that day
+    assert outcome.held_back and "not_empty" in outcome.held_back
+    assert published_file(lake, "transformed", "tracks", tomorrow) is None
+    accepted = transform_day(lake, tomorrow, "accepted-run", accept_empty=True)
+    assert accepted.held_back is None
+    assert read_table_file(lake, published_file(lake, "transformed", "tracks", tomorrow)).num_rows == 0
+
+
+def test_a_first_day_without_any_row_is_held_back(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    outcome = transform_day(lake, "2026-11-24", "first")
+    assert outcome.held_back and "the whole day is empty" in outcome.held_back
+
+
+def test_cleanup_of_abandoned_and_expired_staging(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    day, other_day = "2026-11-24", "2026-11-23"
+    for run in ("killed", "running", "mine"):
+        lake.write_bytes(Staging(lake, day, run).file("transformed", "tracks"), b"x")
+    Staging(lake, other_day, "old-failure").hold_back("blocking checks failed: …")
+    Staging(lake, other_day, "other-killed").reset()
+    lake.write_bytes(Staging(lake, other_day, "other-killed").file("transformed", "tracks"), b"x")
+    now = max(r.newest_mtime for r in staged_runs(lake))
+
+    # another run of the day may be in progress: recent folders stay
+    assert clean_staging(lake, day, keep_run="mine", abandoned_after_s=3600, retention_s=86400, now=now) == []
+    # none in progress: every unmarked folder of the day goes, but not this run's own, nor other days'
+    removed = clean_staging(lake, day, keep_run="mine", abandoned_after_s=0, retention_s=86400, now=now)
+    assert sorted(removed) == [Staging(lake, day, r).root for r in ("killed", "running")]
+    left = {(r.partition, r.run_id) for r in staged_runs(lake)}
+    assert left == {(day, "mine"), (other_day, "old-failure"), (other_day, "other-killed")}
+    # held-back folders of any day go once the retention is over
+    assert clean_staging(lake, day, keep_run="mine", retention_s=10, now=now + 11) == [
+        Staging(lake, other_day, "old-failure").root
+    ]
