@@ -106,8 +106,13 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
         f"Staged {result.raw_files} raw files ({result.raw_bytes} bytes) at {staging.uri()}: rows {result.row_counts}, "
         f"quarantined {result.quarantined} ({time.perf_counter() - started:.1f} s)"
     )
+    audit_started = time.perf_counter()
     checks = audit_staged(staging, accept_empty=config.accept_empty)
     failures = blocking_failures(checks)
+    context.log.info(
+        f"Audited the staged version: {len(checks)} checks, {len(failures)} blocking failures "
+        f"({(time.perf_counter() - audit_started) * 1000:.0f} ms)"
+    )
     publish_started = time.perf_counter()
     if failures:
         reason = hold_back_reason(failures)
