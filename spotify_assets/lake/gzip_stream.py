@@ -26,6 +26,8 @@ _GZIP_ONLY = 16 + zlib.MAX_WBITS  # zlib window bits: a gzip header and trailer,
 _HEADER_ERRORS = ("incorrect header check", "unknown compression method", "unknown header flags set",
                   "header crc mismatch")
 _CHECK_ERRORS = ("incorrect data check", "incorrect length check")
+_MAGIC = b"\x1f\x8b"
+_TRAILING = "trailing bytes after the end of the gzip data are not gzip ({})"
 
 
 class GzipDamage(Exception):
@@ -137,6 +139,7 @@ class _Salvage:
         self._skip = skip
         self._member: zlib._Decompress | None = None  # the member being decoded
         self._member_start = 0
+        self._member_head = b""  # the member's first bytes (zlib needs two to reject a header)
         self._members = 0  # members decoded completely
         self._unfed = b""  # compressed bytes read past the end of the last member
         self._offset = 0  # compressed offset of the next byte to feed
@@ -175,35 +178,17 @@ class _Salvage:
         data = self._unfed or self._raw.read(STEP)
         self._unfed = b""
         if not data:
-            self._done = True
-            if self._member is not None:
-                self._fail("gzip data truncated (the file ends inside a gzip member)", self._offset)
-            elif self._members == 0:
-                self._fail("empty file (no gzip data)", 0)
+            self._end_of_file()
             return b""
         if self._member is None:
             self._member = zlib.decompressobj(_GZIP_ONLY)
             self._member_start = self._offset
+            self._member_head = data[:2]
         before = self._member.copy()
         try:
             out = self._member.decompress(data)
         except zlib.error as e:
-            self._done = True
-            what = str(e).rsplit(": ", 1)[-1]
-            if any(h in what for h in _HEADER_ERRORS):  # only a member's first bytes can fail so
-                reason = (f"trailing bytes after the end of the gzip data are not gzip ({what})" if self._members
-                          else f"not a gzip file ({what})")
-                self._fail(reason, self._member_start)
-                return b""
-            out, bad = _decodable_prefix(before, data)
-            if any(c in what for c in _CHECK_ERRORS):
-                reason = (f"gzip checksum mismatch at the end of a member ({what}): its lines were read but "
-                          "may hold corrupted bytes")
-            else:
-                reason = f"corrupt gzip data ({what})"
-            out = self._keep(out)
-            self._fail(reason, self._offset + bad)
-            return out
+            return self._keep(self._zlib_error(str(e).rsplit(": ", 1)[-1], before, data))
         self._offset += len(data)
         if self._member.eof:  # the member ends in this step: what follows is the next member (or damage)
             self._unfed = self._member.unused_data
@@ -211,6 +196,31 @@ class _Salvage:
             self._member = None
             self._members += 1
         return self._keep(out)
+
+    def _end_of_file(self) -> None:
+        self._done = True
+        if self._member is None:
+            if self._members == 0:
+                self._fail("empty file (no gzip data)", 0)
+        elif self._members and not _MAGIC.startswith(self._member_head):  # one stray byte after a member
+            self._fail(_TRAILING.format("incorrect header check"), self._member_start)
+        else:
+            self._fail("gzip data truncated (the file ends inside a gzip member)", self._offset)
+
+    def _zlib_error(self, what: str, before, data: bytes) -> bytes:
+        """Record the damage ``what`` (zlib's words) met in ``data``; returns what decodes before it."""
+        self._done = True
+        if any(h in what for h in _HEADER_ERRORS):  # only a member's first bytes can fail so
+            self._fail(_TRAILING.format(what) if self._members else f"not a gzip file ({what})", self._member_start)
+            return b""
+        out, bad = _decodable_prefix(before, data)
+        if any(c in what for c in _CHECK_ERRORS):
+            reason = (f"gzip checksum mismatch at the end of a member ({what}): its lines were read but may "
+                      "hold corrupted bytes")
+        else:
+            reason = f"corrupt gzip data ({what})"
+        self._fail(reason, self._offset + bad, len(out))
+        return out
 
     def _keep(self, out: bytes) -> bytes:
         self._decoded += len(out)
@@ -220,8 +230,9 @@ class _Salvage:
             out = out[k:]
         return out
 
-    def _fail(self, reason: str, offset: int) -> None:
-        self._damage = GzipDamage(reason, offset, self._decoded)
+    def _fail(self, reason: str, offset: int, pending: int = 0) -> None:
+        """The damage, raised once everything decoded before it (``pending`` bytes not counted yet) is out."""
+        self._damage = GzipDamage(reason, offset, self._decoded + pending)
 
 
 def _decodable_prefix(member, data: bytes) -> tuple[bytes, int]:
