@@ -192,3 +192,35 @@ def test_carry_over_reader_uses_the_intact_lines_of_a_damaged_file(lake, caplog)
     with caplog.at_level("WARNING"):
         assert len(list(iter_raw_envelopes(lake, "playlist_items", PARTITION))) == 3
     assert f"raw file {ITEMS_PATH} is damaged" in caplog.text
+
+
+def test_an_io_error_fails_the_transform_naming_the_file(lake, monkeypatch):
+    _write_items(lake, gzip.compress(_text(_page_lines(2))))
+    real_open = Lake.open_input
+
+    def failing_open(self, rel):
+        if rel == ITEMS_PATH:
+            raise OSError("Input/output error")
+        return real_open(self, rel)
+
+    monkeypatch.setattr(Lake, "open_input", failing_open)
+    with pytest.raises(OSError, match="Input/output error") as e:
+        transform_partition(lake, PARTITION, write=False)
+    assert e.value.__notes__ == [f"while transforming raw file {ITEMS_PATH} (last line read: 0)"]
+
+
+def test_a_bug_on_a_line_names_the_file_and_the_last_line_read(lake, monkeypatch):
+    from spotify_assets.transform.entities import Extractor
+
+    _write_items(lake, gzip.compress(_text(_page_lines(3))))
+    real_feed = Extractor.feed_line
+
+    def feed(self, file, line_no, data):
+        if file == ITEMS_PATH and line_no == 3:
+            raise RuntimeError("a bug")
+        real_feed(self, file, line_no, data)
+
+    monkeypatch.setattr(Extractor, "feed_line", feed)
+    with pytest.raises(RuntimeError, match="a bug") as e:
+        transform_partition(lake, PARTITION, write=False, fast=False)
+    assert e.value.__notes__ == [f"while transforming raw file {ITEMS_PATH} (last line read: 2)"]
