@@ -15,6 +15,7 @@ An I/O error that recurs on the reopened file is raised as it is (it is not dama
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Callable
 from typing import BinaryIO
@@ -88,8 +89,8 @@ class GzipReader:
         self._raw.close()
 
     def read(self, n: int) -> bytes:
-        """Up to ``n`` bytes (fewer only at the end); ``b""`` at the end; :class:`GzipDamage` after the
-        last decodable byte of a damaged file."""
+        """Up to ``n`` decompressed bytes (at least one until the end), ``b""`` at the end; raises
+        :class:`GzipDamage` once the last decodable byte of a damaged file was returned."""
         if self._fast is not None:
             try:
                 data = self._fast.read(n)
@@ -121,8 +122,9 @@ class GzipReader:
         return n
 
     def _switch(self) -> None:
-        self._fast.close()
-        self._raw.close()
+        with contextlib.suppress(OSError):  # the failed streams are dropped either way
+            self._fast.close()
+            self._raw.close()
         self._fast = None
         self._raw = self._opener()
         self._slow = _Salvage(self._raw, skip=self.delivered)

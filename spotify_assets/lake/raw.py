@@ -58,7 +58,7 @@ def list_raw_files(lake: Lake, source: str, partition: str) -> tuple[list[LakeFi
 
 
 def read_line_blocks(lake: Lake, path: str, block: int = READ_BLOCK) -> Iterator[list[bytes]]:
-    """The lines of one raw file (without their ``\n``), a list per ``block`` decompressed bytes.
+    """The lines of one raw file (without their newline), a list per ``block`` decompressed bytes.
 
     A damaged file yields every complete line before the damage, then raises :class:`GzipDamage` with its
     ``partial_line`` set: the unterminated line cut by the damage is not a complete line and is not
@@ -81,12 +81,13 @@ def read_line_blocks(lake: Lake, path: str, block: int = READ_BLOCK) -> Iterator
             yield [rest]
 
 
-def iter_raw_lines(lake: Lake, source: str, partition: str, *, damaged: list[GzipDamage] | None = None,
-                   ) -> Iterator[RawLine]:
+def iter_raw_lines(
+    lake: Lake, source: str, partition: str, *, damaged: list[GzipDamage] | None = None
+) -> Iterator[RawLine]:
     """Every non-empty line of every raw file of ``source`` for ``partition``, in file then line order.
 
-    A damaged file gives its complete lines before the damage; the :class:`GzipDamage` is then raised —
-    or, if a ``damaged`` list is given, appended to it (with ``.path`` set) and the next file is read.
+    A damaged file gives its complete lines before the damage; the :class:`GzipDamage` (with ``.path``
+    set) is then raised — or, if a ``damaged`` list is given, appended to it and the next file is read.
     """
     for f in list_raw_files(lake, source, partition)[0]:
         line_no = 0
@@ -97,9 +98,9 @@ def iter_raw_lines(lake: Lake, source: str, partition: str, *, damaged: list[Gzi
                     if line.strip():
                         yield RawLine(f.path, line_no, line)
         except GzipDamage as damage:
+            damage.path = f.path
             if damaged is None:
                 raise
-            damage.path = f.path
             damaged.append(damage)
 
 
