@@ -8,8 +8,9 @@ from ..lake.paths import RAW_SOURCES
 from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
+from ..preflight import ConfigurationError, check_lake
 from ..spotify.crawl import CrawlSeeds
-from ..spotify.errors import RateLimitedError, SpotifyAuthError
+from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ..spotify.ids import validate_ids
 from ..spotify.resource import SpotifyResource
 
@@ -69,6 +70,22 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
+def _check_lake(context: dg.AssetExecutionContext, lake) -> None:
+    """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
+    the step's retry policy nor by a run retry (the run is tagged so the daemon does not re-run it)."""
+    try:
+        check_lake(lake)
+    except ConfigurationError as error:
+        context.instance.add_run_tags(context.run_id, {"dagster/retry_on_asset_or_op_failure": "false"})
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
+def _discarded(writer: RawPartitionWriter) -> str:
+    n = sum(writer.records.values())
+    return (f"The {n} records fetched before this point were discarded and the raw zone is unchanged; "
+            "a re-run crawls the partition again from the start.")
+
+
 def _previous_records(lake, partition: str | None):
     if partition is None:
         return None
@@ -107,6 +124,7 @@ def raw_spotify(
     _check_partition_is_today(partition, config.allow_past_partition)
     _check_seed_ids(config)
     the_lake = lake.get_lake()
+    _check_lake(context, the_lake)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),
@@ -125,8 +143,13 @@ def raw_spotify(
         )
     except (RateLimitedError, SpotifyAuthError) as error:
         # Retrying within minutes cannot help: wait for the time the message names, or fix credentials.
+        discarded = _discarded(writer)
         writer.close()
-        raise dg.Failure(description=str(error), allow_retries=False) from error
+        raise dg.Failure(description=f"{error} {discarded}", allow_retries=False) from error
+    except SpotifyError as error:
+        error.add_note(_discarded(writer))
+        writer.close()
+        raise
     except BaseException:
         writer.close()
         raise

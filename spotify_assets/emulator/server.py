@@ -92,11 +92,11 @@ class EmulatorApp:
             ("/v1/artists", self.get_artists), ("/v1/artists/{id}", self.get_artist),
             ("/v1/artists/{id}/albums", self.get_artist_albums), ("/v1/search", self.get_search),
         ]
-        return [(re.compile("^" + t.replace("{id}", "([^/]+)") + "/?$"), t, fn) for t, fn in table]
+        return [(re.compile(t.replace("{id}", "([^/]+)") + "/?"), t, fn) for t, fn in table]
 
     def match(self, path: str):
         for rx, template, fn in self.routes:
-            m = rx.match(path)
+            m = rx.fullmatch(path)
             if m:
                 return template, fn, m.groups()
         return None

@@ -14,9 +14,10 @@ class SpotifyAuthError(SpotifyError):
 
 
 class RateLimitedError(SpotifyError):
-    """The API asked us to wait longer than ``retry_after_ceiling_s``.
+    """The API asked us to wait longer than ``retry_after_ceiling_s``: re-run after ``retry_at``.
 
-    Records fetched so far have already been written to the sink; re-run after ``retry_at``.
+    Records fetched so far were handed to the sink; whether they are kept is the sink owner's to say
+    (the raw asset discards them and says so).
     """
 
     def __init__(self, request: str, retry_after_s: float, ceiling_s: float, retry_at: datetime | None = None):
@@ -29,8 +30,7 @@ class RateLimitedError(SpotifyError):
         self.report = None  # set by run_crawl: the partial CrawlReport
         super().__init__(
             f"Spotify rate limit: {request} answered 429 with Retry-After {retry_after_s:g} s, above the "
-            f"ceiling of {ceiling_s:g} s. Retry after {self.retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC). "
-            "Records fetched before this point were kept."
+            f"ceiling of {ceiling_s:g} s. Retry after {self.retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC)."
         )
 
 

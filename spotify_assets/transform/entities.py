@@ -41,10 +41,13 @@ import pyarrow as pa
 
 from . import schemas as S
 from .coerce import (
+    INT64_MAX,
+    INT64_MIN,
     SPOTIFY_ID,
     Bad,
     opt_id,
     release_date,
+    short_number,
     spotify_id,
     timestamp_us,
     to_bool,
@@ -71,6 +74,11 @@ EXTRA_COLUMNS: dict[str, list[pa.Field]] = {}
 
 _valid_id = SPOTIFY_ID.fullmatch
 _PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
+
+
+def page_offset_limit(n_items: int) -> int:
+    """The largest page offset whose ``n_items`` positions (``offset + i``) all fit in int64."""
+    return INT64_MAX - max(n_items - 1, 0)
 
 
 def output_schema(table: str) -> pa.Schema:
@@ -226,10 +234,10 @@ class Extractor:
         except (orjson.JSONDecodeError, AttributeError):
             return body
 
-    def quarantine_unreadable(self, file: str, line_no: int, reason: str) -> None:
-        """The rest of a raw file cannot be decoded: one quarantined "line" for it (record null)."""
+    def quarantine_unreadable(self, file: str, line_no: int, reason: str, record: dict) -> None:
+        """The rest of a raw file cannot be decoded: one quarantined "line" for it (``record`` describes it)."""
         self._sc.lines += 1
-        self._q_line(SOURCE_TABLE[self.source], reason, file, line_no, None, None)
+        self._q_line(SOURCE_TABLE[self.source], reason, file, line_no, None, record)
 
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
         self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record, self.task))
@@ -250,9 +258,11 @@ class Extractor:
         items = body.get("items")
         if type(items) is not list:
             raise Reject("page has no items array")
-        self.items(pid, self._page_offset(body), items)
+        self.items(pid, self._page_offset(body, len(items)), items)
 
-    def _page_offset(self, page: dict) -> int:
+    def _page_offset(self, page: dict, n_items: int) -> int:
+        """The page's ``offset`` (else the request's), checked so that every item's position
+        (``offset + i``) is a non-negative int64; :class:`Reject` otherwise."""
         try:
             off = to_int(page.get("offset"), "offset")
         except Bad as e:
@@ -263,6 +273,9 @@ class Extractor:
                 off = int(q.get("offset", ["0"])[0])
             except ValueError:
                 raise Reject("page has no usable offset") from None
+        if not 0 <= off <= page_offset_limit(n_items):
+            raise Reject(f"page offset {short_number(off)} out of range for {n_items} items (positions must be "
+                         "non-negative int64)")
         return off
 
     def _batch_or_single(self, body: dict, key: str, add) -> None:
@@ -323,7 +336,7 @@ class Extractor:
                 self.env.rank,
             )
             items = to_list(page.get("items"), "items") if page else None
-            offset = self._page_offset(page) if items else 0
+            offset = self._page_offset(page, len(items)) if items else 0
         except (Bad, Reject) as e:
             self._q("playlists", e.reason if isinstance(e, Bad) else str(e), p)
             return
@@ -440,16 +453,16 @@ class Extractor:
             if name is not None and type(name) is not str:
                 raise Bad("name is not a string")
             v = t.get("duration_ms")
-            duration = v if type(v) is int else to_int(v, "duration_ms")
+            duration = v if type(v) is int and INT64_MIN <= v <= INT64_MAX else to_int(v, "duration_ms")
             explicit = t.get("explicit")
             if explicit is not None and explicit is not True and explicit is not False:
                 raise Bad(f"explicit has type {type(explicit).__name__}, expected boolean")
             v = t.get("popularity")
-            popularity = v if type(v) is int else to_int(v, "popularity")
+            popularity = v if type(v) is int and INT64_MIN <= v <= INT64_MAX else to_int(v, "popularity")
             v = t.get("disc_number")
-            disc = v if type(v) is int else to_int(v, "disc_number")
+            disc = v if type(v) is int and INT64_MIN <= v <= INT64_MAX else to_int(v, "disc_number")
             v = t.get("track_number")
-            number = v if type(v) is int else to_int(v, "track_number")
+            number = v if type(v) is int and INT64_MIN <= v <= INT64_MAX else to_int(v, "track_number")
         except Bad as e:
             self._q("tracks", e.reason, t)
             return

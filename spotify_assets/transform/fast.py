@@ -1,7 +1,8 @@
 """C-speed fast path for clean chunks of raw lines: ``pyarrow.json`` + Arrow compute instead of per-item Python.
 
-A raw file is read in the same 4 MB blocks as :func:`.records.iter_file_lines`; consecutive lines are
-grouped into chunks of ~``CHUNK_BYTES``. A chunk is parsed by ``pyarrow.json.read_json`` with an
+A raw file is decompressed in 4 MB reads (:class:`~spotify_assets.lake.gzip_stream.GzipReader`, so a
+damaged file gives exactly the complete lines the Python path reads); consecutive lines are grouped into
+chunks of ~``CHUNK_BYTES``. A chunk is parsed by ``pyarrow.json.read_json`` with an
 explicit schema projecting only the fields the tables use (everything else, ``available_markets``
 included, is skipped by the C++ parser). The parser is strict: a value of the wrong JSON type (a float
 or string in an int field, a number in a string field, an object where an array is expected, a
@@ -32,9 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from spotify_assets.lake.gzip_stream import GzipDamage, GzipReader
+from spotify_assets.lake.raw import READ_BLOCK
+
 from .coerce import Bad, fetched_rank, release_date
-from .entities import _PLAYLIST_REQUEST, FULL, Extractor
-from .records import READ_BLOCK, in_background
+from .entities import _PLAYLIST_REQUEST, FULL, Extractor, page_offset_limit
+from .records import in_background
 
 CHUNK_BYTES = 16 * 1024 * 1024  # decompressed bytes per chunk (a fallback re-parses one chunk)
 JSON_BLOCK = 16 * 1024 * 1024  # pyarrow.json block (a chunk is parsed by one thread; two chunks at a time)
@@ -107,9 +111,9 @@ class FastReader:
 
     def feed(self, ex: Extractor, path: str, source: str, last: list[int], stats: dict | None = None) -> None:
         """Feed the next file (``path``) to ``ex``: clean chunks through the fast path, the others line by
-        line. ``last[0]`` is kept at the last line number fed; a read error of the file (for instance a
-        corrupt gzip stream) is raised after the whole lines decoded before it were fed — the lines
-        :func:`.records.iter_file_lines` yields before failing (same ``READ_BLOCK`` reads)."""
+        line. ``last[0]`` is kept at the last line number fed; a damaged gzip stream
+        (:class:`~spotify_assets.lake.gzip_stream.GzipDamage`) or a read error is raised after the complete
+        lines decoded before it were fed — the lines :func:`.records.iter_file_lines` yields."""
         assert self.files[self._next] == (source, path), (self.files[self._next], source, path)
         self._next += 1
         first = 1
@@ -181,9 +185,9 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
     """Decompress one raw file into ``("chunk", piece, clean, done_with)`` items of whole lines (no final
     newline); ``done_with`` is the buffer under the pieces on its last piece (for :class:`_BufferPool`).
 
-    Reads are exactly ``READ_BLOCK`` each, straight into the chunk's buffer (no copies but the unfinished
-    last line carried to the next buffer). On a read error, the whole lines decoded before it are put,
-    then the error is raised.
+    Reads are ``READ_BLOCK`` each, straight into the chunk's buffer (no copies but the unfinished last line
+    carried to the next buffer). On damage (:class:`GzipDamage`), the complete lines decoded before it are
+    put, then the damage is raised with its ``partial_line`` (the unterminated rest, not used).
     """
     def emit(buf, end):
         pieces = _pieces(buf, end)
@@ -191,7 +195,7 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
             put(("chunk", piece, _clean(piece), buf if i == len(pieces) - 1 else None))
 
     carry = b""
-    with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+    with GzipReader.open(lake, path) as stream:
         eof = False
         while not eof and not stop.is_set():
             want = len(carry) + max(CHUNK_BYTES, READ_BLOCK)
@@ -208,8 +212,10 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
                     view, arr = memoryview(buf).cast("B"), np.frombuffer(buf, dtype=np.uint8)
                 try:
                     n = stream.readinto(view[filled : filled + READ_BLOCK])
-                except OSError:
-                    if (cut := _last_newline(arr, filled)) >= 0:
+                except GzipDamage as damage:
+                    cut = _last_newline(arr, filled)
+                    damage.partial_line = bytes(view[cut + 1 : filled])
+                    if cut >= 0:
                         emit(buf, cut)
                     raise
                 filled += n
@@ -236,7 +242,7 @@ def _read_stage(lake, paths: list[str], buffers: _BufferPool):
                 return
             try:
                 _file_chunks(lake, path, put, stop, buffers)
-            except OSError as e:  # the caller decides (quarantine the rest of the file, or fail)
+            except (GzipDamage, OSError) as e:  # the caller decides (quarantine the damage, or fail)
                 put(("end", e))
             else:
                 put(("end", None))
@@ -537,14 +543,15 @@ def _prepare(ex: Extractor, source: str, data: pa.Buffer, tab: pa.Table):
     if source == "playlist_items":
         pids = []
         offsets = []
-        for req, off in zip(requests, _f(body, "offset").to_pylist(), strict=True):
+        items = _f(body, "items")
+        _check(items.null_count == 0)
+        lens = pc.list_value_length(items).to_pylist()
+        for req, off, k in zip(requests, _f(body, "offset").to_pylist(), lens, strict=True):
             m = _PLAYLIST_REQUEST.search(req)
             _check(m is not None)
             pids.append(m.group(1))
-            offsets.append(_offset(off, req))
+            offsets.append(_offset(off, req, k))
         _valid_ids(pa.array(pids, _S))
-        items = _f(body, "items")
-        _check(items.null_count == 0)
         _items(plan, pa.array(pids, _S), np.array(offsets, dtype=np.int64), items, ranks)
     elif source == "playlists":
         _playlists(plan, body, requests, ranks)
@@ -568,14 +575,16 @@ def _prepare(ex: Extractor, source: str, data: pa.Buffer, tab: pa.Table):
     return plan.commit, n
 
 
-def _offset(off, request: str) -> int:
-    if off is not None:
-        return off
-    q = parse_qs(urlsplit(request).query)
-    try:
-        return int(q.get("offset", ["0"])[0])
-    except ValueError:
-        raise Fallback from None
+def _offset(off, request: str, n_items: int) -> int:
+    """The page offset as :meth:`.entities.Extractor._page_offset` takes it; Fallback where it rejects it."""
+    if off is None:
+        q = parse_qs(urlsplit(request).query)
+        try:
+            off = int(q.get("offset", ["0"])[0])
+        except ValueError:
+            raise Fallback from None
+    _check(0 <= off <= page_offset_limit(n_items))
+    return off
 
 
 def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np.ndarray) -> None:
@@ -598,7 +607,7 @@ def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np
     lens = pc.fill_null(pc.list_value_length(page_items), 0).to_numpy(zero_copy_only=False)
     offs = []
     for req, off, k in zip(requests, _f(page, "offset").to_pylist(), lens.tolist(), strict=True):
-        offs.append(_offset(off, req) if k else 0)
+        offs.append(_offset(off, req, k) if k else 0)
     kept = plan.dedupe["playlists"].emit(pid, ranks)
     km = pa.array(kept)
     plan.count("playlists", "emitted", int(kept.sum()))
