@@ -45,8 +45,10 @@ def stage_day(
     return transform_partition(lake, partition, staging=staging, **transform_options)
 
 
-def audit_staged(staging: Staging, *, accept_empty: bool = False) -> list[CheckOutcome]:
-    return audit(DayTables.staged(staging, accept_empty=accept_empty))
+def audit_staged(
+    staging: Staging, *, accept_empty: bool = False, unread_files: list[dict] | None = None
+) -> list[CheckOutcome]:
+    return audit(DayTables.staged(staging, accept_empty=accept_empty, unread_files=unread_files))
 
 
 def hold_back_reason(failures: list[CheckOutcome]) -> str:
@@ -82,7 +84,7 @@ def transform_day(
     started = time.perf_counter()
     result = stage_day(lake, partition, run_id, other_runs_in_progress=other_runs_in_progress)
     staged = time.perf_counter()
-    checks = audit_staged(result.staging, accept_empty=accept_empty)
+    checks = audit_staged(result.staging, accept_empty=accept_empty, unread_files=result.unread_files)
     audited = time.perf_counter()
     outcome = DayOutcome(result, checks)
     failures = blocking_failures(checks)

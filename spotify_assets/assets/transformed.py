@@ -13,7 +13,7 @@ from ..checks import check_result, transformed_check_specs
 from ..lake.publication import published_file
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions
-from ..transform.schemas import TABLES, TableSpec
+from ..transform.schemas import TABLE_SOURCES, TABLES, TableSpec
 from ..wap import audit_staged, hold_back_reason, publish_day, stage_day
 from .metadata import column_schema, markdown_preview
 from .raw import raw_asset_key
@@ -24,17 +24,6 @@ FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron=os.environ.get("SPOTIFY_FRESHNESS_DEADLINE_CRON", "0 9 * * *"), lower_bound_delta=dt.timedelta(hours=24)
 )
 
-# Which raw sources feed which table (the lineage graph shows these edges).
-TABLE_SOURCES = {
-    "playlists": ["playlists"],
-    "playlist_items": ["playlists", "playlist_items"],
-    "tracks": ["playlists", "playlist_items", "tracks"],
-    "track_artists": ["playlists", "playlist_items", "tracks"],
-    "albums": ["albums", "tracks", "playlist_items", "playlists"],
-    "album_artists": ["albums"],
-    "artists": ["artists", "tracks", "playlist_items", "playlists", "albums"],
-    "artist_genres": ["artists"],
-}
 
 _IN_PROGRESS = (
     dg.DagsterRunStatus.QUEUED,
@@ -107,7 +96,7 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
         f"quarantined {result.quarantined} ({time.perf_counter() - started:.1f} s)"
     )
     audit_started = time.perf_counter()
-    checks = audit_staged(staging, accept_empty=config.accept_empty)
+    checks = audit_staged(staging, accept_empty=config.accept_empty, unread_files=result.unread_files)
     failures = blocking_failures(checks)
     context.log.info(
         f"Audited the staged version: {len(checks)} checks, {len(failures)} blocking failures "
@@ -155,6 +144,9 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
                 "quarantined": len(result.quarantine.get(name, [])),
                 "bytes_written": written.bytes,
                 "accounting": dg.MetadataValue.json(result.accounting["tables"][name]),
+                "unread_raw_files": dg.MetadataValue.json(
+                    [f for f in result.unread_files if f["path"].split("/")[1] in TABLE_SOURCES[name]]
+                ),
             },
         )
     audited = "staged, held back" if failures else "staged, then published"

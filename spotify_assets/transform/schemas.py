@@ -164,3 +164,15 @@ TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (PLAYLISTS, PLAYLIST_ITEMS, TRACKS, TRACK_ARTISTS, ALBUMS, ALBUM_ARTISTS, ARTISTS, ARTIST_GENRES)
 }
+
+# Which raw sources feed which table (the lineage graph shows these edges; the audit checks they were read).
+TABLE_SOURCES: dict[str, tuple[str, ...]] = {
+    "playlists": ("playlists",),
+    "playlist_items": ("playlists", "playlist_items"),
+    "tracks": ("playlists", "playlist_items", "tracks"),
+    "track_artists": ("playlists", "playlist_items", "tracks"),
+    "albums": ("albums", "tracks", "playlist_items", "playlists"),
+    "album_artists": ("albums",),
+    "artists": ("artists", "tracks", "playlist_items", "playlists", "albums"),
+    "artist_genres": ("artists",),
+}
