@@ -25,7 +25,7 @@ from .lake.parquet import read_table_file, read_table_partitions
 from .lake.publication import Staging, previous_published
 from .lake.quarantine import read_quarantine, read_quarantine_file
 from .lake.storage import Lake
-from .transform.schemas import TABLE_SOURCES, TABLES
+from .tables import TABLE_SOURCES, TABLES
 
 ROW_COUNT_MAX_CHANGE = float(os.environ.get("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", "0.5"))
 QUARANTINE_MAX_SHARE = float(os.environ.get("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", "0.01"))

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from .audit import CheckOutcome, DayTables, audit, blocking_failures
 from .lake.publication import Published, Staging, clean_staging, publish
 from .lake.storage import Lake
+from .tables import TABLES
 from .transform.pipeline import TransformResult, transform_partition
-from .transform.schemas import TABLES
 
 # Seconds after which a staging folder nobody publishes counts as abandoned while another run of the
 # same day may be in progress (a day's transform stages its files within minutes).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
-from ..transform.schemas import TableSpec
+from ..tables import TableSpec
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 40

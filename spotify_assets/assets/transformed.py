@@ -13,7 +13,7 @@ from ..checks import check_result, transformed_check_specs
 from ..lake.publication import published_file
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions
-from ..transform.schemas import TABLE_SOURCES, TABLES, TableSpec
+from ..tables import TABLE_SOURCES, TABLES, TableSpec
 from ..wap import audit_staged, hold_back_reason, publish_day, stage_day
 from .metadata import column_schema, markdown_preview
 from .raw import raw_asset_key

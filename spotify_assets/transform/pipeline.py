@@ -51,7 +51,7 @@ from spotify_assets.lake.quarantine import write_quarantine_file
 from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake
 
-from . import schemas as S
+from .. import tables as S
 from .dedupe import dedupe_entities, dedupe_links
 from .entities import CHILD_OF, Extractor, output_schema
 from .fast import FAST_SOURCES, FastReader

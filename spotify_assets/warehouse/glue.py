@@ -33,7 +33,7 @@ import pyarrow as pa
 from ..lake.paths import validate_partition
 from ..lake.publication import current_version, zone_root
 from ..lake.storage import Lake
-from ..transform.schemas import TableSpec
+from ..tables import TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import pytest
 from spotify_assets import lambda_handler
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
+from spotify_assets.tables import TABLES
 from spotify_assets.transform.pipeline import transform_partition
-from spotify_assets.transform.schemas import TABLES
 
 
 def s3_event(bucket: str, *keys: str, encode: bool = True) -> dict:
