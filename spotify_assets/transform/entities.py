@@ -133,6 +133,20 @@ class Builder:
         self.count += len(rows)
         rows.clear()
 
+    @property
+    def next_seq(self) -> int:
+        """The ``_seq`` of the next row, whether appended to :attr:`rows` or by :meth:`append_columns`."""
+        return self.seq_base + len(self.rows)
+
+    def append_columns(self, columns: dict[str, pa.Array], n: int) -> None:
+        """Append ``n`` rows given as Arrow columns (every column of the schema but ``_seq``), in order."""
+        self.flush()
+        arrays = [columns[f.name] for f in self.schema if f.name != "_seq"]
+        arrays.append(pa.array(np.arange(self.seq_base, self.seq_base + n, dtype=np.int64)))
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.seq_base += n
+        self.count += n
+
     def to_table(self) -> pa.Table:
         self.flush()
         return pa.Table.from_batches(self.batches, schema=self.schema)
@@ -152,7 +166,8 @@ class Extractor:
         # Early dedupe (keys only): the best rank seen so far per entity key. A candidate whose rank is
         # not higher can never win the final dedupe (same rank → the earlier row wins), so it is counted
         # as "duplicate merged" and not stored. Memory: one small int per distinct key.
-        self._best: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
+        # (shared with the fast path, which updates it once a chunk validated)
+        self.best_ranks: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
         self._flushers = [b.maybe_flush for b in self.builders.values()]
         self._rows = {t: RowReader(spec) for t, spec in S.TABLES.items()}
         self._simple_artist = RowReader(S.TABLES["artists"], simplified=True)
@@ -170,6 +185,19 @@ class Extractor:
         self._sc = self.sources.setdefault(source, SourceCount())
         t = self._sc.tables
         self._c: dict[str, TableCount] = {name: t[name] for name in S.TABLES}
+
+    def count_parsed_lines(self, n: int) -> None:
+        """``n`` lines of the current source were parsed (by the fast path)."""
+        self._sc.lines += n
+        self._sc.parsed += n
+
+    def count(self, table: str, what: str, n: int) -> None:
+        """Add ``n`` to ``table``'s ``seen``/``emitted`` count of the current source, or to an exclusion."""
+        c = self._c[table]
+        if what in ("seen", "emitted"):
+            setattr(c, what, getattr(c, what) + n)
+        else:
+            c.excluded[what] += n
 
     def _q(self, table: str, reason: str, record) -> None:
         env = self.env
@@ -302,7 +330,7 @@ class Extractor:
 
     # -- entities ------------------------------------------------------------------------------------
     def _is_dup(self, table: str, key: str, rank: int) -> bool:
-        best = self._best[table]
+        best = self.best_ranks[table]
         b = best.get(key)
         if b is not None and b >= rank:
             self._c[table].excluded["duplicate merged"] += 1
@@ -399,7 +427,7 @@ class Extractor:
         c.seen += 1
         tid = t.get("id")
         rank = self.env.rank
-        best = self._best["tracks"].get(tid) if type(tid) is str else None
+        best = self.best_ranks["tracks"].get(tid) if type(tid) is str else None
         if best is not None and best >= rank:
             c.excluded["duplicate merged"] += 1
             album, artists = t.get("album"), t.get("artists")
@@ -441,7 +469,7 @@ class Extractor:
         c.seen += 1
         rank = self.env.rank + FULL if full else self.env.rank
         aid = a.get("id")
-        best = self._best["albums"].get(aid) if type(aid) is str else None
+        best = self.best_ranks["albums"].get(aid) if type(aid) is str else None
         if best is not None and best >= rank:
             # A copy that cannot win the dedupe: counted, its own fields not re-validated; its artists
             # are still candidates of their own.
@@ -503,7 +531,7 @@ class Extractor:
         c.seen += 1
         rank = self.env.rank + FULL if full else self.env.rank
         arid = a.get("id")
-        best = self._best["artists"].get(arid) if type(arid) is str else None
+        best = self.best_ranks["artists"].get(arid) if type(arid) is str else None
         if best is not None and best >= rank:
             c.excluded["duplicate merged"] += 1
             return

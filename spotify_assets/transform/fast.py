@@ -15,7 +15,7 @@ genre strings. Anything else — or any exception — and the whole chunk is fed
 :meth:`.entities.Extractor.feed_line`, so quarantine, exclusions and every quirk keep their exact
 behaviour. An accepted chunk produces exactly the rows the Python path would, in the same order, with
 the same ``_seq``/``_pseq``, the same early (keys-only) dedupe decisions against the shared
-``Extractor._best`` state and the same per-source/table counts. Nothing is mutated until a chunk has
+``Extractor.best_ranks`` state and the same per-source/table counts. Nothing is mutated until a chunk has
 been fully validated.
 """
 
@@ -412,7 +412,7 @@ _ARROW_COERCE = {"string": _as_parsed, "int": _as_parsed, "bool": _as_parsed, "t
 
 
 class _Dedupe:
-    """Early keys-only dedupe of a chunk's occurrences against (and later into) ``Extractor._best``."""
+    """Early keys-only dedupe of a chunk's occurrences against (and later into) ``Extractor.best_ranks``."""
 
     def __init__(self, best: dict):
         self.best = best
@@ -478,19 +478,18 @@ class _Plan:
 
     def __init__(self, ex: Extractor):
         self.ex = ex
-        self.dedupe = {t: _Dedupe(ex._best[t]) for t in ex._best}
+        self.dedupe = {t: _Dedupe(best) for t, best in ex.best_ranks.items()}
         self.rows: dict[str, list[dict]] = {}  # table → column dicts (appended in order)
         self.counts: list[tuple[str, str, int]] = []  # (table, field or exclusion, n)
         self.lines = 0
         self.pending_seq: dict[str, int] = {}  # rows planned so far per table (for seq of parents)
 
     def seq_base(self, table: str) -> int:
-        b = self.ex.builders[table]
-        # flushed at commit time: the base is the builder's seq_base + its unflushed rows + planned rows
-        return b.seq_base + len(b.rows) + self.pending_seq.get(table, 0)
+        # flushed at commit time: the next row's _seq, plus the rows planned so far
+        return self.ex.builders[table].next_seq + self.pending_seq.get(table, 0)
 
     def add_rows(self, table: str, objects: pa.Array | None, kept: pa.Array | None, *, simplified: bool = False,
-             **computed) -> np.ndarray:
+                 **computed) -> np.ndarray:
         """Plan rows of ``table`` from ``objects`` (the kept ones): each path column read at its path (the
         Arrow twin of :class:`.columns.RowReader`), the computed columns (and ``_rank``/``_pseq``) given by
         name, all of them; returns the rows' ``_seq`` values."""
@@ -526,26 +525,13 @@ class _Plan:
         ex = self.ex
         for table, parts in self.rows.items():
             b = ex.builders[table]
-            b.flush()
-            schema = b.schema
             for cols in parts:
                 n = len(cols["_pseq" if table in CHILD_OF else "_rank"])
-                if n == 0:
-                    continue
-                arrays = [_as(cols[f.name], f.type, n) for f in schema if f.name != "_seq"]
-                arrays.append(pa.array(np.arange(b.seq_base, b.seq_base + n, dtype=np.int64)))
-                b.batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-                b.seq_base += n
-                b.count += n
-        sc = ex._sc
-        sc.lines += self.lines
-        sc.parsed += self.lines
+                if n:
+                    b.append_columns({f.name: _as(cols[f.name], f.type, n) for f in b.schema if f.name != "_seq"}, n)
+        ex.count_parsed_lines(self.lines)
         for table, what, n in self.counts:
-            c = ex._c[table]
-            if what in ("seen", "emitted"):
-                setattr(c, what, getattr(c, what) + n)
-            else:
-                c.excluded[what] += n
+            ex.count(table, what, n)
         for d in self.dedupe.values():
             d.commit()
 

@@ -53,7 +53,6 @@ class Envelope:
     fetched_at: str | None
     rank: int  # fetched_at as epoch seconds, for "latest wins" dedupe
     body: object
-    carried_from: str | None = None
     blanked: bool = False  # available_markets arrays were emptied before parsing (see restore_record)
 
 
@@ -131,11 +130,8 @@ def parse_envelope(file: str, line_no: int, data: bytes) -> Envelope:
     fetched_at = obj.get("fetched_at")
     if fetched_at is not None and type(fetched_at) is not str:
         raise Reject("envelope fetched_at is not a string")
-    carried = obj.get("carried_from")
-    return Envelope(
-        file, line_no, request, status, fetched_at, fetched_rank(fetched_at), obj["body"],
-        carried if type(carried) is str else None, blanked,
-    )
+    # (a carried-over response's "carried_from" needs nothing here: its fetched_at is the original one)
+    return Envelope(file, line_no, request, status, fetched_at, fetched_rank(fetched_at), obj["body"], blanked)
 
 
 def iter_file_lines(lake: Lake, path: str) -> Iterator[tuple[int, bytes]]:
