@@ -69,6 +69,14 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
+def _require_spotify(spotify: SpotifyResource) -> None:
+    """Production without Spotify credentials stops here: before any request or lake access (never retried)."""
+    try:
+        spotify.require_credentials()
+    except SpotifyAuthError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
 def _previous_records(lake, partition: str | None):
     if partition is None:
         return None
@@ -104,8 +112,12 @@ def raw_spotify(
     Re-running a partition replaces the files this asset wrote; it never adds duplicates.
     """
     partition = context.partition_key
+    _require_spotify(spotify)
     _check_partition_is_today(partition, config.allow_past_partition)
     _check_seed_ids(config)
+    token = spotify.refresh_token_status()
+    if token is not None and token.needs_attention:
+        context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
     the_lake = lake.get_lake()
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
@@ -145,6 +157,8 @@ def raw_spotify(
                 "path": dg.MetadataValue.path(the_lake.uri(info["path"])),
                 "bytes_compressed": info["bytes"],
                 "previous_partition": previous or "",
+                **({"spotify/refresh_token_expires_at": token.as_metadata()["expires_at"]}
+                   if token is not None and token.expires_at else {}),
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )
