@@ -10,18 +10,26 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
+from ..partitions import daily_partitions
 from ..spotify.resource import SpotifyResource
 from .raw import raw_asset_key
 
 TOKEN_CHECK_NAME = "spotify_refresh_token_expiry"
+
+# Partitioned like its asset, so each day's run records its own result (and no day is left "planned").
+# Partitioned checks are a preview feature in Dagster 1.13.
+warnings.filterwarnings("ignore", message=".*partitions_def.*", category=dg.PreviewWarning)
 
 
 @dg.asset_check(
     asset=raw_asset_key("playlists"),
     name=TOKEN_CHECK_NAME,
     blocking=False,
+    partitions_def=daily_partitions,
     description="Warns ahead of the expiry of the Spotify user refresh token (six months after the login, "
     "from SPOTIFY_REFRESH_TOKEN_ISSUED_AT), SPOTIFY_REFRESH_TOKEN_WARN_DAYS days before (default 14). "
     "Passes when no user token is configured.",

@@ -95,14 +95,17 @@ def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start_code_server(log_dir: Path, env: dict[str, str], target: list[str], location_name: str,
-                      port: int | None = None, name: str = "code-server") -> tuple[Service, int]:
-    """``dagster api grpc`` on a loopback port (the container's command), ready when it answers a ping."""
+def grpc_command(target: list[str], location_name: str, port: int) -> list[str]:
+    """``dagster api grpc`` arguments for a loopback port."""
+    return ["api", "grpc", "-h", "127.0.0.1", "-p", str(port), "--location-name", location_name, *target]
+
+
+def start_code_server(log_dir: Path, env: dict[str, str], command: list[str], port: int,
+                      name: str = "code-server") -> Service:
+    """``dagster <command>`` (a gRPC code server listening on ``port``), ready when it answers a ping."""
     from dagster._grpc.client import DagsterGrpcClient
 
-    port = port or free_port()
-    server = Service(name, [str(BIN / "dagster"), "api", "grpc", "-h", "127.0.0.1", "-p", str(port),
-                                     "--location-name", location_name, *target], env, log_dir)
+    server = Service(name, [str(BIN / "dagster"), *command], env, log_dir)
     client = DagsterGrpcClient(port=port, host="127.0.0.1")
 
     def ready():
@@ -117,7 +120,7 @@ def start_code_server(log_dir: Path, env: dict[str, str], target: list[str], loc
     except BaseException:
         server.stop()
         raise
-    return server, port
+    return server
 
 
 def write_workspace(path: Path, port: int, location_name: str) -> Path:

@@ -23,6 +23,7 @@ from .stack import (
     base_env,
     event_messages,
     free_port,
+    grpc_command,
     launch,
     runs_in_group,
     start_code_server,
@@ -65,8 +66,9 @@ class Stack:
         self.services: list = []
 
     def start_code_server(self, name: str = "code-server"):
-        self.code_server, _ = start_code_server(self.logs, self.env, ["-f", str(Path(__file__).with_name(
-            "retry_location.py"))], LOCATION, port=self.port, name=name)
+        target = ["-f", str(Path(__file__).with_name("retry_location.py"))]
+        self.code_server = start_code_server(self.logs, self.env, grpc_command(target, LOCATION, self.port),
+                                             self.port, name=name)
         self.services.append(self.code_server)
 
 
