@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo dev test lint validate browser-deps postgres-deps bench clean
+.PHONY: install demo dev test test-postgres test-iam lint validate browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ validate: install
 ## make test: the whole suite (CI calls this through .ci/run).
 test: install browser-deps postgres-deps lint validate
 	env -u DAGSTER_HOME $(BIN)/pytest
+
+## make test-postgres: the deployment on a real PostgreSQL (image command, daemon, daily_job); ~40 s
+test-postgres: install postgres-deps
+	env -u DAGSTER_HOME $(BIN)/pytest -m postgres
+
+## make test-iam: record every AWS action of a full AWS-path run (moto) and check deploy/iam-policy.json;
+## a failure lists what is MISSING from the policy and what in it is UNUSED
+test-iam: install
+	env -u DAGSTER_HOME $(BIN)/pytest -m iam
 
 bench: install
 	$(BIN)/python benchmarks/bench_extract.py

@@ -13,7 +13,8 @@ from .helpers import DEPLOY, REPO
 
 PG_ENV = {"DAGSTER_POSTGRES_HOST": "db", "DAGSTER_POSTGRES_PORT": "5432", "DAGSTER_POSTGRES_DB": "dagster",
           "DAGSTER_POSTGRES_USER": "dagster", "DAGSTER_POSTGRES_PASSWORD": "not-a-real-password"}
-SECRET_WORDS = re.compile(r"SECRET|TOKEN|PASSWORD|ACCESS_KEY", re.I)
+# A secret variable name ends with one of these (SPOTIFY_REFRESH_TOKEN_ISSUED_AT is a date, not a secret).
+SECRET_WORDS = re.compile(r"(SECRET|TOKEN|PASSWORD|ACCESS_KEY)(?![A-Za-z_])", re.I)
 
 
 def _yaml(path):
@@ -96,3 +97,35 @@ def test_the_image_installs_the_postgres_storage():
     pins = (REPO / "requirements.lock").read_text().splitlines()
     assert "dagster-postgres==0.29.27" in pins and any(p.startswith("psycopg2-binary==") for p in pins)
     assert '"dagster-postgres==0.29.27"' in (REPO / "pyproject.toml").read_text()
+
+
+def _render_template(path) -> dict:
+    text = path.read_text()
+    for name in set(re.findall(r"\$\{([A-Z_]+)\}", text)):
+        text = text.replace("${" + name + "}", f"test-{name.lower()}")
+    return json.loads(text)
+
+
+def test_ecs_task_templates_inject_secrets_and_run_the_image():
+    from dagster_aws.ecs.container_context import EcsContainerContext
+
+    tasks = {p.stem: _render_template(p) for p in sorted((DEPLOY / "ecs").glob("task-*.json"))}
+    assert set(tasks) == {"task-code-location", "task-webserver", "task-daemon"}
+    for name, task in tasks.items():
+        [container] = task["containerDefinitions"]
+        for variable in container["environment"]:
+            assert not SECRET_WORDS.search(variable["name"]), f"{name}: {variable['name']} must be an ECS secret"
+        assert "DAGSTER_POSTGRES_PASSWORD" in {s["name"] for s in container["secrets"]}, name
+    code = tasks["task-code-location"]["containerDefinitions"][0]
+    assert "command" not in code, "the code location runs the image's CMD"
+    env = {e["name"]: e["value"] for e in code["environment"]}
+    assert {"SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN"} <= {s["name"] for s in code["secrets"]}
+    context = EcsContainerContext.create_from_config(json.loads(env["DAGSTER_CONTAINER_CONTEXT"]))
+    assert context.task_role_arn.endswith(":role/spotify-assets-pipeline")
+    assert {s["name"] for s in context.secrets} == {"SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN"}
+    assert not any(SECRET_WORDS.search(v.split("=")[0]) for v in context.env_vars)
+    for name in ("task-webserver", "task-daemon"):
+        assert "/opt/dagster/workspace.yaml" in tasks[name]["containerDefinitions"][0]["command"]
+    workspace = _yaml(DEPLOY / "ecs" / "workspace.yaml")["load_from"][0]["grpc_server"]
+    assert workspace["location_name"] == "spotify_assets" and workspace["port"] == 4000
+    assert "COPY deploy/ecs/workspace.yaml /opt/dagster/workspace.yaml" in (DEPLOY / "Dockerfile").read_text()
