@@ -120,6 +120,7 @@ def permanent_failure_hook(context: dg.HookContext):
     reason = permanent_failure_reason(context.op_exception)
     if reason is None:
         return
+    reason = scrub(reason)  # tags are shown in the UI and sent in alerts: never a credential
     context.instance.add_run_tags(
         context.run_id, {RETRY_ON_STEP_FAILURE_TAG: "false", NO_RETRY_REASON_TAG: f"{context.step_key}: {reason}"}
     )
@@ -550,7 +551,7 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict:
         "retry_number": int(tags.get("dagster/retry_number", "0") or 0),
         # Set by Dagster when the failure is stored: whether the daemon will re-execute the run.
         "will_retry": (tags.get("dagster/will_retry") or "").lower() == "true",
-        "no_retry_reason": tags.get(NO_RETRY_REASON_TAG),
+        "no_retry_reason": scrub(tags.get(NO_RETRY_REASON_TAG)) or None,
         "trigger": tags.get("spotify/trigger")
         or tags.get("dagster/schedule_name")
         or tags.get("dagster/sensor_name"),

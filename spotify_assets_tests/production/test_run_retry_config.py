@@ -94,3 +94,20 @@ def test_launcher_reports_a_lost_code_server_as_a_failed_worker():
         launcher.attempts, launcher.retry_wait_s, launcher.timeout_s = 2, 0.1, 2
         health = launcher.check_run_worker_health(run)
     assert health.status == WorkerStatus.FAILED and "unreachable" in health.msg
+
+
+def test_the_no_retry_reason_never_carries_a_credential(monkeypatch):
+    secret = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", secret)
+
+    @dg.asset
+    def leaky():
+        raise dg.Failure(description=f"token request failed for client_secret={secret}", allow_retries=False)
+
+    job = dg.define_asset_job("leaky_job", [leaky], tags=RUN_RETRY_TAGS, hooks={permanent_failure_hook})
+    defs = dg.Definitions(assets=[leaky], jobs=[job])
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        result = defs.resolve_job_def("leaky_job").execute_in_process(instance=instance, raise_on_error=False)
+        run = instance.get_run_by_id(result.run_id)
+    assert run.tags["dagster/will_retry"] == "false"
+    assert "token request failed" in run.tags[NO_RETRY_REASON_TAG] and secret not in run.tags[NO_RETRY_REASON_TAG]
