@@ -70,13 +70,20 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
-def _check_lake(context: dg.AssetExecutionContext, lake) -> None:
+def _require_spotify(spotify: SpotifyResource) -> None:
+    """Production without Spotify credentials stops here: before any request or lake access (never retried)."""
+    try:
+        spotify.require_credentials()
+    except SpotifyAuthError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
+def _check_lake(lake) -> None:
     """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
-    the step's retry policy nor by a run retry (the run is tagged so the daemon does not re-run it)."""
+    the step's retry policy nor by a run retry (the jobs' failure hook sees ``allow_retries=False``)."""
     try:
         check_lake(lake)
     except ConfigurationError as error:
-        context.instance.add_run_tags(context.run_id, {"dagster/retry_on_asset_or_op_failure": "false"})
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
@@ -121,10 +128,14 @@ def raw_spotify(
     Re-running a partition replaces the files this asset wrote; it never adds duplicates.
     """
     partition = context.partition_key
+    _require_spotify(spotify)
     _check_partition_is_today(partition, config.allow_past_partition)
     _check_seed_ids(config)
+    token = spotify.refresh_token_status()
+    if token is not None and token.needs_attention:
+        context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
     the_lake = lake.get_lake()
-    _check_lake(context, the_lake)
+    _check_lake(the_lake)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),
@@ -168,6 +179,8 @@ def raw_spotify(
                 "path": dg.MetadataValue.path(the_lake.uri(info["path"])),
                 "bytes_compressed": info["bytes"],
                 "previous_partition": previous or "",
+                **({"spotify/refresh_token_expires_at": token.as_metadata()["expires_at"]}
+                   if token is not None and token.expires_at else {}),
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )

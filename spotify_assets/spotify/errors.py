@@ -13,6 +13,18 @@ class SpotifyAuthError(SpotifyError):
     """Token could not be obtained/refreshed, or the API still answers 401 after a refresh."""
 
 
+class SpotifyCredentialsMissingError(SpotifyAuthError):
+    """No Spotify credentials where the bundled emulator must not stand in (production)."""
+
+
+class RefreshTokenExpiredError(SpotifyAuthError):
+    """The accounts service answered ``invalid_grant`` to a refresh: the user must log in again.
+
+    Refresh tokens end six months after the user authorized the app (and can be revoked), so retrying
+    can never help.
+    """
+
+
 class RateLimitedError(SpotifyError):
     """The API asked us to wait longer than ``retry_after_ceiling_s``: re-run after ``retry_at``.
 
