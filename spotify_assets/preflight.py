@@ -32,8 +32,8 @@ class LakeUnreachableError(OSError):
 
 def check_lake(lake: Lake) -> None:
     """The lake root is usable: locally a writable directory (created if missing, as the first write would),
-    on S3 an existing, reachable bucket (``HeadBucket`` through the lake's own filesystem: same endpoint, region
-    and credentials as every read and write)."""
+    on S3 an existing, reachable bucket (a listing of the lake's prefix through the lake's own filesystem:
+    same endpoint, region and credentials as every read and write)."""
     if lake.is_local:
         _check_local_root(lake)
     else:
@@ -79,14 +79,18 @@ def _first_non_directory(path: str) -> str | None:
 
 
 def _check_bucket(lake: Lake) -> None:
+    # A listing of the lake's own prefix, not HeadBucket: the IAM policy grants s3:ListBucket only for the
+    # lake prefix, and a listing in a bucket that does not exist fails with NoSuchBucket all the same.
     bucket = lake.base.split("/", 1)[0]
     setting = f"{LAKE_SETTING}={lake.root_uri!r}"
     where = f"region {lake.fs.region}"
     try:
-        info = lake.fs.get_file_info(bucket)
+        lake.fs.get_file_info(pafs.FileSelector(lake.base, recursive=False))
+    except FileNotFoundError:
+        return  # the bucket exists; the lake has no object yet
     except OSError as e:
+        if "NO_SUCH_BUCKET" in str(e) or "NoSuchBucket" in str(e):
+            raise ConfigurationError(f"{setting}: the S3 bucket {bucket!r} does not exist ({where})") from None
         if any(d in str(e) for d in _DENIED):
             raise ConfigurationError(f"{setting}: access to the S3 bucket {bucket!r} is denied ({where}): {e}") from None
         raise LakeUnreachableError(f"{setting}: the S3 bucket {bucket!r} cannot be reached ({where}): {e}") from None
-    if info.type == pafs.FileType.NotFound:
-        raise ConfigurationError(f"{setting}: the S3 bucket {bucket!r} does not exist ({where})")

@@ -348,6 +348,9 @@ def _tables_read(sql: str) -> set[str]:
     return names
 
 
+UNLOAD = re.compile(r"^\s*UNLOAD \((?P<select>.*)\) TO '(?P<location>[^']+)'", re.DOTALL | re.IGNORECASE)
+
+
 def athena_on_behalf(operations: Iterable[tuple[str, str, dict]], region: str,
                      table_locations: dict[str, str]) -> list[AwsCall]:
     """What Athena authorizes with the caller's credentials for each query it runs.
@@ -357,7 +360,8 @@ def athena_on_behalf(operations: Iterable[tuple[str, str, dict]], region: str,
     listing under the table's location, objects), writes the query's results (and reads them back for
     GetQueryResults) under the output location, and for DDL/DML changes Glue and writes the table's data:
     CTAS creates the table and writes under its external_location; INSERT INTO writes under the table's
-    location and registers new partitions; ALTER TABLE ... DROP PARTITION deletes partitions.
+    location and registers new partitions; ALTER TABLE ... DROP PARTITION deletes partitions; UNLOAD writes
+    its result under its TO location.
     """
     out: list[AwsCall] = []
 
@@ -392,6 +396,10 @@ def athena_on_behalf(operations: Iterable[tuple[str, str, dict]], region: str,
                 s3_prefix(output if output.endswith("/") else output + "/", origin, write=True)
             statement = sql.lstrip().split(None, 2)
             kind = " ".join(statement[:2]).upper()
+            unload = UNLOAD.match(sql)
+            if unload:  # UNLOAD (<select>) TO '<s3 folder>': reads the select's tables, writes the folder
+                s3_prefix(unload["location"], origin, write=True)
+                sql = unload["select"]
             for table in _tables_read(sql):
                 glue(["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"], database, table, origin)
                 if table in table_locations:

@@ -65,25 +65,6 @@ def _json_response(status: int, body: dict):
     return AWSResponse("", status, {}, None), body
 
 
-class AthenaTables:
-    """moto's Athena runs no SQL and lacks GetTableMetadata: answer it from the CTAS statements seen."""
-
-    def __init__(self, recorder: BotocoreRecorder):
-        self.recorder = recorder
-
-    def created(self) -> set[str]:
-        import re
-
-        return {m.group(1) for service, op, p in self.recorder.operations if (service, op) == ("athena", "StartQueryExecution")
-                for m in [re.match(r'\s*CREATE TABLE\s+(?:"[^"]+"\.)?"([^"]+)"', p["QueryString"])] if m}
-
-    def __call__(self, request_dict):
-        table = json.loads(request_dict["body"])["TableName"]
-        if table in self.created():
-            return _json_response(200, {"TableMetadata": {"Name": table, "TableType": "EXTERNAL_TABLE"}})
-        return _json_response(400, {"Error": {"Code": "MetadataException", "Message": f"{table} not found"}})
-
-
 @pytest.fixture(scope="module")
 def recording():
     moto = RecordingMoto()
@@ -118,7 +99,6 @@ def recording():
                 "ResultConfiguration": {"OutputLocation": f"s3://{RESULTS_BUCKET}/{RESULTS_PREFIX}/"}})
 
             recorder = BotocoreRecorder(REGION)
-            recorder._stubs[("athena", "GetTableMetadata")] = AthenaTables(recorder)
             partition = today_utc()
             with recorder.active(), dg.instance_for_test() as instance:
                 moto.recording = True

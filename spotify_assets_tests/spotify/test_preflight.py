@@ -103,9 +103,17 @@ def _spotify(emulator, **kw) -> SpotifyResource:
 
 
 def _run(emulator, root_uri: str, instance, **spotify_kw):
-    return dg.materialize(
-        [raw_spotify], partition_key=TEST_DAY.isoformat(), instance=instance,
+    """``raw_spotify`` in a job with the project's run hooks (they decide about run retries)."""
+    from spotify_assets.automation import RUN_HOOKS
+    from spotify_assets.partitions import daily_partitions
+
+    job = dg.define_asset_job("raw_only", selection="group:raw", partitions_def=daily_partitions, hooks=RUN_HOOKS)
+    defs = dg.Definitions(
+        assets=[raw_spotify], jobs=[job],
         resources={"lake": LakeResource(root_uri=root_uri), "spotify": _spotify(emulator, **spotify_kw)},
+    )
+    return defs.resolve_job_def("raw_only").execute_in_process(
+        partition_key=TEST_DAY.isoformat(), instance=instance,
         run_config={"ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}},
         raise_on_error=False,
     )
