@@ -47,7 +47,7 @@ class ExtractConfig(dg.Config):
         default=None, ge=0,
         description="Look an album or artist up again once its last full copy is this many days old; younger "
         "copies are carried over from the previous partition (extended mode looks artists up daily). "
-        "0 looks everything up. Unset: SPOTIFY_FULL_COPY_MAX_AGE_DAYS, else 7.",
+        "0 looks every album and artist up. Unset: SPOTIFY_FULL_COPY_MAX_AGE_DAYS, else 7.",
     )
     allow_past_partition: bool = Field(
         default=False,

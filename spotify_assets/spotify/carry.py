@@ -11,7 +11,7 @@ The rules:
 
 * **Age.** A copy is carried while it is younger than ``max_age_days`` whole days: its age is the partition
   day minus the UTC day of its ``fetched_at`` (``carried_from`` when that is missing). With the default of 7
-  each album and artist is looked up again once a week; ``0`` looks everything up every day. A copy dated
+  each album and artist is looked up again once a week; ``0`` looks them all up every day. A copy dated
   after the partition day (possible only when a past day is re-crawled on purpose) is not carried.
 * **One look-back day is enough.** The previous partition holds every album and artist it needed, fresh or
   carried, and a carried copy keeps its original ``fetched_at``; so the latest earlier partition knows the
