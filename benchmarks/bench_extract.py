@@ -9,6 +9,11 @@ competes with the client for the GIL), 50 ms latency, a rolling-window rate limi
 request count and its measured rate on a subset, the request rate vs the limit at steady state (the
 client's per-request completion times, first and last 10 % of requests excluded, with its 429s) and over
 the whole run, wall time, and a fault_rate=0.1 run compared record-for-record with the clean run.
+
+Then the incremental crawl: the same library crawled again the next day, the emulator's catalog unchanged
+(an unchanged library), with the first day's records as the previous partition. In extended mode the first
+day is the run above; development mode gets its own emulator process and first day. Printed: the requests
+of day 1 and day 2 and their ratio (target for development mode: day 2 <= 15 % of day 1).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -49,11 +54,11 @@ class EmulatorProcess:
     serialises every response in Python) never competes with the client for the GIL."""
 
     def __init__(self, *, scale: str, latency_ms: float, rate_limit: int | None, fault_rate: float = 0.0,
-                 ready_timeout_s: float = 120.0) -> None:
+                 mode: str = "extended", ready_timeout_s: float = 120.0) -> None:
         # The emulator's standalone entry point tunes its own garbage collector (see its __main__).
         cmd = [sys.executable, "-m", "spotify_assets.emulator", "--port", "0", "--seed", "42",
                "--scale", scale, "--latency-ms", str(latency_ms), "--fault-rate", str(fault_rate),
-               "--today", TODAY.isoformat()]
+               "--today", TODAY.isoformat(), "--mode", mode]
         if rate_limit:
             cmd += ["--rate-limit", str(rate_limit)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -109,10 +114,10 @@ class EmulatorProcess:
             self.proc.stdout.close()
 
 
-def settings(srv, args, **kw) -> SpotifyApiSettings:
+def settings(srv, args, mode: str = "extended", **kw) -> SpotifyApiSettings:
     return SpotifyApiSettings(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
                               refresh_token=EMULATOR_REFRESH_TOKEN, api_url=srv.api_url,
-                              accounts_url=srv.accounts_url, mode="extended", max_workers=args.workers,
+                              accounts_url=srv.accounts_url, mode=mode, max_workers=args.workers,
                               rate_limit_per_30s=args.rate_limit, backoff_base_s=0.05, backoff_cap_s=1.0, **kw)
 
 
@@ -147,10 +152,10 @@ def record_set(records):
             for s, e in records}
 
 
-def pick_seeds(srv, args) -> CrawlSeeds:
+def pick_seeds(srv, args, mode: str = "extended") -> CrawlSeeds:
     if args.scale == "small":
         return CrawlSeeds(playlist_ids=[])
-    client = SpotifyClient(settings(srv, args))
+    client = SpotifyClient(settings(srv, args, mode))
     ids, tracks, offset = [], 0, 0
     while tracks < args.tracks:
         body = client.get("me/playlists", {"limit": 50, "offset": offset}).body
@@ -202,6 +207,30 @@ def run_naive_subset(srv, tracks: list[dict], n: int) -> tuple[int, float]:
     return calls, time.monotonic() - t0
 
 
+def next_day(srv, args, mode: str, seeds: CrawlSeeds, day1: LineSink, today: date):
+    """Day 2 of an unchanged library: the same seeds crawled a day later with day 1 as the previous
+    partition (the emulator's clock is not moved). Returns (report, requests the emulator counted)."""
+    srv.reset_stats()
+    report = run_crawl(SpotifyClient(settings(srv, args, mode)), seeds, LineSink(), previous=day1.records,
+                       today=today + timedelta(days=1), logger=logging.getLogger("bench"))
+    time.sleep(0.2)
+    return report, emulator_api_requests(srv)
+
+
+def emulator_api_requests(srv) -> int:
+    return sum(v for k, v in srv.stats()["requests"].items() if " /v1/" in k)
+
+
+def print_incremental(mode: str, day1, day1_emu: int, day2, day2_emu: int, target: float | None) -> None:
+    ratio = day2.total_requests / day1.total_requests
+    verdict = f", target <= {target:.0%}: {'met' if ratio <= target else 'MISSED'}" if target else ""
+    print(f"  {mode:<12} day 1 {day1.total_requests} requests (emulator {day1_emu}), day 2 {day2.total_requests} "
+          f"(emulator {day2_emu}) = {100 * ratio:.1f}% of day 1{verdict}")
+    print(f"  {'':<12} day 2: playlists {day2.playlists_unchanged} unchanged of {day2.playlists_total}; albums "
+          f"{day2.albums_carried} carried / {day2.albums_fetched} looked up; artists {day2.artists_carried} carried "
+          f"/ {day2.artists_fetched} looked up; requests {day2.minimum_breakdown}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", choices=["small", "large-ish"], default="small")
@@ -212,6 +241,7 @@ def main() -> None:
     ap.add_argument("--naive-subset", type=int, default=100, help="tracks crawled the naive way, for its rate")
     ap.add_argument("--no-faults", action="store_true")
     ap.add_argument("--trim", type=float, default=0.1, help="steady state: fraction of requests cut at each end")
+    ap.add_argument("--no-incremental", action="store_true", help="skip the two-day (incremental crawl) runs")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     scale = "small" if args.scale == "small" else "large"
@@ -222,11 +252,15 @@ def main() -> None:
         srv.reset_stats()
         sink = LineSink()
         client = SpotifyClient(settings(srv, args))
-        report = run_crawl(client, seeds, sink, logger=logging.getLogger("bench"))
+        # the crawl ages carried copies by this day (its fetched_at is the wall clock)
+        today = datetime.now(UTC).date()
+        report = run_crawl(client, seeds, sink, logger=logging.getLogger("bench"), today=today)
         steady = steady_state(client.stats.timeline, args.trim)
         time.sleep(0.2)
         emu = srv.stats()
         emu_api = sum(v for k, v in emu["requests"].items() if " /v1/" in k)
+        if not args.no_incremental:
+            ext_day2, ext_day2_emu = next_day(srv, args, "extended", seeds, sink, today)
         naive, tracks = naive_requests(sink)
         calls, secs = run_naive_subset(srv, tracks, args.naive_subset)
     finally:
@@ -251,6 +285,24 @@ def main() -> None:
           f"(requests / wall time; first-to-last completion {steady['whole_rps']:.1f} req/s)  "
           f"429s={report.rate_limited} (emulator {emu['rate_limited_429']})")
     print(f"bytes                   {report.bytes / 1e6:.1f} MB")
+    if not args.no_incremental:
+        srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, mode="development")
+        try:
+            dev_seeds = pick_seeds(srv, args, "development")
+            srv.reset_stats()
+            dev_sink = LineSink()
+            dev_day1 = run_crawl(SpotifyClient(settings(srv, args, "development")), dev_seeds, dev_sink,
+                                 logger=logging.getLogger("bench"), today=today)
+            time.sleep(0.2)
+            dev_day1_emu = emulator_api_requests(srv)
+            dev_day2, dev_day2_emu = next_day(srv, args, "development", dev_seeds, dev_sink, today)
+        finally:
+            srv.stop()
+        print(f"incremental crawl, unchanged library: the same seeds the next day, day 1 as the previous partition "
+              f"(album/artist copies younger than {dev_day2.full_copy_max_age_days} days carried; extended mode "
+              f"looks artists up daily)")
+        print_incremental("extended", report, emu_api, ext_day2, ext_day2_emu, None)
+        print_incremental("development", dev_day1, dev_day1_emu, dev_day2, dev_day2_emu, 0.15)
     if args.no_faults:
         return
     srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, fault_rate=0.1)

@@ -1,5 +1,6 @@
 """Raw zone assets: one crawl of the Spotify Web API per day, landed verbatim as JSON lines."""
 
+from datetime import date
 
 import dagster as dg
 from pydantic import Field
@@ -9,6 +10,7 @@ from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
 from ..preflight import ConfigurationError, check_lake
+from ..spotify.carry import max_age_days
 from ..spotify.crawl import CrawlSeeds
 from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ..spotify.ids import validate_ids
@@ -22,8 +24,10 @@ RAW_DESCRIPTIONS = {
     "pages of playlists whose snapshot_id did not change are carried over from the previous partition.",
     "tracks": "Verbatim track look-ups (`/v1/tracks?ids=` batches, or single look-ups in development mode) "
     "for seed tracks not already seen in full inside playlist items.",
-    "albums": "Verbatim album look-ups (`/v1/albums?ids=` batches of 20, or single look-ups).",
-    "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups).",
+    "albums": "Verbatim album look-ups (`/v1/albums?ids=` batches of 20, or single look-ups); an album whose "
+    "last full copy is younger than the maximum copy age is carried over from the previous partition instead.",
+    "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups); in development "
+    "mode an artist whose last full copy is younger than the maximum copy age is carried over instead.",
 }
 
 
@@ -39,6 +43,12 @@ class ExtractConfig(dg.Config):
     track_ids: list[str] = Field(default_factory=list, description="Track ids to crawl (base62).")
     include_my_playlists: bool = Field(
         default=True, description="Also crawl the user's own playlists (needs SPOTIFY_REFRESH_TOKEN)."
+    )
+    full_copy_max_age_days: int | None = Field(
+        default=None, ge=0,
+        description="Look an album or artist up again once its last full copy is this many days old; younger "
+        "copies are carried over from the previous partition (extended mode looks artists up daily). "
+        "0 looks every album and artist up. Unset: SPOTIFY_FULL_COPY_MAX_AGE_DAYS, else 7.",
     )
     allow_past_partition: bool = Field(
         default=False,
@@ -93,12 +103,20 @@ def _discarded(writer: RawPartitionWriter) -> str:
             "a re-run crawls the partition again from the start.")
 
 
+def _full_copy_max_age(config: ExtractConfig) -> int:
+    """The config's maximum copy age, else the environment's; a bad value fails at once (never retried)."""
+    try:
+        return max_age_days(config.full_copy_max_age_days)
+    except ValueError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
 def _previous_records(lake, partition: str | None):
     if partition is None:
         return None
     return (
         (source, envelope)
-        for source in ("playlists", "playlist_items")
+        for source in ("playlists", "playlist_items", "albums", "artists")
         for envelope in iter_raw_envelopes(lake, source, partition)
     )
 
@@ -124,7 +142,9 @@ def raw_spotify(
     """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone.
 
     The crawl makes the fewest requests it can: batch look-ups at their maximum sizes, maximum page
-    sizes, and one request for a playlist whose snapshot_id did not change since the previous partition.
+    sizes, one request for a playlist whose snapshot_id did not change since the previous partition, and
+    none for an album or artist whose last full copy is younger than the maximum copy age (that copy is
+    carried over; the `crawl/*_carried` metadata counts them).
     Re-running a partition replaces the files this asset wrote; it never adds duplicates.
     """
     partition = context.partition_key
@@ -144,6 +164,7 @@ def raw_spotify(
     )
     previous = the_lake.previous_partition("raw/playlists", partition)
     context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
+    max_age = _full_copy_max_age(config)
     writer = RawPartitionWriter(the_lake, partition)
     try:
         report = spotify.crawl(
@@ -151,6 +172,8 @@ def raw_spotify(
             writer,
             previous=_previous_records(the_lake, previous),
             logger=context.log,
+            today=date.fromisoformat(partition),
+            full_copy_max_age_days=max_age,
         )
     except (RateLimitedError, SpotifyAuthError) as error:
         # Retrying within minutes cannot help: wait for the time the message names, or fix credentials.

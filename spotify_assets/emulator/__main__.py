@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate-limit", type=int, default=None, help="max requests per rolling 30 s window")
     ap.add_argument("--token-lifetime", type=float, default=3600)
     ap.add_argument("--today", type=date.fromisoformat, default=None, help="catalog clock, YYYY-MM-DD")
+    ap.add_argument("--dev-keep-disputed-fields", action="store_true",
+                    help="development mode: also send external_ids, label, linked_from and album_group "
+                         "(left out by default: sources disagree on whether Spotify still sends them)")
     a = ap.parse_args(argv)
     # Served on its own, the emulator's LRU caches hold millions of objects; with Python's default
     # thresholds its full collections stalled every handler thread for 0.3-0.44 s, 17 times a large
@@ -28,10 +31,11 @@ def main(argv: list[str] | None = None) -> None:
     gc.set_threshold(100_000, 50, 1000)
     cfg = EmulatorConfig(port=a.port, seed=a.seed, scale=a.scale, mode=a.mode, latency_ms=a.latency_ms,
                          fault_rate=a.fault_rate, rate_limit=a.rate_limit, token_lifetime_s=a.token_lifetime,
-                         today=a.today)
+                         today=a.today, dev_keep_disputed_fields=a.dev_keep_disputed_fields)
     server = EmulatorServer(cfg)
     c = server.catalog.counts()
-    print(f"Spotify emulator ({cfg.scale}, seed {cfg.seed}, {cfg.mode} mode) - {c}", flush=True)
+    kept = ", disputed fields kept" if cfg.mode == "development" and cfg.dev_keep_disputed_fields else ""
+    print(f"Spotify emulator ({cfg.scale}, seed {cfg.seed}, {cfg.mode} mode{kept}) - {c}", flush=True)
     print(f"  SPOTIFY_API_URL={server.api_url}")
     print(f"  SPOTIFY_ACCOUNTS_URL={server.accounts_url}")
     print(f"  SPOTIFY_CLIENT_ID={EMULATOR_CLIENT_ID}  SPOTIFY_CLIENT_SECRET={EMULATOR_CLIENT_SECRET}")

@@ -4,6 +4,11 @@ Everything is a pure function of (seed, kind, index[, day]). Only the tree struc
 artist's albums and each album's tracks start) is precomputed as compact integer arrays, so even the
 ``large`` scale (~1M tracks) costs a few MB; entity "facts" are generated on demand and cached in
 bounded LRUs. Facts are mode-neutral plain dicts; ``shapes.py`` turns them into Spotify JSON.
+
+Popularity is nested, as on Spotify: an artist has a level, each of its albums varies around it and each
+track around its album (so a star's records and tracks rank high, an unknown's low). Track popularity is
+long-tailed: most tracks between about 10 and 60, a handful at 90-100. A day moves every value by a slow
+wave of a few points plus ±1 of noise, so day-over-day changes stay small.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import random
 from array import array
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from statistics import NormalDist
 
 from . import words
 from .ids import IdCodec
@@ -34,6 +40,7 @@ DEMO_USER_NAME = "Emulator Demo"
 SPOTIFY_USER_ID = "spotify"
 ROTATION_DAYS = 21  # longest life of a "rotating" playlist entry, bounds per-day work
 _EPOCH_1970 = "1970-01-01T00:00:00Z"
+_STANDARD_NORMAL = NormalDist()
 
 
 def mix(*parts: int) -> int:
@@ -164,9 +171,28 @@ class Catalog:
         noise = int(mix(self.seed, _KIND_SALT["pop"], _KIND_SALT[kind], index, day) % 3) - 1
         return max(0, min(100, base + round(wave) + noise))
 
-    def _skewed_popularity(self, kind: str, index: int) -> int:
-        # Zipf-like: most items are obscure, a few are hits.
-        return int(100 * (1.0 - self._u(kind, index, 3)) ** 3.5)
+    def _normal(self, kind: str, index: int, *extra: int) -> float:
+        """A standard normal deviate, a pure function of (seed, kind, index, extra)."""
+        u = min(max(self._u(kind, index, *extra), 1e-12), 1.0 - 1e-12)
+        return _STANDARD_NORMAL.inv_cdf(u)
+
+    def _artist_level(self, ar: int) -> float:
+        """Day-independent popularity level of an artist (not clamped). Most artists are modest (mean 30,
+        sd 10); a squared term above +1.2 sd stretches the right tail, so a few are stars."""
+        z = self._normal("artist", ar, 3)
+        return 30.0 + 10.0 * z + 3.0 * max(0.0, z - 1.2) ** 2
+
+    def _album_level(self, a: int) -> float:
+        """An album's level: its (first) artist's level, give or take (some records do better than others)."""
+        return self._artist_level(self.artist_of_album(a)) + 8.0 * self._normal("album", a, 3)
+
+    def _track_level(self, t: int, album_level: float) -> float:
+        """A track's level: its album's, give or take (the hit and the deep cuts of one record)."""
+        return album_level + 10.0 * self._normal("track", t, 3)
+
+    @staticmethod
+    def _clamped(level: float) -> int:
+        return max(0, min(100, round(level)))
 
     def name(self, kind: str, index: int) -> str:
         """The display name of an entity (cheap; used by search without building full objects)."""
@@ -227,7 +253,8 @@ class Catalog:
         r = self._rng("artist", index)
         # ~25% unclassified artists (empty genres); index 1 always, so every scale has one.
         n_genres = 0 if r.random() < 0.25 or index == 1 else r.randint(1, 3)
-        base_pop = self._skewed_popularity("artist", index)
+        # Artists rank a little above their average track (their best tracks carry them).
+        base_pop = self._clamped(self._artist_level(index) + 6.0)
         pop = self._drift("artist", index, base_pop, day)
         followers = int(10 ** (1 + base_pop / 17) * (1 + 0.002 * (day % 997)) * (0.5 + r.random()))
         return {"index": index, "id": self.id("artist", index), "name": self.name("artist", index),
@@ -255,13 +282,15 @@ class Catalog:
             artists.append(r.randrange(self.n_artists))
         markets = sorted(r.sample(words.MARKETS, r.randint(len(words.MARKETS) // 2, len(words.MARKETS))))
         label = r.choice(words.LABELS)
+        level = self._album_level(index)
         return {
             "index": index, "id": self.id("album", index), "album_type": kind,
             "name": "" if taken_down else self.name("album", index), "artists": artists,
             "release_date": release, "release_date_precision": precision,
             "total_tracks": len(self.album_track_range(index)), "label": label,
             "upc": f"{mix(self.seed, 99, index) % 10**12:012d}",
-            "popularity": self._drift("album", index, self._skewed_popularity("album", index), day),
+            # an album ranks a little above its average track, like an artist
+            "popularity": self._drift("album", index, self._clamped(level + 4.0), day), "level": level,
             "available_markets": [] if taken_down else markets, "images": self._images("album", index),
             "copyrights": [{"text": f"© {year} {label}", "type": "C"}, {"text": f"℗ {year} {label}", "type": "P"}],
             "taken_down": taken_down,
@@ -290,7 +319,8 @@ class Catalog:
             "duration_ms": 0 if taken_down else int(max(30_000, r.gauss(210_000, 55_000))),
             "explicit": r.random() < 0.15, "disc_number": disc, "track_number": number,
             "isrc": f"{cc}{_base36(mix(self.seed, 5, a) % 46656, 3)}{r.randint(0, 99):02d}{index % 100000:05d}",
-            "popularity": 0 if taken_down else self._drift("track", index, self._skewed_popularity("track", index), day),
+            "popularity": 0 if taken_down else self._drift(
+                "track", index, self._clamped(self._track_level(index, alb["level"])), day),
             "available_markets": alb["available_markets"],
             # Track relinking (only visible with ?market=): some tracks resolve to another copy, some are
             # unplayable in the requested market.

@@ -29,3 +29,6 @@ class EmulatorConfig:
     require_client_id: str | None = None  # None = accept any credentials
     require_client_secret: str | None = None
     host: str = "127.0.0.1"
+    # Development mode only: also send external_ids, label, linked_from and album_group, which sources
+    # disagree on (shapes.DEV_DISPUTED_FIELDS); by default they are left out.
+    dev_keep_disputed_fields: bool = False

@@ -60,7 +60,7 @@ class EmulatorApp:
         self.cfg = cfg
         self.base_url = base_url
         self.catalog = Catalog(cfg.seed, cfg.scale)
-        self.shaper = Shaper(self.catalog, base_url + "/v1", cfg.mode)
+        self.shaper = Shaper(self.catalog, base_url + "/v1", cfg.mode, keep_disputed=cfg.dev_keep_disputed_fields)
         self.extended = self.shaper.extended
         self._today = cfg.today
         self._clock_lock = threading.Lock()
@@ -295,7 +295,8 @@ class EmulatorApp:
         items = []
         for a in albums[offset:offset + limit]:
             d = dict(self.shaper.simplified_album(a, day))
-            d["album_group"] = d["album_type"]
+            if self.shaper.disputed:
+                d["album_group"] = d["album_type"]
             items.append(d)
         return self.shaper.paging(f"/artists/{raw}/albums", items, limit, offset, len(albums),
                                   self._extra(q, "include_groups", "market"))
@@ -348,6 +349,7 @@ class EmulatorApp:
         owned = [c.id("playlist", p) for p in range(c.n_playlists) if c.playlist(p)["owner"] == DEMO_USER_ID]
         return {
             "scale": c.scale, "seed": c.seed, "mode": self.cfg.mode, "today": self.today().isoformat(),
+            "dev_keep_disputed_fields": self.cfg.dev_keep_disputed_fields,
             "counts": c.counts(), "demo_user_id": DEMO_USER_ID,
             "sample_ids": {k: [c.id(k, i) for i in range(min(5, c.count(k)))]
                            for k in ("track", "album", "artist", "playlist", "episode", "show")},

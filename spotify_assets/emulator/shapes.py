@@ -2,7 +2,14 @@
 
 Facts come from ``catalog.py``; this module decides field names and which fields exist:
 extended quota mode returns the classic shapes, development mode (2026) drops popularity /
-followers / available_markets and renames playlist ``tracks``/``track`` to ``items``/``item``.
+followers / available_markets (and the current user's country, email, explicit_content and product)
+and renames playlist ``tracks``/``track`` to ``items``/``item``.
+
+Sources disagree on whether development mode still sends ``external_ids`` (tracks, albums), ``label``
+(albums), ``linked_from`` (relinked tracks) and ``album_group`` (an artist's albums): several client
+libraries list them as removed, Spotify's own description marks ``label`` and ``linked_from``
+deprecated, and Spotify later said ``external_ids`` stays. Development mode drops them
+(:data:`DEV_DISPUTED_FIELDS`) unless ``keep_disputed`` is set, so the pipeline is exercised without them.
 Built objects are cached (bounded LRU) and must be treated as read-only.
 """
 
@@ -15,18 +22,22 @@ from .catalog import DEMO_USER_ID, DEMO_USER_NAME, SPOTIFY_USER_ID, Catalog
 
 OPEN = "https://open.spotify.com"
 EXTENDED, DEVELOPMENT = "extended", "development"
+# Fields development mode may or may not send (see the module docstring); dropped unless kept.
+DEV_DISPUTED_FIELDS = ("external_ids", "label", "linked_from", "album_group")
 
 
 class Shaper:
     """Builds response objects for one catalog, one API base URL and one quota mode."""
 
-    def __init__(self, catalog: Catalog, api_url: str, mode: str) -> None:
+    def __init__(self, catalog: Catalog, api_url: str, mode: str, *, keep_disputed: bool = False) -> None:
         if mode not in (EXTENDED, DEVELOPMENT):
             raise ValueError(f"mode must be 'extended' or 'development', not {mode!r}")
         self.c = catalog
         self.api = api_url.rstrip("/")  # ".../v1"
         self.mode = mode
         self.extended = mode == EXTENDED
+        # whether the fields of DEV_DISPUTED_FIELDS are sent (always in extended mode)
+        self.disputed = self.extended or keep_disputed
         self.track = lru_cache(maxsize=12_000)(self._track)
         self.album = lru_cache(maxsize=5_000)(self._album_base)
         self.artist = lru_cache(maxsize=20_000)(self._artist)
@@ -55,11 +66,11 @@ class Shaper:
 
     def me(self) -> dict:
         d = self.user_ref(DEMO_USER_ID, with_name=True)
-        d.update({"account_id": "emuDemo0001", "country": "SE", "email": "demo@emulator.invalid",
-                  "explicit_content": {"filter_enabled": False, "filter_locked": False},
-                  "images": [], "product": "premium"})
+        d.update({"account_id": "emuDemo0001", "images": []})
         if self.extended:
-            d["followers"] = {"href": None, "total": 7}
+            d.update({"country": "SE", "email": "demo@emulator.invalid",
+                      "explicit_content": {"filter_enabled": False, "filter_locked": False},
+                      "followers": {"href": None, "total": 7}, "product": "premium"})
         return d
 
     def _simplified_artist(self, ar: int) -> dict:
@@ -94,8 +105,9 @@ class Shaper:
         """Full AlbumObject without ``tracks`` (the server adds the paging object)."""
         f = self.c.album(a, day)
         d = self.simplified_album(a, day)
-        d.update({"copyrights": f["copyrights"], "external_ids": {"upc": f["upc"]}, "genres": [],
-                  "label": f["label"]})
+        d.update({"copyrights": f["copyrights"], "genres": []})
+        if self.disputed:
+            d.update({"external_ids": {"upc": f["upc"]}, "label": f["label"]})
         if self.extended:
             d["popularity"] = f["popularity"]
         return d
@@ -115,14 +127,16 @@ class Shaper:
         else:
             d["is_playable"] = True
         if f["relinked"]:
-            d["linked_from"] = self._ref("track", f["id"])
+            if self.disputed:
+                d["linked_from"] = self._ref("track", f["id"])
             d.update(self._ref("track", self.c.id("relinked", f["index"])))
 
     def _track(self, t: int, day: int, market: bool) -> dict:
         f = self.c.track(t, day)
         d = {"album": self.simplified_album(f["album"], day)}
         d.update(self._track_common(f, market))
-        d["external_ids"] = {"isrc": f["isrc"]}
+        if self.disputed:
+            d["external_ids"] = {"isrc": f["isrc"]}
         d.update(self._ref("track", f["id"]))
         d.update({"is_local": False, "name": f["name"], "preview_url": None, "track_number": f["track_number"]})
         if self.extended:
@@ -150,7 +164,7 @@ class Shaper:
     def local_track(self, n: int) -> dict:
         """A local file as Spotify returns it: ids and hrefs null, a ``spotify:local:`` uri."""
         artist, album, title, secs = f"Local Artist {n % 97}", f"Home Recordings {n % 13}", f"Demo take {n}", 120 + n % 300
-        return {
+        d = {
             "album": {"album_type": None, "artists": [], "available_markets": [], "external_urls": {}, "href": None,
                       "id": None, "images": [], "name": album, "release_date": None,
                       "release_date_precision": None, "type": "album", "uri": None},
@@ -160,14 +174,19 @@ class Shaper:
             "popularity": 0, "preview_url": None, "track_number": 0, "type": "track",
             "uri": f"spotify:local:{artist.replace(' ', '+')}:{album.replace(' ', '+')}:{title.replace(' ', '+')}:{secs}",
         }
+        if not self.extended:  # a local file is a track object like the others: same removals
+            for k in ("available_markets", "popularity") + (() if self.disputed else ("external_ids",)):
+                del d[k]
+            del d["album"]["available_markets"]
+        return d
 
     def simplified_show(self, s: int) -> dict:
         f = self.c.show(s)
-        d = {"available_markets": ["SE", "US", "GB", "DE"] if self.extended else [],
-             "copyrights": [], "description": f"{f['name']} — weekly.", "html_description": f"<p>{f['name']}</p>",
-             "explicit": f["explicit"], "images": f["images"], "is_externally_hosted": False,
-             "languages": f["languages"], "media_type": "audio", "name": f["name"], "publisher": f["publisher"],
-             "total_episodes": f["total_episodes"]}
+        d = {"available_markets": ["SE", "US", "GB", "DE"]} if self.extended else {}
+        d.update({"copyrights": [], "description": f"{f['name']} — weekly.", "html_description": f"<p>{f['name']}</p>",
+                  "explicit": f["explicit"], "images": f["images"], "is_externally_hosted": False,
+                  "languages": f["languages"], "media_type": "audio", "name": f["name"], "publisher": f["publisher"],
+                  "total_episodes": f["total_episodes"]})
         d.update(self._ref("show", f["id"]))
         return d
 

@@ -12,7 +12,9 @@ Plan (``M`` = quota mode, see :mod:`.mode`):
    ``/items`` limit 50).
 4. Full track objects come inside the items; seed track ids not seen in full are looked up.
 5. Albums then artists referenced by the tracks (simplified objects are not full), plus seed artists:
-   extended ``?ids=`` batches of 20 / 50, development single look-ups.
+   extended ``?ids=`` batches of 20 / 50, development single look-ups. An album or artist whose last full
+   copy in ``previous`` is younger than ``full_copy_max_age_days`` is not looked up: that copy is carried
+   over verbatim (plus ``carried_from``) like unchanged playlists' pages; the rules are in :mod:`.carry`.
 
 The steps are pipelined, not phased: a look-up batch is sent as soon as 20 / 50 new ids are known (only
 full batches until the end, then the remainders, so the count stays minimal). Ids are taken in a canonical
@@ -36,10 +38,12 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from .accounting import ProgressLogger
+from .carry import CARRIED_SOURCES, Carrier, FullCopy, PreviousCopies, max_age_days
 from .client import Response, SpotifyClient
 from .errors import SpotifyError
 from .ids import chunks, is_spotify_id, validate_ids
@@ -111,10 +115,16 @@ class CrawlReport:
     playlists_changed: int
     playlists_unavailable: int
     tracks: int
-    albums: int
-    artists: int
+    albums: int  # albums in today's partition: fetched + carried
+    artists: int  # artists in today's partition: fetched + carried
     records_by_source: dict[str, int]
-    records_carried: int
+    records_carried: int  # envelopes carried over from the previous partition, all sources
+    albums_fetched: int = 0
+    albums_carried: int = 0
+    artists_fetched: int = 0
+    artists_carried: int = 0
+    records_carried_by_source: dict[str, int] = field(default_factory=dict)
+    full_copy_max_age_days: int = 0
     completed: bool = True
 
     @property
@@ -290,7 +300,8 @@ class _Crawl:
     All callbacks run on the calling (main) thread; workers only fetch and write to the sink.
     """
 
-    def __init__(self, client: SpotifyClient, sink: RawSink, logger: logging.Logger):
+    def __init__(self, client: SpotifyClient, sink: RawSink, logger: logging.Logger, *,
+                 copies: PreviousCopies | None = None, today: date | None = None, max_age_days: int = 0):
         self.client = client
         self.sink = sink
         self.logger = logger
@@ -299,7 +310,10 @@ class _Crawl:
         self.mode = client.mode or "auto"
         self.minimum: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
-        self.carried = 0
+        self.carried: Counter[str] = Counter()  # envelopes carried over, per source
+        self.copies = copies or PreviousCopies()
+        self.today = today or datetime.now(UTC).date()
+        self.max_age_days = max_age_days
         self._rec_lock = threading.Lock()
         self.playlists_total = self.unchanged = self.changed = self.unavailable = 0
         self.tracks: set[str] = set()  # full tracks known (from items or look-ups)
@@ -307,6 +321,8 @@ class _Crawl:
         self.artists: set[str] = set()
         self.albums_fetched = 0
         self.artists_fetched = 0
+        # until run() knows the mode: carry nothing
+        self.album_carrier = self.artist_carrier = Carrier((), today=self.today, max_age_days=0)
         self.tracks_looked_up = 0
         self.progress = ProgressLogger(logger, "spotify crawl")
         self._pending: dict[Future, Callable[[Response], None]] = {}
@@ -384,6 +400,8 @@ class _Crawl:
                 self._submit_tracks(seg, i, batch)
             return
         self._feed_done = True
+        for a in self.album_carrier.leftovers():  # albums of batches that could not be carried whole
+            self.album_batcher.add(a)
         self.album_batcher.flush()
         self._pump_artists()
 
@@ -406,13 +424,36 @@ class _Crawl:
         self.tracks.add(track_id)
         if album_id is not None and album_id not in self.albums:
             self.albums.add(album_id)
-            self.album_batcher.add(album_id)  # may cut a batch: its placeholder joins the artist stream
+            self._want_album(album_id)
         for a in artist_ids:
             if a not in self.artists:
                 self._artist_stream.append(a)
         self._pump_artists()
 
     # -------------------------------------------------------------------------- look-ups
+    def _want_album(self, album_id: str) -> None:
+        if not self.album_carrier.covers(album_id):
+            self.album_batcher.add(album_id)  # may cut a batch: its placeholder joins the artist stream
+            return
+        copy = self.album_carrier.take(album_id)
+        if copy is not None:
+            self._carry(copy)
+            # like an album batch that answered at once: its artists join the stream here
+            self._artist_stream.extend(copy.artist_ids)
+
+    def _want_artist(self, artist_id: str) -> None:
+        if not self.artist_carrier.covers(artist_id):
+            self.artist_batcher.add(artist_id)
+            return
+        copy = self.artist_carrier.take(artist_id)
+        if copy is not None:
+            self._carry(copy)
+
+    def _carry(self, copy: FullCopy) -> None:
+        """Write a previous look-up response into today's partition instead of looking it up (main thread)."""
+        self._write(copy.source, copy.envelope())
+        self.carried[copy.source] += 1
+
     def on_batch_sent(self, kind: str, token: object) -> None:
         if kind == "albums":
             self._album_batch_artists[token] = None
@@ -439,7 +480,7 @@ class _Crawl:
                 stream.popleft()
                 if head not in self.artists:
                     self.artists.add(head)
-                    self.artist_batcher.add(head)
+                    self._want_artist(head)
                 continue
             found = self._album_batch_artists[head]
             if found is None:
@@ -449,9 +490,11 @@ class _Crawl:
             for a in found:
                 if a not in self.artists:
                     self.artists.add(a)
-                    self.artist_batcher.add(a)
+                    self._want_artist(a)
         if self._feed_done and not self._albums_in_flight and not self._artists_flushed:
             self._artists_flushed = True
+            for a in self.artist_carrier.leftovers():
+                self.artist_batcher.add(a)
             self.artist_batcher.flush()
 
     # -------------------------------------------------------------------------- playlists
@@ -553,8 +596,7 @@ class _Crawl:
                         out = dict(env)
                         out.setdefault("carried_from", str(env.get("fetched_at", ""))[:10])
                         self._write("playlist_items", out)
-                        with self._rec_lock:
-                            self.carried += 1
+                        self.carried["playlist_items"] += 1
                     seg.parts = dict(enumerate(parts))
                     seg.n_parts = len(parts)
                     self._pump()
@@ -617,6 +659,12 @@ class _Crawl:
             self.minimum["mode_probe"] += probes
         self.album_batcher = _Batcher(self, "albums", self._on_albums)
         self.artist_batcher = _Batcher(self, "artists", self._on_artists)
+        batch = mode == "extended"
+        self.album_carrier = Carrier(self.copies.of("albums", batch=batch), today=self.today,
+                                     max_age_days=self.max_age_days)
+        # extended mode looks artists up every day: their popularity and followers change daily
+        self.artist_carrier = Carrier(() if batch else self.copies.of("artists", batch=False), today=self.today,
+                                      max_age_days=self.max_age_days)
         self._seed_tracks = list(seeds.track_ids)
         for a in seeds.artist_ids:  # seed artists open the artist stream
             self._artist_stream.append(a)
@@ -643,6 +691,20 @@ class _Crawl:
             raise RuntimeError("spotify crawl: the pipeline ended before its feed did")
         self.completed = True
         self.progress.finish()
+        self._log_carried()
+
+    def _log_carried(self) -> None:
+        if self.max_age_days == 0:
+            self.logger.info("spotify crawl: albums and artists all looked up (carrying them over is off: "
+                             "maximum copy age 0 days)")
+            return
+        albums = self.album_carrier.counts.describe("looked up")
+        if self.mode == "extended":
+            artists = f"{self.artists_fetched} looked up (every day in extended mode)"
+        else:
+            artists = self.artist_carrier.counts.describe("looked up")
+        self.logger.info("spotify crawl: copies younger than %d days carried over from the previous partition; "
+                         "albums: %s; artists: %s", self.max_age_days, albums, artists)
 
     def report(self) -> CrawlReport:
         snap = self.stats.snapshot()
@@ -664,29 +726,46 @@ class _Crawl:
             playlists_changed=self.changed,
             playlists_unavailable=self.unavailable,
             tracks=len(self.tracks),
-            albums=self.albums_fetched,
-            artists=self.artists_fetched,
+            albums=self.albums_fetched + self.album_carrier.counts.carried,
+            artists=self.artists_fetched + self.artist_carrier.counts.carried,
             records_by_source={s: self.records.get(s, 0) for s in SOURCES},
-            records_carried=self.carried,
+            records_carried=sum(self.carried.values()),
+            albums_fetched=self.albums_fetched,
+            albums_carried=self.album_carrier.counts.carried,
+            artists_fetched=self.artists_fetched,
+            artists_carried=self.artist_carrier.counts.carried,
+            records_carried_by_source={s: self.carried.get(s, 0) for s in ("playlist_items", *CARRIED_SOURCES)},
+            full_copy_max_age_days=self.max_age_days,
             completed=self.completed,
         )
 
 
 def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
               previous: Iterable[tuple[str, dict]] | None = None,
-              logger: logging.Logger | None = None) -> CrawlReport:
-    """Crawl ``seeds`` into ``sink``; see the module docstring. Raises ``ValueError`` for invalid seed ids
-    (before any request), and :class:`RateLimitedError` / :class:`RetryBudgetExhaustedError` /
-    :class:`SpotifyAuthError` (with ``.report``, the partial report) when the crawl cannot finish."""
+              logger: logging.Logger | None = None, today: date | None = None,
+              full_copy_max_age_days: int | None = None) -> CrawlReport:
+    """Crawl ``seeds`` into ``sink``; see the module docstring.
+
+    ``previous``: the ``(source, envelope)`` records of the previous partition (its playlists, item pages,
+    albums and artists), from which unchanged playlists' pages and young album/artist copies are carried.
+    ``today``: the partition's day, against which copies are aged (default: today, UTC).
+    ``full_copy_max_age_days``: see :func:`.carry.max_age_days` (``None``: ``SPOTIFY_FULL_COPY_MAX_AGE_DAYS``
+    or 7; ``0`` looks every album and artist up).
+
+    Raises ``ValueError`` for invalid seed ids or maximum age (before any request), and
+    :class:`RateLimitedError` / :class:`RetryBudgetExhaustedError` / :class:`SpotifyAuthError` (with
+    ``.report``, the partial report) when the crawl cannot finish."""
     seeds = CrawlSeeds(
         playlist_ids=validate_ids("playlist", seeds.playlist_ids),
         artist_ids=validate_ids("artist", seeds.artist_ids),
         track_ids=validate_ids("track", seeds.track_ids),
         include_my_playlists=seeds.include_my_playlists,
     )
+    max_age = max_age_days(full_copy_max_age_days)
     logger = logger or log
-    prev = index_previous(previous)
-    crawl = _Crawl(client, sink, logger)
+    copies = PreviousCopies()
+    prev = index_previous(_playlist_records(previous, copies))
+    crawl = _Crawl(client, sink, logger, copies=copies, today=today, max_age_days=max_age)
     try:
         crawl.run(seeds, prev)
     except SpotifyError as e:
@@ -697,7 +776,18 @@ def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
     finally:
         crawl.executor.shutdown(wait=True, cancel_futures=True)
     report = crawl.report()
-    logger.info("spotify crawl done: %d requests (minimum %d), %d retries, %d x 429, %.1f s, records %s",
-                report.total_requests, report.minimum_requests, report.retries, report.rate_limited,
-                report.seconds, report.records_by_source)
+    logger.info("spotify crawl done: %d requests (minimum %d), %d retries, %d x 429, %.1f s, records %s "
+                "(carried over: %s)", report.total_requests, report.minimum_requests, report.retries,
+                report.rate_limited, report.seconds, report.records_by_source, report.records_carried_by_source)
     return report
+
+
+def _playlist_records(previous: Iterable[tuple[str, dict]] | None,
+                      copies: PreviousCopies) -> Iterable[tuple[str, dict]]:
+    """The previous partition's playlist records; its album and artist envelopes go to ``copies`` on the way
+    (one pass: ``previous`` may be a stream read from the lake)."""
+    for source, env in previous or ():
+        if source in CARRIED_SOURCES:
+            copies.add(source, env)
+        else:
+            yield source, env

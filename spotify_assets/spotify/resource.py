@@ -135,9 +135,12 @@ class SpotifyResource(dg.ConfigurableResource):
         return SpotifyClient(self.settings())
 
     def crawl(self, seeds: CrawlSeeds, sink: RawSink, *, previous: Iterable[tuple[str, dict]] | None = None,
-              logger: logging.Logger | None = None) -> CrawlReport:
+              logger: logging.Logger | None = None, today: date | None = None,
+              full_copy_max_age_days: int | None = None) -> CrawlReport:
+        """:func:`~.crawl.run_crawl` with a client of this resource (closed afterwards)."""
         client = self.get_client()
         try:
-            return run_crawl(client, seeds, sink, previous=previous, logger=logger)
+            return run_crawl(client, seeds, sink, previous=previous, logger=logger, today=today,
+                             full_copy_max_age_days=full_copy_max_age_days)
         finally:
             client.close()

@@ -124,3 +124,36 @@ def test_invalid_seed_ids_are_rejected_before_any_request(emulator, tmp_path):
 @pytest.mark.parametrize("field", ["playlist_ids", "artist_ids", "track_ids"])
 def test_extract_config_defaults_work_on_the_emulator(field):
     assert getattr(ExtractConfig(), field) == []
+
+
+def test_album_copies_are_carried_unless_the_config_or_environment_says_otherwise(emulator, tmp_path, monkeypatch):
+    """Extended mode: yesterday's album batches are carried into today's partition (artists are looked up
+    daily); ``full_copy_max_age_days: 0`` looks every album up; a bad environment value fails at once."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()  # copies are aged against fetched_at, the wall clock
+    yesterday, day = (today - dt.timedelta(days=1)).isoformat(), today.isoformat()
+
+    def crawl_metadata(partition, config=None, raise_on_error=True):
+        result = dg.materialize(
+            [raw_spotify], partition_key=partition,
+            resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": _spotify(emulator)},
+            run_config={"ops": {"raw_spotify": {"config": {"allow_past_partition": True, **(config or {})}}}},
+            raise_on_error=raise_on_error,
+        )
+        return result if not result.success else _materializations(result)["raw_albums"]
+
+    first = crawl_metadata(yesterday)
+    carried = crawl_metadata(day)
+    assert carried["crawl/albums_carried"] == first["crawl/albums_fetched"] > 0
+    assert carried["crawl/albums_fetched"] == carried["crawl/artists_carried"] == 0
+    assert carried["crawl/full_copy_max_age_days"] == 7
+    assert carried["dagster/row_count"] == first["dagster/row_count"]  # the same batches, carried whole
+    fetched = crawl_metadata(day, {"full_copy_max_age_days": 0})
+    assert (fetched["crawl/albums_carried"], fetched["crawl/albums_fetched"]) == (0, first["crawl/albums_fetched"])
+
+    monkeypatch.setenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS", "a week")
+    failed = crawl_metadata(day, raise_on_error=False)
+    error = failed.get_step_failure_events()[0].step_failure_data
+    assert "SPOTIFY_FULL_COPY_MAX_AGE_DAYS='a week'" in error.error.message
+    assert not [e for e in failed.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # not retried

@@ -116,3 +116,45 @@ def test_large_scale_lookup_without_building_the_catalog(emu_factory):
         tracemalloc.stop()
     assert startup < 5
     assert peak < 60 * 2**20, f"peak traced memory {peak / 2**20:.1f} MiB"
+
+
+def _quantile(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[round(q * (len(ordered) - 1))]
+
+
+def test_popularity_is_long_tailed_nested_and_steady():
+    """Track popularity: most tracks between ~10 and ~60, a handful of hits at 90+, the top ten spread out
+    (not ten 100s); artists and albums go with their tracks; a day later values moved by a few points."""
+    import statistics
+
+    for seed in (42, 7, 1234):
+        cat = Catalog(seed, "small")
+        d0 = DAY.toordinal()
+        tracks = [cat.track(t, d0)["popularity"] for t in range(cat.n_tracks)]
+        assert 3 <= _quantile(tracks, 0.10) <= 20
+        assert 20 <= _quantile(tracks, 0.50) <= 40
+        assert 40 <= _quantile(tracks, 0.90) <= 65
+        hits = sum(p >= 90 for p in tracks)
+        assert 1 <= hits <= 0.005 * len(tracks), hits
+        top10 = sorted(tracks)[-10:]
+        assert top10[0] >= 75 and len(set(top10)) >= 5 and top10.count(100) <= 3, top10
+
+        by_album: dict[int, list[int]] = {}
+        by_artist: dict[int, list[int]] = {}
+        for t, p in enumerate(tracks):
+            a = cat.album_of_track(t)
+            if not cat.is_taken_down(a):
+                by_album.setdefault(a, []).append(p)
+                by_artist.setdefault(cat.artist_of_album(a), []).append(p)
+        albums = sorted(by_album)
+        album_pop = [cat.album(a, d0)["popularity"] for a in albums]
+        assert statistics.correlation(album_pop, [statistics.mean(by_album[a]) for a in albums]) > 0.6
+        artists = sorted(by_artist)
+        artist_pop = [cat.artist(ar, d0)["popularity"] for ar in artists]
+        assert statistics.correlation(artist_pop, [statistics.mean(by_artist[ar]) for ar in artists]) > 0.6
+
+        later = [cat.artist(ar, d0 + 1)["popularity"] for ar in artists]
+        moves = [abs(x - y) for x, y in zip(artist_pop, later, strict=True)]
+        assert any(moves) and max(moves) <= 5
+    assert Catalog(42, "small").track(5, DAY.toordinal()) == Catalog(42, "small").track(5, DAY.toordinal())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import DEV_DISPUTED
+
 
 def _ids(api, kind, n=50):
     return api.admin()["sample_ids"][kind][:n]
@@ -62,28 +64,57 @@ def test_search_shapes(api, dev_api, validate, q):
     validate(dev_api.ok("search", q=q, type=types, limit=10), "SearchItems", "development")
 
 
-def test_development_mode_shapes(dev_api, validate):
-    validate(dev_api.ok("me"), "OnePrivateUser", "development")
+def _keys(body) -> set[str]:
+    """Every object key anywhere in a JSON body."""
+    if isinstance(body, dict):
+        return set(body).union(*(_keys(v) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_keys(v) for v in body))
+    return set()
+
+
+@pytest.mark.parametrize("variant", ["development", "development-kept"])
+def test_development_mode_shapes(request, validate, variant):
+    """Both development-mode variants validate: by default without the disputed fields (absent everywhere),
+    with ``dev_keep_disputed_fields`` with them (the spec's required ones checked as required)."""
+    dev_api = request.getfixturevalue("dev_api" if variant == "development" else "dev_kept_api")
+    bodies = []
+
+    def check(body, response):
+        validate(body, response, variant)
+        bodies.append(body)
+
+    me = dev_api.ok("me")
+    check(me, "OnePrivateUser")
+    assert not {"country", "email", "explicit_content", "followers", "product"} & set(me)
     page = dev_api.ok("me/playlists", limit=50)
-    validate(page, "PagedPlaylists", "development")
+    check(page, "PagedPlaylists")
     owned = [p for p in page["items"] if p["owner"]["id"] == dev_api.admin()["demo_user_id"]]
     assert owned
     for pl in owned:
         body = dev_api.ok(f"playlists/{pl['id']}", additional_types="track,episode")
-        validate(body, "OnePlaylist", "development")
+        check(body, "OnePlaylist")
         assert "items" in body and "tracks" not in body
-        validate(dev_api.ok(f"playlists/{pl['id']}/items", limit=50, additional_types="episode"),
-                 "PagingPlaylistTrackObject", "development")
+        check(dev_api.ok(f"playlists/{pl['id']}/items", limit=50, additional_types="episode"),
+              "PagingPlaylistTrackObject")
+        check(dev_api.ok(f"playlists/{pl['id']}/items", limit=50, market="SE"), "PagingPlaylistTrackObject")
     cat = dev_api.server.catalog
     for i in range(0, 300, 11):
-        validate(dev_api.ok(f"tracks/{cat.id('track', i)}"), "OneTrack", "development")
+        check(dev_api.ok(f"tracks/{cat.id('track', i)}"), "OneTrack")
+    for i in range(300):  # with a market: relinked tracks (linked_from when the fields are kept)
+        check(dev_api.ok(f"tracks/{cat.id('track', i)}", market="SE"), "OneTrack")
     for i in range(0, 30, 3):
-        validate(dev_api.ok(f"albums/{cat.id('album', i)}"), "OneAlbum", "development")
-        validate(dev_api.ok(f"albums/{cat.id('album', i)}/tracks"), "PagingSimplifiedTrackObject", "development")
+        check(dev_api.ok(f"albums/{cat.id('album', i)}"), "OneAlbum")
+        check(dev_api.ok(f"albums/{cat.id('album', i)}/tracks"), "PagingSimplifiedTrackObject")
     for i in range(min(10, cat.n_artists)):
-        validate(dev_api.ok(f"artists/{cat.id('artist', i)}"), "OneArtist", "development")
-        validate(dev_api.ok(f"artists/{cat.id('artist', i)}/albums"), "PagingArtistDiscographyAlbumObject",
-                 "development")
+        check(dev_api.ok(f"artists/{cat.id('artist', i)}"), "OneArtist")
+        check(dev_api.ok(f"artists/{cat.id('artist', i)}/albums"), "PagingArtistDiscographyAlbumObject")
+    seen = set().union(*map(_keys, bodies))
+    assert not {"popularity", "available_markets"} & seen
+    if variant == "development":
+        assert not DEV_DISPUTED & seen
+    else:
+        assert DEV_DISPUTED <= seen
 
 
 def test_error_bodies_match_spec(api, cc_api, emu, validate):
