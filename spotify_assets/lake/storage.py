@@ -21,6 +21,8 @@ from typing import BinaryIO
 
 import pyarrow.fs as pafs
 
+from .. import aws
+
 COPY_CHUNK = 8 * 1024 * 1024
 TMP_DIR = "_staging/_tmp"  # temporary objects of atomic writes (see the module docstring)
 
@@ -177,13 +179,7 @@ class Lake:
 
 
 def _s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    kwargs: dict = {"region": region}
-    if endpoint_url:
-        scheme, _, host = endpoint_url.partition("://")
-        kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme or "https")
-    return pafs.S3FileSystem(**kwargs)
+    return pafs.S3FileSystem(**aws.pyarrow_s3_options(region, endpoint_url))
 
 
 @contextlib.contextmanager
