@@ -21,13 +21,18 @@ from .assets.transformed import build_transformed_tables
 from .automation import build_automation
 from .resources import build_resources, transform_compute
 
-automation = build_automation()
-compute = transform_compute()
 
-defs = dg.Definitions(
-    assets=[raw_spotify, build_transformed_tables(compute), catalog_tables, analytics_tables, weekly_movers],
-    jobs=automation.jobs,
-    schedules=automation.schedules,
-    sensors=automation.sensors,
-    resources=build_resources(compute=compute),
-)
+def build_definitions() -> dg.Definitions:
+    """The code location's definitions for the current environment (read once, here)."""
+    automation = build_automation()
+    compute = transform_compute()
+    return dg.Definitions(
+        assets=[raw_spotify, build_transformed_tables(compute), catalog_tables, analytics_tables, weekly_movers],
+        jobs=automation.jobs,
+        schedules=automation.schedules,
+        sensors=automation.sensors,
+        resources=build_resources(compute=compute),
+    )
+
+
+defs = build_definitions()

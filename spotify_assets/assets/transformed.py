@@ -133,8 +133,12 @@ def _stage(context, config: TransformConfig, the_lake, compute: TransformCompute
     """Stage the day where ``compute`` says; returns the staged day and the ``compute`` metadata."""
     partition = context.partition_key
     if compute.remote and not config.in_process:
+        started = time.perf_counter()
         remote = stage_remotely(context, compute, client, the_lake, other_runs_in_progress=bool(others))
-        context.log.info(remote.staged.describe(the_lake))
+        context.log.info(  # the remote side logged its "Staged …" line; this is what the round trip cost
+            f"{compute.describe()} staged {partition} in {remote.staged.seconds:.1f} s; the invocation took "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         return remote.staged, remote.metadata
     started = time.perf_counter()
     result = stage_day(the_lake, partition, context.run_id, other_runs_in_progress=bool(others))
