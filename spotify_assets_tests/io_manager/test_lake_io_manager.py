@@ -188,3 +188,24 @@ def test_the_io_manager_refuses_what_it_cannot_do(project_defs):
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "pd.DataFrame or a pa.Table" in failure.step_failure_data.error.to_string()
+
+
+def test_analytics_tables_load_the_same_way(project_defs, lake_uri, tmp_path):
+    """An analytics result (published by its SQL step) is an input like any table."""
+    from spotify_assets.sql.analytics import materialize_analytics
+    from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
+
+    lake = Lake(lake_uri)
+    engine = DuckDBEngine(lake, str(tmp_path / "analytics.duckdb"))
+    engine.refresh_tables()
+    done = materialize_analytics(engine, "daily_top_tracks", D, lake=lake, run_id="analytics-run")
+    assert done.row_count > 0
+
+    @dg.asset(partitions_def=daily_partitions)
+    def top_names(daily_top_tracks: pa.Table) -> None:
+        seen["top"] = daily_top_tracks
+
+    merged = dg.Definitions.merge(project_defs, dg.Definitions(assets=[top_names]))
+    assert _materialize(merged, "top_names").success
+    expected = read_table_partitions(lake, "daily_top_tracks", [D], zone="analytics").drop_columns(["dt"])
+    assert seen["top"].equals(expected) and seen["top"].num_rows == done.row_count
