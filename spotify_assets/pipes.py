@@ -187,7 +187,8 @@ def stage_remotely(
 ) -> RemoteStage:
     """Run the staging of ``context``'s partition in Lambda or Glue and return what it staged."""
     pipes_location(lake.root_uri)
-    arguments = {"lake_uri": lake.uri(), "other_runs_in_progress": other_runs_in_progress}
+    # The region goes along: the remote filesystem (pyarrow) does not follow S3's redirects to a bucket's region.
+    arguments = {"lake_uri": lake.uri(), "region": lake.region, "other_runs_in_progress": other_runs_in_progress}
     context.log.info(f"Staging {context.partition_key} in {compute.describe()}")
     if compute.mode == "lambda":
         assert isinstance(client, PipesLambdaClient), type(client)

@@ -77,15 +77,18 @@ def open_pipes(params_loader: PipesParamsLoader) -> PipesContext:
     )
 
 
-def stage_for_dagster(pipes: PipesContext, lake_uri: str, *, other_runs_in_progress: bool = False) -> dict:
-    """Stage the Pipes context's partition for its run into ``lake_uri``; report the staged day to Dagster.
+def stage_for_dagster(
+    pipes: PipesContext, lake_uri: str, *, region: str | None = None, other_runs_in_progress: bool = False
+) -> dict:
+    """Stage the Pipes context's partition for its run into ``lake_uri`` (in ``region``: the lake's, as the
+    Dagster side resolved it); report the staged day to Dagster.
 
     Returns the :class:`~spotify_assets.wap.StagedDay` as JSON (also sent as the custom message)."""
     from .lake.storage import Lake
     from .wap import stage_day, summarize
 
     partition, run_id = pipes.partition_key, pipes.run_id
-    lake = Lake(lake_uri)
+    lake = Lake(lake_uri, region=region)
     pipes.log.info(f"Staging {partition} of {lake.uri()} for run {run_id}")
     started = time.perf_counter()
     result = stage_day(lake, partition, run_id, other_runs_in_progress=other_runs_in_progress)
@@ -106,29 +109,34 @@ def _reply(data: dict) -> dict:
     }
 
 
+def _arguments(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The asset's arguments (``lake_uri``, ``region``, ``other_runs_in_progress``), checked."""
+    lake_uri = source.get("lake_uri")
+    if not isinstance(lake_uri, str) or not lake_uri:
+        raise ValueError("no lake_uri (s3://bucket/prefix of the lake) from the Dagster asset")
+    region = source.get("region")
+    return {
+        "lake_uri": lake_uri,
+        "region": region if isinstance(region, str) and region else None,
+        "other_runs_in_progress": bool(source.get("other_runs_in_progress")),
+    }
+
+
 def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict:
-    """AWS Lambda entry point: the event is what ``PipesLambdaClient`` sends — ``lake_uri`` and
+    """AWS Lambda entry point: the event is what ``PipesLambdaClient`` sends — ``lake_uri``, ``region`` and
     ``other_runs_in_progress`` from the asset, plus the Pipes bootstrap parameters."""
     if not isinstance(event, Mapping):
         raise NotAPipesInvocation(f"expected a JSON object as the event, got {type(event).__name__}")
     loader = PipesMappingParamsLoader(event)
     with open_pipes(loader) as pipes:
-        lake_uri = event.get("lake_uri")
-        if not isinstance(lake_uri, str) or not lake_uri:
-            raise ValueError("the event has no lake_uri (s3://bucket/prefix of the lake)")
-        data = stage_for_dagster(pipes, lake_uri, other_runs_in_progress=bool(event.get("other_runs_in_progress")))
+        data = stage_for_dagster(pipes, **_arguments(event))
     return _reply(data)
 
 
 def glue_main() -> dict:
-    """AWS Glue job entry point: the Pipes parameters are the job run's ``--dagster-pipes-*`` arguments,
-    ``lake_uri`` and ``other_runs_in_progress`` come as extras of the Pipes context."""
+    """AWS Glue job entry point: the Pipes parameters are the job run's ``--dagster-pipes-*`` arguments;
+    ``lake_uri``, ``region`` and ``other_runs_in_progress`` come as extras of the Pipes context."""
     loader = PipesCliArgsParamsLoader()
     with open_pipes(loader) as pipes:
-        lake_uri = pipes.extras.get("lake_uri")
-        if not isinstance(lake_uri, str) or not lake_uri:
-            raise ValueError("the Pipes context has no lake_uri extra (s3://bucket/prefix of the lake)")
-        data = stage_for_dagster(
-            pipes, lake_uri, other_runs_in_progress=bool(pipes.extras.get("other_runs_in_progress"))
-        )
+        data = stage_for_dagster(pipes, **_arguments(pipes.extras))
     return _reply(data)

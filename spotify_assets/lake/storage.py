@@ -41,11 +41,13 @@ class Lake:
 
     def __init__(self, root_uri: str, *, endpoint_url: str | None = None, region: str | None = None):
         self.root_uri = root_uri.rstrip("/")
+        self.region: str | None = None  # the S3 region in use (None for a local lake)
         if self.root_uri.startswith("s3://"):
             bucket_and_prefix = self.root_uri[len("s3://") :]
             if not bucket_and_prefix:
                 raise ValueError("SPOTIFY_LAKE_URI s3:// needs a bucket name, e.g. s3://my-bucket/lake")
-            self.fs: pafs.FileSystem = _s3_filesystem(endpoint_url, region)
+            self.region = aws.region(region)
+            self.fs: pafs.FileSystem = _s3_filesystem(endpoint_url, self.region)
             self.base = bucket_and_prefix
             self.is_local = False
         else:

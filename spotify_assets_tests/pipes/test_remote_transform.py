@@ -132,8 +132,10 @@ def test_lambda_stage_through_pipes_equals_in_process(s3, s3_bucket, crawled_raw
     (call,) = fake.invocations
     assert call["FunctionName"] == "spotify-transform" and call["LogType"] == "None"
     event = call["event"]
-    assert set(event) == {"lake_uri", "other_runs_in_progress", DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR}
-    assert event["lake_uri"] == uri and event["other_runs_in_progress"] is False
+    assert set(event) == {
+        "lake_uri", "region", "other_runs_in_progress", DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR
+    }
+    assert (event["lake_uri"], event["region"], event["other_runs_in_progress"]) == (uri, "us-east-1", False)
     context = decode_param(event[DAGSTER_PIPES_CONTEXT_ENV_VAR])["data"]
     assert (context["partition_key"], context["run_id"]) == (DAY, result.run_id)
     assert sorted(context["asset_keys"]) == sorted(TABLES)
