@@ -209,3 +209,29 @@ def test_analytics_tables_load_the_same_way(project_defs, lake_uri, tmp_path):
     assert _materialize(merged, "top_names").success
     expected = read_table_partitions(lake, "daily_top_tracks", [D], zone="analytics").drop_columns(["dt"])
     assert seen["top"].equals(expected) and seen["top"].num_rows == done.row_count
+
+
+def test_the_readme_snippet_works(project_defs, lake_uri, monkeypatch):
+    """README "Extending": the user's asset (pandas tracks, an Arrow week of playlist_items) merged into
+    the project's definitions, run as written (only the import of the project's defs is redirected to the
+    test lake)."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL) if "Definitions.merge" in b]
+    line = "from spotify_assets.definitions import defs as spotify_defs\n"
+    assert line in snippet
+    namespace = {"__name__": "my_assets", "_project_defs": project_defs}
+    code = compile(snippet.replace(line, "spotify_defs = _project_defs\n"), "README.md", "exec", dont_inherit=True)
+    exec(code, namespace)  # noqa: S102 - the README's own text
+    result = _materialize(namespace["defs"], "explicit_share")
+    assert result.success
+    meta = result.asset_materializations_for_node("explicit_share")[0].metadata
+    lake = Lake(lake_uri)
+    tracks = read_table_partitions(lake, "tracks", [D])
+    items = read_table_partitions(lake, "playlist_items", [day(-6), day(-1), D])
+    explicit = [v for v in tracks["explicit"].to_pylist() if v is not None]
+    assert meta["explicit_share"].value == pytest.approx(sum(explicit) / len(explicit))
+    assert meta["positions_this_week"].value == items.num_rows
+    assert meta["days_in_week"].value == 3
