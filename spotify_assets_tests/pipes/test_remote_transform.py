@@ -96,19 +96,26 @@ def _user_logs(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return [e.user_message for e in instance.all_logs(run_id)]
 
 
-@pytest.fixture
-def in_process_run(s3, s3_bucket, crawled_raw):
-    """The reference: the same raw day transformed in process on the same (moto) S3."""
+@pytest.fixture(scope="module")
+def in_process_run(moto_endpoint, crawled_raw):
+    """The reference, once per module: the same raw day transformed in process on the same (moto) S3."""
     raw_root, _ = crawled_raw
-    _land_raw(s3, s3_bucket, "inproc", raw_root)
-    uri = f"s3://{s3_bucket}/inproc"
-    with dg.instance_for_test() as instance:
-        result, seconds = _run(_defs(uri, TransformCompute()), instance)
-    assert result.success
-    return _reported(result, uri), _published(s3, s3_bucket, "inproc"), seconds
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint}.items():
+            env.setenv(name, value)
+        s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+        bucket = "pipes-in-process-reference"
+        s3.create_bucket(Bucket=bucket)
+        _land_raw(s3, bucket, "inproc", raw_root)
+        uri = f"s3://{bucket}/inproc"
+        with dg.instance_for_test() as instance:
+            result, seconds = _run(_defs(uri, TransformCompute()), instance)
+        assert result.success
+        return _reported(result, uri), _published(s3, bucket, "inproc"), seconds
 
 
-def test_lambda_stage_through_pipes_equals_in_process(s3, s3_bucket, crawled_raw, in_process_run):
+def test_lambda_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucket, crawled_raw):
     raw_root, _ = crawled_raw
     _land_raw(s3, s3_bucket, "remote", raw_root)
     uri = f"s3://{s3_bucket}/remote"
@@ -147,7 +154,7 @@ def test_lambda_stage_through_pipes_equals_in_process(s3, s3_bucket, crawled_raw
           f"through Pipes in a Lambda subprocess {seconds:.2f} s")
 
 
-def test_glue_stage_through_pipes_equals_in_process(s3, s3_bucket, crawled_raw, in_process_run, monkeypatch):
+def test_glue_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucket, crawled_raw):
     raw_root, _ = crawled_raw
     _land_raw(s3, s3_bucket, "remote", raw_root)
     uri = f"s3://{s3_bucket}/remote"
