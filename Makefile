@@ -58,9 +58,9 @@ clean:
 ## make package: the serverless transform's artifacts — build/lambda/ (container image context of the
 ## Lambda function) and build/glue/ (job script, wheel, job arguments). See docs/serverless.md.
 package: install
-	$(BIN)/python deploy/build_package.py
+	$(BIN)/python deploy/package_serverless.py
 
 ## make package-check: package, then install the pinned runtime modules as Lambda/Glue will and smoke-test
 ## the entry points with nothing else on the path (downloads wheels).
 package-check: install
-	$(BIN)/python deploy/build_package.py --check
+	$(BIN)/python deploy/package_serverless.py --check
