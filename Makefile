@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo dev test lint validate browser-deps bench clean
+.PHONY: install demo dev test test-postgres test-iam lint validate browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+## PostgreSQL server from Debian for the `postgres` tests (each test runs its own server: initdb + pg_ctl
+## in a temporary directory on 127.0.0.1, stopped afterwards). No default cluster or service is created.
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo 'create_main_cluster = false' | $$SUDO tee /etc/postgresql-common/createcluster.d/spotify-assets-tests.conf >/dev/null && \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 lint: install
 	$(BIN)/ruff check spotify_assets spotify_assets_tests benchmarks
 
@@ -42,8 +52,17 @@ validate: install
 	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -m spotify_assets.definitions
 
 ## make test: the whole suite (CI calls this through .ci/run).
-test: install browser-deps lint validate
+test: install browser-deps postgres-deps lint validate
 	env -u DAGSTER_HOME $(BIN)/pytest
+
+## make test-postgres: the deployment on a real PostgreSQL (image command, daemon, daily_job); ~40 s
+test-postgres: install postgres-deps
+	env -u DAGSTER_HOME $(BIN)/pytest -m postgres
+
+## make test-iam: record every AWS action of a full AWS-path run (moto) and check deploy/iam-policy.json;
+## a failure lists what is MISSING from the policy and what in it is UNUSED
+test-iam: install
+	env -u DAGSTER_HOME $(BIN)/pytest -m iam
 
 bench: install
 	$(BIN)/python benchmarks/bench_extract.py

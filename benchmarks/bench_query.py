@@ -43,7 +43,7 @@ from spotify_assets.lake.paths import raw_file  # noqa: E402
 from spotify_assets.lake.publication import Staging, publish, published_file  # noqa: E402
 from spotify_assets.lake.storage import Lake  # noqa: E402
 from spotify_assets.sql import ANALYTICS, analytics_params, render_analytics, run_analytics  # noqa: E402
-from spotify_assets.transform.schemas import TABLES  # noqa: E402
+from spotify_assets.tables import TABLES  # noqa: E402
 
 MARKETS = [a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "AEIOUSTRN"][:185]
 GENRES = [f"{a} {b}" for a in ("indie", "dark", "nu", "swedish", "latin", "uk", "k") for b in ("pop", "rock", "jazz", "trap", "folk", "house", "soul", "metal")]

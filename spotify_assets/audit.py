@@ -7,7 +7,7 @@ Blocking checks (a failure holds the day back: nothing a consumer reads changes)
 null, referential integrity, value ranges, and "not empty" (an empty table where the previous published
 day had rows, or a day without a single row — unless accepted on purpose). Warning checks (published
 anyway, flagged in the UI): the row count moved a lot or the column schema changed against the previous
-published day; a high quarantine share.
+published day; a high quarantine share; files in the table's raw partition folders that are not read.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .lake.parquet import read_table_file, read_table_partitions
 from .lake.publication import Staging, previous_published
 from .lake.quarantine import read_quarantine, read_quarantine_file
 from .lake.storage import Lake
-from .transform.schemas import TABLES
+from .tables import TABLE_SOURCES, TABLES
 
 ROW_COUNT_MAX_CHANGE = float(os.environ.get("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", "0.5"))
 QUARANTINE_MAX_SHARE = float(os.environ.get("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", "0.01"))
@@ -57,7 +57,8 @@ class DayTables:
     it is compared with (the previous published day of each table).
 
     ``read(table)`` gives the version under audit; ``quarantined(table)`` its number of quarantine
-    records. ``accept_empty`` lets an empty day through on purpose.
+    records. ``accept_empty`` lets an empty day through on purpose. ``unread_files`` are the files of the
+    day's raw partition folders the transform did not read (``{"path", "size", "reason"}``), when known.
     """
 
     def __init__(
@@ -68,17 +69,21 @@ class DayTables:
         quarantined: Callable[[str], int],
         *,
         accept_empty: bool = False,
+        unread_files: list[dict] | None = None,
     ):
         self.lake = lake
         self.partition = partition
         self._read = read
         self._quarantined = quarantined
         self.accept_empty = accept_empty
+        self.unread_files = unread_files
         self._tables: dict[str, pa.Table] = {}
         self._previous: dict[str, tuple[str | None, pa.Table | None]] = {}
 
     @classmethod
-    def staged(cls, staging: Staging, *, accept_empty: bool = False) -> DayTables:
+    def staged(
+        cls, staging: Staging, *, accept_empty: bool = False, unread_files: list[dict] | None = None
+    ) -> DayTables:
         """The version a run staged (what the audit decides about)."""
         lake = staging.lake
 
@@ -88,7 +93,7 @@ class DayTables:
         def quarantined(table: str) -> int:
             return len(read_quarantine_file(lake, staging.file("quarantine", table)))
 
-        return cls(lake, staging.partition, read, quarantined, accept_empty=accept_empty)
+        return cls(lake, staging.partition, read, quarantined, accept_empty=accept_empty, unread_files=unread_files)
 
     @classmethod
     def published(cls, lake: Lake, partition: str) -> DayTables:
@@ -222,6 +227,17 @@ def _check_quarantine(table: str, day: DayTables) -> Verdict:
     return share <= QUARANTINE_MAX_SHARE, f"{quarantined} quarantined vs {rows} rows ({share:.2%})", metadata
 
 
+def _check_raw_files_read(table: str, day: DayTables) -> Verdict:
+    if day.unread_files is None:
+        return True, "not known (the checks ran without the transform that lists the raw files)", {}
+    sources = TABLE_SOURCES[table]
+    unread = [f for f in day.unread_files if f["path"].split("/")[1] in sources]
+    metadata = {"unread_files": len(unread), "examples": "; ".join(f"{f['path']}: {f['reason']}" for f in unread[:5])}
+    if unread:
+        return False, f"{len(unread)} file(s) in the raw folders of {', '.join(sources)} were not read", metadata
+    return True, f"every file in the raw folders of {', '.join(sources)} was read", metadata
+
+
 def _describe_references(table: str) -> str:
     return "; ".join(
         f"{c}.{col} → {p}.{pcol}" + (f" (where {w[0]} = {w[1]})" if w else "")
@@ -272,6 +288,12 @@ CHECKS = [
         "stable_against_previous_partition", False, _check_drift,
         lambda t: "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
         f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the previous published day, or the column schema changed.",
+    ),
+    CheckDef(
+        "raw_files_all_read", False, _check_raw_files_read,
+        lambda t: f"Warns when a file in the raw partition folders of {', '.join(TABLE_SOURCES[t])} is not read: "
+        "only raw/<source>/dt=<day>/<name>.jsonl.gz directly in the folder is (names starting with _ or . are "
+        "temporary and ignored).",
     ),
     CheckDef(
         "quarantine_share_low", False, _check_quarantine,

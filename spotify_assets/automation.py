@@ -54,9 +54,19 @@ RAW_SENSOR_NAME = "raw_landing_sensor"
 AUTOMATION_SENSOR_NAME = "automation_sensor"
 FAILURE_SENSOR_NAME = "run_failure_alert"
 
-# Run-level retries: a run that fails (a crashed worker, a Spotify outage outlasting the op retries) is
-# retried once, re-executing only the failed steps and what depends on them.
-RUN_RETRY_TAGS = {"dagster/max_retries": "1", "dagster/retry_strategy": "FROM_FAILURE"}
+# Run-level retries (the daemon re-executes a failed run; see "When something fails" in the README):
+# a run of these jobs that fails for a transient reason — a step that still fails after its own retries
+# (a Spotify or AWS outage), a run worker that crashed or was killed (detected by run monitoring) — is
+# retried once, re-executing only the failed steps and what depends on them. The instance default
+# (dagster.yaml: retry_on_asset_or_op_failure: false) keeps ad-hoc runs from the UI out of step-failure
+# retries; these jobs opt in, and PERMANENT failures opt out again per run (permanent_failure_hook).
+RETRY_ON_STEP_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
+NO_RETRY_REASON_TAG = "spotify/no_retry_reason"
+RUN_RETRY_TAGS = {
+    "dagster/max_retries": "1",
+    "dagster/retry_strategy": "FROM_FAILURE",
+    RETRY_ON_STEP_FAILURE_TAG: "true",
+}
 
 # A raw file is ``raw/<source>/dt=YYYY-MM-DD/<name>.jsonl.gz`` below the lake root (DESIGN.md).
 RAW_KEY = re.compile(
@@ -93,12 +103,45 @@ def _sensor_status() -> dg.DefaultSensorStatus:
 # ---------------------------------------------------------------------------------------------------
 
 
+def permanent_failure_reason(error: BaseException | None) -> str | None:
+    """Why a step failure must not be retried at run level, or ``None`` when a retry may help.
+
+    Permanent: a step that says so (``dg.Failure(allow_retries=False)``: bad or missing credentials, an
+    expired refresh token, a past partition, invalid seed ids, a Retry-After beyond the ceiling) and a
+    failed blocking check (re-running the check on the same data gives the same answer).
+    """
+    from dagster._core.errors import DagsterAssetCheckFailedError
+
+    if isinstance(error, dg.Failure) and not error.allow_retries:
+        return f"not retriable: {(error.description or type(error).__name__).splitlines()[0][:200]}"
+    if isinstance(error, DagsterAssetCheckFailedError):
+        return "a blocking asset check failed"
+    return None
+
+
+@dg.failure_hook(name="permanent_failure_blocks_run_retry")
+def permanent_failure_hook(context: dg.HookContext):
+    """Tag the run so the daemon's run retry skips it (the tag is read when the run's failure is stored)."""
+    reason = permanent_failure_reason(context.op_exception)
+    if reason is None:
+        return
+    reason = scrub(reason)  # tags are shown in the UI and sent in alerts: never a credential
+    context.instance.add_run_tags(
+        context.run_id, {RETRY_ON_STEP_FAILURE_TAG: "false", NO_RETRY_REASON_TAG: f"{context.step_key}: {reason}"}
+    )
+    context.log.info(f"Run will not be retried automatically: {context.step_key}: {reason}")
+
+
+RUN_HOOKS = {permanent_failure_hook}
+
+
 def build_daily_job():
     return dg.define_asset_job(
         DAILY_JOB_NAME,
         selection=dg.AssetSelection.groups(RAW_GROUP, TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP, INSIGHTS_GROUP),
         partitions_def=daily_partitions,
         tags=RUN_RETRY_TAGS,
+        hooks=RUN_HOOKS,
         description="The whole pipeline for one day: crawl Spotify into the raw zone, normalize into "
         "Parquet, register in the catalog, refresh analytics and insights. Only today's partition can be "
         "crawled; past days are rebuilt with transform_job.",
@@ -111,6 +154,7 @@ def build_transform_job():
         selection=dg.AssetSelection.groups(TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP, INSIGHTS_GROUP),
         partitions_def=daily_partitions,
         tags=RUN_RETRY_TAGS,
+        hooks=RUN_HOOKS,
         description="Rebuild one day from the raw zone (transformed → catalog → analytics, insights). Requested "
         "by raw_landing_sensor when raw files land; use it to backfill past days (insights over a window of "
         "days read what is published when they run: re-run the insights group after a backfill).",
@@ -505,6 +549,9 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict:
         "failed_steps": failed_steps,
         "error": scrub((error or "").strip()),
         "retry_number": int(tags.get("dagster/retry_number", "0") or 0),
+        # Set by Dagster when the failure is stored: whether the daemon will re-execute the run.
+        "will_retry": (tags.get("dagster/will_retry") or "").lower() == "true",
+        "no_retry_reason": scrub(tags.get(NO_RETRY_REASON_TAG)) or None,
         "trigger": tags.get("spotify/trigger")
         or tags.get("dagster/schedule_name")
         or tags.get("dagster/sensor_name"),
@@ -535,11 +582,18 @@ def webhook_timeout() -> float:
         return 5.0
 
 
+def failure_sensor_interval() -> int:
+    try:
+        return max(1, int(os.environ.get("SPOTIFY_FAILURE_SENSOR_INTERVAL_S", "30")))
+    except ValueError:
+        return 30
+
+
 def build_run_failure_sensor() -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name=FAILURE_SENSOR_NAME,
         default_status=_sensor_status(),
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=failure_sensor_interval(),
         description="For every failed run of this code location: one JSON line (job, run id, partition, "
         "failed steps, error — credentials scrubbed) in the sensor log, and a POST of the same JSON to "
         "SPOTIFY_FAILURE_WEBHOOK_URL when set (5 s timeout; webhook errors are logged, never raised).",

@@ -13,8 +13,9 @@ import time
 
 import dagster as dg
 
-from .lake.paths import RAW_SOURCES, raw_dir
+from .lake.paths import RAW_SOURCES
 from .lake.quarantine import read_quarantine
+from .lake.raw import list_raw_files
 from .partitions import today_utc
 from .resources import current_environment, lake_resource
 
@@ -63,7 +64,7 @@ def main() -> int:
     }
     raw_rows = []
     for source in RAW_SOURCES:
-        files = lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz")
+        files = list_raw_files(lake, source, partition)[0]
         raw_rows.append((source, len(files), responses.get(f"raw_{source}", 0), sum(f.size for f in files)))
     _print_table("Raw zone", raw_rows, ("source", "files", "responses", "bytes (gz)"))
 

@@ -14,6 +14,7 @@ are resolved by :mod:`spotify_assets.aws`.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import dagster as dg
@@ -29,7 +30,8 @@ from .pipes import (
     build_pipes_glue_client,
     build_pipes_lambda_client,
 )
-from .spotify.resource import SpotifyResource
+from .spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message
+from .spotify.tokens import DEFAULT_WARN_DAYS, refresh_token_status
 from .warehouse.resources import ENVIRONMENTS, build_warehouse_resource
 
 
@@ -48,14 +50,64 @@ def _plain_env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name) or default
 
 
-def spotify_resource() -> SpotifyResource:
+log = logging.getLogger(__name__)
+
+
+def _int_env(name: str, default: int | None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def spotify_resource(env: str | None = None) -> SpotifyResource:
+    env = env or current_environment()
     return SpotifyResource(
         client_id=_env_or_none("SPOTIFY_CLIENT_ID"),
         client_secret=_env_or_none("SPOTIFY_CLIENT_SECRET"),
         refresh_token=_env_or_none("SPOTIFY_REFRESH_TOKEN"),
+        refresh_token_issued_at=_plain_env("SPOTIFY_REFRESH_TOKEN_ISSUED_AT"),
+        refresh_token_warn_days=_int_env("SPOTIFY_REFRESH_TOKEN_WARN_DAYS", DEFAULT_WARN_DAYS),
+        # The emulator is a development tool: production without credentials must fail, not crawl fakes.
+        allow_bundled_emulator=env == "local",
         api_url=_plain_env("SPOTIFY_API_URL"),
         accounts_url=_plain_env("SPOTIFY_ACCOUNTS_URL"),
+        rate_limit_per_30s=_int_env("SPOTIFY_RATE_LIMIT_PER_30S", None),
     )
+
+
+def spotify_setup_problems(env: str | None = None) -> list[str]:
+    """What a person should fix in the Spotify setup, read from the environment when definitions load.
+
+    Shown as a warning at load and on the raw assets in the UI, so a forgotten secret is visible before
+    the first run fails. Names only, never values.
+    """
+    env = env or current_environment()
+    problems = []
+    if env != "local":
+        missing = missing_credentials(
+            os.environ.get("SPOTIFY_CLIENT_ID"),
+            os.environ.get("SPOTIFY_CLIENT_SECRET"),
+            os.environ.get("SPOTIFY_REFRESH_TOKEN"),
+        )
+        if missing:
+            problems.append(missing_credentials_message(missing))
+    if os.environ.get("SPOTIFY_REFRESH_TOKEN"):
+        try:
+            warn_days = _int_env("SPOTIFY_REFRESH_TOKEN_WARN_DAYS", DEFAULT_WARN_DAYS) or DEFAULT_WARN_DAYS
+        except ValueError as error:
+            problems.append(str(error))
+            warn_days = DEFAULT_WARN_DAYS
+        status = refresh_token_status(os.environ.get("SPOTIFY_REFRESH_TOKEN_ISSUED_AT"), warn_days=warn_days)
+        if status.needs_attention:
+            problems.append(status.message)
+    return problems
 
 
 def lake_resource(env: str) -> LakeResource:
@@ -92,7 +144,7 @@ def build_resources(env: str | None = None, compute: TransformCompute | None = N
     lake = lake_resource(env)
     s3 = s3_resource(lake)
     return {
-        "spotify": spotify_resource(),
+        "spotify": spotify_resource(env),
         "lake": lake,
         "warehouse": build_warehouse_resource(env, lake),
         "s3": s3,

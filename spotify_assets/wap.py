@@ -22,8 +22,8 @@ from .audit import CheckOutcome, DayTables, audit, blocking_failures
 from .lake.publication import Published, Staging, clean_staging, publish
 from .lake.storage import Lake
 from .preview import markdown_preview
+from .tables import TABLES
 from .transform.pipeline import TransformResult, transform_partition
-from .transform.schemas import TABLES
 
 # Seconds after which a staging folder nobody publishes counts as abandoned while another run of the
 # same day may be in progress (a day's transform stages its files within minutes).
@@ -73,6 +73,7 @@ class StagedDay:
     raw_bytes: int
     tables: dict[str, StagedTable]
     seconds: float = 0.0
+    unread_files: list[dict] = field(default_factory=list)  # raw-folder files not read: {"path", "size", "reason"}
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -100,6 +101,7 @@ class StagedDay:
             "raw_bytes": self.raw_bytes,
             "seconds": self.seconds,
             "tables": {t: asdict(s) for t, s in self.tables.items()},
+            "unread_files": self.unread_files,
         }
 
     @classmethod
@@ -114,6 +116,7 @@ class StagedDay:
             raw_bytes=int(data["raw_bytes"]),
             tables=tables,
             seconds=float(data.get("seconds") or 0.0),
+            unread_files=list(data.get("unread_files") or []),
         )
 
 
@@ -140,11 +143,14 @@ def summarize(result: TransformResult, seconds: float = 0.0) -> StagedDay:
         raw_bytes=result.raw_bytes,
         tables=tables,
         seconds=seconds,
+        unread_files=list(result.unread_files),
     )
 
 
-def audit_staged(staging: Staging, *, accept_empty: bool = False) -> list[CheckOutcome]:
-    return audit(DayTables.staged(staging, accept_empty=accept_empty))
+def audit_staged(
+    staging: Staging, *, accept_empty: bool = False, unread_files: list[dict] | None = None
+) -> list[CheckOutcome]:
+    return audit(DayTables.staged(staging, accept_empty=accept_empty, unread_files=unread_files))
 
 
 def hold_back_reason(failures: list[CheckOutcome]) -> str:
@@ -180,7 +186,7 @@ def transform_day(
     started = time.perf_counter()
     result = stage_day(lake, partition, run_id, other_runs_in_progress=other_runs_in_progress)
     staged = time.perf_counter()
-    checks = audit_staged(result.staging, accept_empty=accept_empty)
+    checks = audit_staged(result.staging, accept_empty=accept_empty, unread_files=result.unread_files)
     audited = time.perf_counter()
     outcome = DayOutcome(result, checks)
     failures = blocking_failures(checks)

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 
 
 def test_definitions_load_with_every_layer_and_resource():

@@ -6,7 +6,7 @@ import dagster as dg
 from ..lake.io_manager import LAKE_IO_MANAGER_KEY
 from ..partitions import daily_partitions
 from ..sql.analytics import ANALYTICS, load_sql, materialize_analytics
-from ..sql.tables import ANALYTICS_TABLES
+from ..tables import ANALYTICS_TABLES
 from ..warehouse.resources import WarehouseResource
 from .catalog import catalog_asset_key
 from .metadata import column_schema, markdown_preview

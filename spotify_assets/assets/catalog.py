@@ -5,7 +5,7 @@ import dagster as dg
 
 from ..lake.publication import remove_superseded
 from ..partitions import daily_partitions
-from ..transform.schemas import TABLES
+from ..tables import TABLES
 from ..warehouse.resources import WarehouseResource
 
 CATALOG_GROUP = "catalog"

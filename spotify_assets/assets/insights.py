@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ..lake.io_manager import ALLOW_MISSING_PARTITIONS, COLUMNS, DT_COLUMN, LAKE_IO_MANAGER_KEY
 from ..partitions import daily_partitions
-from ..transform.schemas import TableSpec, column
+from ..tables import Column, TableSpec
 from .metadata import column_schema, markdown_preview
 
 INSIGHTS_GROUP = "insights"
@@ -23,17 +23,16 @@ WEEKLY_MOVERS = TableSpec(
     key=("track_id",),
     description=f"The {MOVERS_TOP_N} tracks whose playlist appearances rose most over the last "
     f"{MOVERS_WINDOW_DAYS} days: appearances on the day against the earliest published day of the window.",
-    schema=pa.schema(
-        [
-            column("mover_rank", pa.int64(), "1 for the track whose appearances rose most.", nullable=False),
-            column("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
-            column("name", pa.string(), "Track name on the day (null if the track is not in the day's tracks)."),
-            column("appearances", pa.int64(), "Playlist positions holding the track on the day."),
-            column("baseline_appearances", pa.int64(), "Playlist positions holding it on the baseline day."),
-            column("change", pa.int64(), "appearances - baseline_appearances (> 0)."),
-            column("baseline_dt", pa.string(), "The baseline day: the earliest published day of the window."),
-        ]
+    columns=(
+        Column("mover_rank", pa.int64(), "1 for the track whose appearances rose most.", nullable=False),
+        Column("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+        Column("name", pa.string(), "Track name on the day (null if the track is not in the day's tracks)."),
+        Column("appearances", pa.int64(), "Playlist positions holding the track on the day."),
+        Column("baseline_appearances", pa.int64(), "Playlist positions holding it on the baseline day."),
+        Column("change", pa.int64(), "appearances - baseline_appearances (> 0)."),
+        Column("baseline_dt", pa.string(), "The baseline day: the earliest published day of the window."),
     ),
+    source="assets/insights.py (playlist_items over 7 days, tracks)",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ..preview import PREVIEW_ROWS, markdown_preview
-from ..transform.schemas import TableSpec
+from ..tables import TableSpec
 
 __all__ = ["PREVIEW_ROWS", "column_schema", "markdown_preview"]
 

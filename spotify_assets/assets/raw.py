@@ -8,8 +8,9 @@ from ..lake.paths import RAW_SOURCES
 from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
+from ..preflight import ConfigurationError, check_lake
 from ..spotify.crawl import CrawlSeeds
-from ..spotify.errors import RateLimitedError, SpotifyAuthError
+from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ..spotify.ids import validate_ids
 from ..spotify.resource import SpotifyResource
 
@@ -69,6 +70,29 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
+def _require_spotify(spotify: SpotifyResource) -> None:
+    """Production without Spotify credentials stops here: before any request or lake access (never retried)."""
+    try:
+        spotify.require_credentials()
+    except SpotifyAuthError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
+def _check_lake(lake) -> None:
+    """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
+    the step's retry policy nor by a run retry (the jobs' failure hook sees ``allow_retries=False``)."""
+    try:
+        check_lake(lake)
+    except ConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
+def _discarded(writer: RawPartitionWriter) -> str:
+    n = sum(writer.records.values())
+    return (f"The {n} records fetched before this point were discarded and the raw zone is unchanged; "
+            "a re-run crawls the partition again from the start.")
+
+
 def _previous_records(lake, partition: str | None):
     if partition is None:
         return None
@@ -104,9 +128,14 @@ def raw_spotify(
     Re-running a partition replaces the files this asset wrote; it never adds duplicates.
     """
     partition = context.partition_key
+    _require_spotify(spotify)
     _check_partition_is_today(partition, config.allow_past_partition)
     _check_seed_ids(config)
+    token = spotify.refresh_token_status()
+    if token is not None and token.needs_attention:
+        context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
     the_lake = lake.get_lake()
+    _check_lake(the_lake)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),
@@ -125,8 +154,13 @@ def raw_spotify(
         )
     except (RateLimitedError, SpotifyAuthError) as error:
         # Retrying within minutes cannot help: wait for the time the message names, or fix credentials.
+        discarded = _discarded(writer)
         writer.close()
-        raise dg.Failure(description=str(error), allow_retries=False) from error
+        raise dg.Failure(description=f"{error} {discarded}", allow_retries=False) from error
+    except SpotifyError as error:
+        error.add_note(_discarded(writer))
+        writer.close()
+        raise
     except BaseException:
         writer.close()
         raise
@@ -145,6 +179,8 @@ def raw_spotify(
                 "path": dg.MetadataValue.path(the_lake.uri(info["path"])),
                 "bytes_compressed": info["bytes"],
                 "previous_partition": previous or "",
+                **({"spotify/refresh_token_expires_at": token.as_metadata()["expires_at"]}
+                   if token is not None and token.expires_at else {}),
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )

@@ -20,7 +20,7 @@ from ..lake.publication import published_file
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions
 from ..pipes import TransformCompute, stage_remotely
-from ..transform.schemas import TABLES, TableSpec
+from ..tables import TABLE_SOURCES, TABLES, TableSpec
 from ..wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
 from .metadata import column_schema
 from .raw import raw_asset_key
@@ -31,17 +31,6 @@ FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron=os.environ.get("SPOTIFY_FRESHNESS_DEADLINE_CRON", "0 9 * * *"), lower_bound_delta=dt.timedelta(hours=24)
 )
 
-# Which raw sources feed which table (the lineage graph shows these edges).
-TABLE_SOURCES = {
-    "playlists": ["playlists"],
-    "playlist_items": ["playlists", "playlist_items"],
-    "tracks": ["playlists", "playlist_items", "tracks"],
-    "track_artists": ["playlists", "playlist_items", "tracks"],
-    "albums": ["albums", "tracks", "playlist_items", "playlists"],
-    "album_artists": ["albums"],
-    "artists": ["artists", "tracks", "playlist_items", "playlists", "albums"],
-    "artist_genres": ["artists"],
-}
 
 _IN_PROGRESS = (
     dg.DagsterRunStatus.QUEUED,
@@ -158,7 +147,7 @@ def _stage_audit_publish(
     staged, compute_metadata = _stage(context, config, the_lake, compute, client, others)
     staging = staged.staging(the_lake)
     audit_started = time.perf_counter()
-    checks = audit_staged(staging, accept_empty=config.accept_empty)
+    checks = audit_staged(staging, accept_empty=config.accept_empty, unread_files=staged.unread_files)
     failures = blocking_failures(checks)
     context.log.info(
         f"Audited the staged version: {len(checks)} checks, {len(failures)} blocking failures "
@@ -205,6 +194,9 @@ def _stage_audit_publish(
                 "quarantined": table.quarantined,
                 "bytes_written": table.bytes,
                 "accounting": dg.MetadataValue.json(table.accounting),
+                "unread_raw_files": dg.MetadataValue.json(
+                    [f for f in staged.unread_files if f["path"].split("/")[1] in TABLE_SOURCES[name]]
+                ),
                 **compute_metadata,
             },
         )

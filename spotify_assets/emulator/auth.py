@@ -1,14 +1,23 @@
 """Tokens and the OAuth flows of accounts.spotify.com: client credentials, authorization code
-(with client secret or PKCE S256) and refresh tokens. State is in memory and thread-safe."""
+(with client secret or PKCE S256) and refresh tokens. State is in memory and thread-safe.
+
+Refresh tokens follow the rules in force since 2026-07-20: a refresh answer carries no new refresh
+token (the one from the login stays in use), and a refresh token stops working six calendar months
+after the user authorized the app (on the emulator's clock): the token endpoint then answers
+``400 {"error": "invalid_grant", ...}``.
+"""
 
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qs
 
 from .config import EMULATOR_REFRESH_TOKEN
@@ -21,6 +30,16 @@ class Token:
     expires_at: float
 
 
+REFRESH_TOKEN_LIFETIME_MONTHS = 6
+
+
+def refresh_token_expiry(authorized: date) -> date:
+    """The first day a refresh token authorized on ``authorized`` no longer works (day clamped to the month)."""
+    index = authorized.month - 1 + REFRESH_TOKEN_LIFETIME_MONTHS
+    year, month = authorized.year + index // 12, index % 12 + 1
+    return authorized.replace(year=year, month=month, day=min(authorized.day, calendar.monthrange(year, month)[1]))
+
+
 class AuthError(Exception):
     """An OAuth error: rendered as {"error": code, "error_description": description}."""
 
@@ -30,14 +49,19 @@ class AuthError(Exception):
 
 
 class TokenStore:
-    def __init__(self, lifetime_s: float, demo_user: str, require_id: str | None, require_secret: str | None):
+    def __init__(self, lifetime_s: float, demo_user: str, require_id: str | None, require_secret: str | None,
+                 today: Callable[[], date] = date.today, demo_refresh_authorized: date | None = None):
         self.lifetime_s = lifetime_s
         self.demo_user = demo_user
         self.require_id, self.require_secret = require_id, require_secret
+        self.today = today
         self._lock = threading.Lock()
         self._tokens: dict[str, Token] = {}
         self._codes: dict[str, dict] = {}
-        self._refresh: dict[str, str] = {EMULATOR_REFRESH_TOKEN: demo_user}
+        # refresh token -> (user, the emulator day the user authorized the app)
+        self._refresh: dict[str, tuple[str, date]] = {
+            EMULATOR_REFRESH_TOKEN: (demo_user, demo_refresh_authorized or today())
+        }
 
     # --------------------------------------------------------------- bearer check
     def check(self, header: str | None) -> tuple[Token | None, str | None]:
@@ -130,16 +154,20 @@ class TokenStore:
                 self._check_client(cid, secret, need_secret=True)
             refresh = "AQ" + secrets.token_urlsafe(40)
             with self._lock:
-                self._refresh[refresh] = self.demo_user
+                self._refresh[refresh] = (self.demo_user, self.today())
             return {"access_token": self._issue(self.demo_user, cid), "token_type": "Bearer",
                     "expires_in": int(self.lifetime_s), "refresh_token": refresh,
                     "scope": "playlist-read-private playlist-read-collaborative user-read-private user-read-email"}
         if grant == "refresh_token":
             self._check_client(cid, secret, need_secret=False)
             with self._lock:
-                user = self._refresh.get(form.get("refresh_token", ""))
-            if user is None:
+                found = self._refresh.get(form.get("refresh_token", ""))
+            if found is None:
                 raise AuthError(400, "invalid_grant", "Invalid refresh token")
+            user, authorized = found
+            if self.today() >= refresh_token_expiry(authorized):
+                raise AuthError(400, "invalid_grant", "Refresh token expired")
+            # No "refresh_token" in the answer: refresh tokens are not rotated any more.
             return {"access_token": self._issue(user, cid or ""), "token_type": "Bearer",
                     "expires_in": int(self.lifetime_s),
                     "scope": "playlist-read-private playlist-read-collaborative user-read-private user-read-email"}

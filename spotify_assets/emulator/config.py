@@ -23,6 +23,9 @@ class EmulatorConfig:
     rate_limit: int | None = None  # max requests per rolling 30 s window; None = unlimited
     token_lifetime_s: float = 3600
     today: date | None = None  # catalog clock; None = UTC today at each request
+    # The day the demo user authorized the app for EMULATOR_REFRESH_TOKEN (it stops working six months
+    # later on the emulator's clock); None = the emulator's day at start.
+    demo_refresh_token_authorized: date | None = None
     require_client_id: str | None = None  # None = accept any credentials
     require_client_secret: str | None = None
     host: str = "127.0.0.1"

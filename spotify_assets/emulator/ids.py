@@ -13,7 +13,7 @@ import re
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 _MOD = 62**22
-BASE62_RE = re.compile(r"^[0-9A-Za-z]{22}$")
+BASE62_RE = re.compile(r"[0-9A-Za-z]{22}")
 
 # Kind codes live in the low bits of the pre-image, so each kind has its own id space.
 KINDS = ("track", "album", "artist", "playlist", "episode", "show", "relinked")
@@ -23,7 +23,7 @@ _NKINDS = 8
 
 def is_base62_id(s: str) -> bool:
     """True if ``s`` is syntactically a Spotify id (22 base62 characters)."""
-    return bool(BASE62_RE.match(s))
+    return bool(BASE62_RE.fullmatch(s))
 
 
 class IdCodec:

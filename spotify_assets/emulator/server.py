@@ -62,12 +62,13 @@ class EmulatorApp:
         self.catalog = Catalog(cfg.seed, cfg.scale)
         self.shaper = Shaper(self.catalog, base_url + "/v1", cfg.mode)
         self.extended = self.shaper.extended
-        self.tokens = TokenStore(cfg.token_lifetime_s, DEMO_USER_ID, cfg.require_client_id, cfg.require_client_secret)
+        self._today = cfg.today
+        self._clock_lock = threading.Lock()
+        self.tokens = TokenStore(cfg.token_lifetime_s, DEMO_USER_ID, cfg.require_client_id, cfg.require_client_secret,
+                                 today=self.today, demo_refresh_authorized=cfg.demo_refresh_token_authorized)
         self.limiter = faults_mod.RateLimiter(cfg.rate_limit)
         self.faults = faults_mod.FaultInjector(cfg.fault_rate, cfg.seed)
         self.stats = faults_mod.Stats()
-        self._today = cfg.today
-        self._clock_lock = threading.Lock()
         self.routes = self._routes()
 
     # ------------------------------------------------------------------ clock
@@ -92,11 +93,11 @@ class EmulatorApp:
             ("/v1/artists", self.get_artists), ("/v1/artists/{id}", self.get_artist),
             ("/v1/artists/{id}/albums", self.get_artist_albums), ("/v1/search", self.get_search),
         ]
-        return [(re.compile("^" + t.replace("{id}", "([^/]+)") + "/?$"), t, fn) for t, fn in table]
+        return [(re.compile(t.replace("{id}", "([^/]+)") + "/?"), t, fn) for t, fn in table]
 
     def match(self, path: str):
         for rx, template, fn in self.routes:
-            m = rx.match(path)
+            m = rx.fullmatch(path)
             if m:
                 return template, fn, m.groups()
         return None

@@ -38,8 +38,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from ..sql.tables import ANALYTICS_TABLES
-from ..transform.schemas import TABLES
+from ..tables import ANALYTICS_TABLES, TABLES
 from .parquet import MissingPartitionsError, read_published, write_arrow_file
 from .paths import safe_name, validate_partition
 from .publication import Staging, publish, remove_superseded

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from spotify_assets.transform.schemas import TABLES, TableSpec
+from spotify_assets.tables import TABLES, TableSpec
 
 from .publication import current_version, published_file, published_partitions
 from .storage import Lake

@@ -3,22 +3,28 @@
 Envelope (DESIGN.md): ``{"request": "/v1/tracks?ids=a,b", "status": 200, "fetched_at": "…Z", "body": …}``.
 Our extractor writes one file per source and partition (``spotify_assets.jsonl.gz``), so re-running a
 partition replaces that file instead of adding rows; files landed by other tools sit beside it and are
-read too.
+read too. Which files are read is one rule (:func:`list_raw_files`, see :mod:`.paths`); damaged gzip
+data is read up to the damage (:mod:`.gzip_stream`).
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
 
-from .paths import RAW_SOURCES, raw_dir, raw_file
-from .storage import Lake, local_spool
+from .gzip_stream import GzipDamage, GzipReader
+from .paths import RAW_SOURCES, is_hidden, raw_dir, raw_file, unread_reason
+from .storage import Lake, LakeFile, local_spool
+
+log = logging.getLogger(__name__)
 
 EXTRACTOR_FILE_NAME = "spotify_assets"
+READ_BLOCK = 4 * 1024 * 1024  # decompressed bytes per read
 
 
 @dataclass(frozen=True)
@@ -30,25 +36,89 @@ class RawLine:
     data: bytes
 
 
-def iter_raw_lines(lake: Lake, source: str, partition: str) -> Iterator[RawLine]:
-    """Every non-empty line of every raw file of ``source`` for ``partition``, in file then line order."""
-    for f in lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz"):
-        with lake.open_input(f.path) as stream, gzip.open(stream, "rb") as lines:
-            for line_no, line in enumerate(lines, start=1):
-                if line.strip():
-                    yield RawLine(f.path, line_no, line.rstrip(b"\n"))
+def list_raw_files(lake: Lake, source: str, partition: str) -> tuple[list[LakeFile], list[dict]]:
+    """``(files read, files not read)`` below the partition folder of ``source``, each sorted by path.
+
+    Read: ``raw/<source>/dt=<partition>/<name>.jsonl.gz`` (see :func:`.paths.unread_reason`). Not read:
+    every other file there, as ``{"path", "size", "reason"}``; temporary and hidden names (starting with
+    ``_`` or ``.``) are neither.
+    """
+    folder = raw_dir(source, partition)
+    read, unread = [], []
+    for f in lake.list_files(folder):
+        rel = f.path[len(folder) + 1 :]
+        if is_hidden(rel):
+            continue
+        reason = unread_reason(rel)
+        if reason is None:
+            read.append(f)
+        else:
+            unread.append({"path": f.path, "size": f.size, "reason": reason})
+    return read, unread
+
+
+def read_line_blocks(lake: Lake, path: str, block: int = READ_BLOCK) -> Iterator[list[bytes]]:
+    """The lines of one raw file (without their newline), a list per ``block`` decompressed bytes.
+
+    A damaged file yields every complete line before the damage, then raises :class:`GzipDamage` with its
+    ``partial_line`` set: the unterminated line cut by the damage is not a complete line and is not
+    yielded. An undamaged file's last line needs no final newline.
+    """
+    with GzipReader.open(lake, path) as stream:
+        rest = b""
+        while True:
+            try:
+                chunk = stream.read(block)
+            except GzipDamage as damage:
+                damage.partial_line = rest
+                raise
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+            rest = lines.pop()
+            yield lines
+        if rest:
+            yield [rest]
+
+
+def iter_raw_lines(
+    lake: Lake, source: str, partition: str, *, damaged: list[GzipDamage] | None = None
+) -> Iterator[RawLine]:
+    """Every non-empty line of every raw file of ``source`` for ``partition``, in file then line order.
+
+    A damaged file gives its complete lines before the damage; the :class:`GzipDamage` (with ``.path``
+    set) is then raised — or, if a ``damaged`` list is given, appended to it and the next file is read.
+    """
+    for f in list_raw_files(lake, source, partition)[0]:
+        line_no = 0
+        try:
+            for lines in read_line_blocks(lake, f.path):
+                for line in lines:
+                    line_no += 1
+                    if line.strip():
+                        yield RawLine(f.path, line_no, line)
+        except GzipDamage as damage:
+            damage.path = f.path
+            if damaged is None:
+                raise
+            damaged.append(damage)
 
 
 def iter_raw_envelopes(lake: Lake, source: str, partition: str) -> Iterator[dict]:
     """Parsed envelopes of a partition; lines that are not JSON objects are skipped (the transform
-    quarantines them — this reader is for the extractor's own carry-over of unchanged playlists)."""
-    for line in iter_raw_lines(lake, source, partition):
+    quarantines them — this reader is for the extractor's own carry-over of unchanged playlists, which
+    re-fetches whatever it does not find here, so a damaged file's intact lines are used and the damage
+    is logged)."""
+    damaged: list[GzipDamage] = []
+    for line in iter_raw_lines(lake, source, partition, damaged=damaged):
         try:
             envelope = orjson.loads(line.data)
         except orjson.JSONDecodeError:
             continue
         if isinstance(envelope, dict):
             yield envelope
+    for damage in damaged:
+        log.warning("raw file %s is damaged (%s); its lines before the damage were used", damage.path, damage)
 
 
 class RawPartitionWriter:

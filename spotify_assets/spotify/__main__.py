@@ -1,17 +1,35 @@
 """``python -m spotify_assets.spotify login [--port 8888] [--scopes a,b] [--client-id ...]``
 
-Runs the PKCE flow and prints the refresh token to store as the ``SPOTIFY_REFRESH_TOKEN`` secret.
+Runs the PKCE flow and prints the refresh token (alone on stdout, so it can be piped into a secret
+store) to store as the ``SPOTIFY_REFRESH_TOKEN`` secret, plus, on stderr, when it was issued and when it
+expires: Spotify does not report either later, and the token stops working six months after this login.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 
 from .config import SPOTIFY_ACCOUNTS_URL
 from .errors import SpotifyAuthError
 from .login import DEFAULT_SCOPES, pkce_login
+from .tokens import DEFAULT_WARN_DAYS, ISSUED_AT_ENV, format_utc, refresh_token_expires_at
+
+
+def storage_instructions(issued_at: dt.datetime) -> str:
+    expires = refresh_token_expires_at(issued_at)
+    return (
+        f"Refresh token issued {format_utc(issued_at)}; it expires {format_utc(expires)} (six months after this "
+        "login; Spotify no longer hands out a new one on refresh).\n"
+        "Store both values:\n"
+        "  SPOTIFY_REFRESH_TOKEN = the line printed on stdout - a secret: your secret store (AWS Secrets Manager "
+        "for the ECS deployment), never a file in the repository\n"
+        f"  {ISSUED_AT_ENV}={format_utc(issued_at)} - not secret: a plain environment variable\n"
+        f"The platform warns {DEFAULT_WARN_DAYS} days before the expiry (SPOTIFY_REFRESH_TOKEN_WARN_DAYS); log in "
+        "again before then."
+    )
 
 
 def main(argv: list[str] | None = None, open_url=None) -> int:
@@ -36,7 +54,8 @@ def main(argv: list[str] | None = None, open_url=None) -> int:
     except SpotifyAuthError as e:
         print(f"login failed: {e}", file=sys.stderr)
         return 1
-    print("Store this as the SPOTIFY_REFRESH_TOKEN secret:", file=sys.stderr)
+    issued_at = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the authorization just happened
+    print(storage_instructions(issued_at), file=sys.stderr, flush=True)
     print(info["refresh_token"], flush=True)
     return 0
 

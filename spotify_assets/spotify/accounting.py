@@ -8,13 +8,13 @@ import threading
 import time
 from collections import Counter
 
-_ID_SEGMENT = re.compile(r"^[0-9A-Za-z]{22}$")
+_ID_SEGMENT = re.compile(r"[0-9A-Za-z]{22}")
 
 
 def endpoint_template(method: str, request_path: str) -> str:
     """``GET /v1/playlists/3cEY.../tracks?limit=100`` -> ``GET /v1/playlists/{id}/tracks``."""
     path = request_path.split("?", 1)[0]
-    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
+    segments = ["{id}" if _ID_SEGMENT.fullmatch(s) else s for s in path.split("/")]
     return f"{method} {'/'.join(segments)}"
 
 

@@ -21,7 +21,7 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 
 from .config import SpotifyApiSettings
-from .errors import SpotifyAuthError
+from .errors import RefreshTokenExpiredError, SpotifyAuthError
 from .redact import install_log_redaction, register_client_credentials, register_secret
 
 log = logging.getLogger(__name__)
@@ -81,12 +81,14 @@ class TokenProvider:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(token={'<redacted>' if self._token else None})"
 
+    def _oauth_error(self, e: spotipy.SpotifyOauthError) -> SpotifyAuthError:
+        return SpotifyAuthError(f"Spotify token request failed ({self.kind}): {e.error}: {e.error_description}")
+
     def _renew(self) -> None:
         try:
             info = self._fetch()
         except spotipy.SpotifyOauthError as e:
-            raise SpotifyAuthError(f"Spotify token request failed ({self.kind}): {e.error}: "
-                                   f"{e.error_description}") from None
+            raise self._oauth_error(e) from None
         except requests.RequestException as e:
             raise SpotifyAuthError(f"Spotify token request failed ({self.kind}): {type(e).__name__}") from None
         if not info or "access_token" not in info:
@@ -126,8 +128,10 @@ class RefreshTokenProvider(TokenProvider):
     """Authorization-code flow: trade a stored refresh token for access tokens.
 
     With a client secret this is the classic flow (spotipy ``SpotifyOAuth``); without, the PKCE flow
-    (spotipy ``SpotifyPKCE``, client id only). If Spotify rotates the refresh token, the new one is
-    kept in memory (``current_refresh_token``) for the rest of the process.
+    (spotipy ``SpotifyPKCE``, client id only). Since 2026-07-20 Spotify no longer returns a new refresh
+    token on refresh (the stored one stays valid until six months after the login); should an answer
+    still carry one, it is kept in memory (``current_refresh_token``) for the rest of the process.
+    ``invalid_grant`` (expired or revoked) raises :class:`RefreshTokenExpiredError`: only a new login helps.
     """
 
     kind = "refresh_token"
@@ -158,6 +162,16 @@ class RefreshTokenProvider(TokenProvider):
     @property
     def current_refresh_token(self) -> str:
         return self._refresh_token
+
+    def _oauth_error(self, e: spotipy.SpotifyOauthError) -> SpotifyAuthError:
+        if e.error == "invalid_grant":
+            return RefreshTokenExpiredError(
+                "Spotify rejected the refresh token (invalid_grant): it has expired (refresh tokens end six "
+                "months after the user authorized the app) or was revoked. Retrying cannot help: log in again "
+                "with `python -m spotify_assets.spotify login` and store the SPOTIFY_REFRESH_TOKEN and "
+                "SPOTIFY_REFRESH_TOKEN_ISSUED_AT it prints."
+            )
+        return super()._oauth_error(e)
 
     def _fetch(self) -> dict:
         info = self._manager.refresh_access_token(self._refresh_token)

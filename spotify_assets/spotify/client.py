@@ -176,7 +176,7 @@ class SpotifyClient:
             if self._retries_left <= 0:
                 raise RetryBudgetExhaustedError(
                     f"Retry budget of {self.settings.max_retries_total} retries for this crawl is exhausted "
-                    f"(last: {why} on {request}). The API is unhealthy; records fetched so far were kept."
+                    f"(last: {why} on {request}). The API is unhealthy."
                 )
             self._retries_left -= 1
         self.stats.record_retry()

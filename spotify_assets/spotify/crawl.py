@@ -21,8 +21,9 @@ batches (and records) are identical from one run to the next; see :class:`_Crawl
 
 Every final response of a data source (200s, and 403/404 that are data: a missing playlist, a
 non-owned playlist's items in development mode) is written to the sink from the worker thread as soon
-as it arrives, so an aborted crawl (``RateLimitedError``...) keeps what it fetched; the exception gets a
-``report`` attribute holding the partial :class:`CrawlReport`.
+as it arrives; when the crawl is aborted (``RateLimitedError``...) the sink holds what was fetched (its
+owner decides whether to keep it) and the exception gets a ``report`` attribute holding the partial
+:class:`CrawlReport`.
 """
 
 from __future__ import annotations
@@ -691,7 +692,7 @@ def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
     except SpotifyError as e:
         crawl.executor.shutdown(wait=True, cancel_futures=True)
         e.report = crawl.report()
-        logger.error("spotify crawl stopped: %s (%d records kept)", e, sum(crawl.records.values()))
+        logger.error("spotify crawl stopped: %s (%d records fetched)", e, sum(crawl.records.values()))
         raise
     finally:
         crawl.executor.shutdown(wait=True, cancel_futures=True)

@@ -13,10 +13,23 @@ class SpotifyAuthError(SpotifyError):
     """Token could not be obtained/refreshed, or the API still answers 401 after a refresh."""
 
 
-class RateLimitedError(SpotifyError):
-    """The API asked us to wait longer than ``retry_after_ceiling_s``.
+class SpotifyCredentialsMissingError(SpotifyAuthError):
+    """No Spotify credentials where the bundled emulator must not stand in (production)."""
 
-    Records fetched so far have already been written to the sink; re-run after ``retry_at``.
+
+class RefreshTokenExpiredError(SpotifyAuthError):
+    """The accounts service answered ``invalid_grant`` to a refresh: the user must log in again.
+
+    Refresh tokens end six months after the user authorized the app (and can be revoked), so retrying
+    can never help.
+    """
+
+
+class RateLimitedError(SpotifyError):
+    """The API asked us to wait longer than ``retry_after_ceiling_s``: re-run after ``retry_at``.
+
+    Records fetched so far were handed to the sink; whether they are kept is the sink owner's to say
+    (the raw asset discards them and says so).
     """
 
     def __init__(self, request: str, retry_after_s: float, ceiling_s: float, retry_at: datetime | None = None):
@@ -29,8 +42,7 @@ class RateLimitedError(SpotifyError):
         self.report = None  # set by run_crawl: the partial CrawlReport
         super().__init__(
             f"Spotify rate limit: {request} answered 429 with Retry-After {retry_after_s:g} s, above the "
-            f"ceiling of {ceiling_s:g} s. Retry after {self.retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC). "
-            "Records fetched before this point were kept."
+            f"ceiling of {ceiling_s:g} s. Retry after {self.retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC)."
         )
 
 

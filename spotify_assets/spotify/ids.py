@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-BASE62_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
 
 
 def is_spotify_id(value: object) -> bool:
-    return isinstance(value, str) and bool(BASE62_ID.match(value))
+    # fullmatch: with match, "$" would also match before a final "\n"
+    return isinstance(value, str) and BASE62_ID.fullmatch(value) is not None
 
 
 def validate_ids(kind: str, ids: Iterable[str]) -> list[str]:

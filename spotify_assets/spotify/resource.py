@@ -14,6 +14,8 @@ from pydantic import Field
 from .client import SpotifyClient
 from .config import SPOTIFY_ACCOUNTS_URL, SPOTIFY_API_URL, SpotifyApiSettings
 from .crawl import CrawlReport, CrawlSeeds, RawSink, run_crawl
+from .errors import SpotifyCredentialsMissingError
+from .tokens import DEFAULT_WARN_DAYS, LOGIN_COMMAND, RefreshTokenStatus, refresh_token_status
 
 log = logging.getLogger(__name__)
 
@@ -35,43 +37,95 @@ def _bundled_emulator():
         return _emulator
 
 
+def missing_credentials(client_id: str | None, client_secret: str | None, refresh_token: str | None) -> list[str]:
+    """The environment variables that are missing for real Spotify ([] when the credentials suffice)."""
+    missing = [] if client_id else ["SPOTIFY_CLIENT_ID"]
+    if not (client_secret or refresh_token):
+        missing.append("SPOTIFY_CLIENT_SECRET (or SPOTIFY_REFRESH_TOKEN)")
+    return missing
+
+
+def missing_credentials_message(missing: list[str]) -> str:
+    return (
+        f"Spotify credentials missing: {', '.join(missing)} not set. Production (SPOTIFY_ASSETS_ENV=aws) never "
+        "falls back to the bundled emulator, so nothing is crawled. Create an app in the Spotify developer "
+        "dashboard (https://developer.spotify.com/dashboard), then set SPOTIFY_CLIENT_ID and "
+        "SPOTIFY_CLIENT_SECRET (client credentials; list the playlists to crawl) and, for a user's own "
+        f"playlists, SPOTIFY_REFRESH_TOKEN and SPOTIFY_REFRESH_TOKEN_ISSUED_AT from `{LOGIN_COMMAND}`."
+    )
+
+
 class SpotifyResource(dg.ConfigurableResource):
     """Spotify Web API access (real Spotify, an emulator URL, or the bundled emulator).
 
-    Secrets should be passed as ``dg.EnvVar("SPOTIFY_CLIENT_SECRET")`` etc. With no credentials and no
-    ``api_url``, the bundled emulator is started in-process (logged). With credentials and no URL, real
-    Spotify is used.
+    Secrets should be passed as ``dg.EnvVar("SPOTIFY_CLIENT_SECRET")`` etc. With credentials and no URL,
+    real Spotify is used. Without credentials, the bundled emulator (or the emulator at ``api_url``, with
+    its well-known credentials) stands in only when ``allow_bundled_emulator`` is set, which
+    ``resources.py`` does for ``SPOTIFY_ASSETS_ENV=local`` alone; otherwise the crawl fails before any
+    request, naming the missing variables.
     """
 
     client_id: str | None = Field(default=None, description="Spotify app client id (SPOTIFY_CLIENT_ID).")
     client_secret: str | None = Field(default=None, repr=False, description="Client secret (SPOTIFY_CLIENT_SECRET).")
     refresh_token: str | None = Field(default=None, repr=False, description="User refresh token (SPOTIFY_REFRESH_TOKEN) "
                                       "from `python -m spotify_assets.spotify login`.")
+    refresh_token_issued_at: str | None = Field(
+        default=None, description="When the user authorized the app (SPOTIFY_REFRESH_TOKEN_ISSUED_AT, printed by "
+        "the login helper); the refresh token expires six months later.")
+    refresh_token_warn_days: int = Field(
+        default=DEFAULT_WARN_DAYS, description="Warn this many days before the refresh token expires "
+        "(SPOTIFY_REFRESH_TOKEN_WARN_DAYS).")
+    allow_bundled_emulator: bool = Field(
+        default=False, description="Without credentials, use the bundled emulator (local only; never in production).")
     api_url: str | None = Field(default=None, description="API root, e.g. http://127.0.0.1:8000/v1/.")
     accounts_url: str | None = Field(default=None, description="Accounts service root.")
     mode: str = Field(default="auto", description="auto | extended | development")
     max_workers: int = Field(default=4)
-    rate_limit_per_30s: int | None = Field(default=None, description="Client-side pacing budget.")
+    rate_limit_per_30s: int | None = Field(default=None, description="Client-side pacing budget: requests per "
+                                           "rolling 30 s (SPOTIFY_RATE_LIMIT_PER_30S); unset = no pacing.")
     retry_after_ceiling_s: float = Field(default=60.0)
     max_retries_total: int = Field(default=1000)
     timeout_s: float = Field(default=30.0)
+
+    def missing_credentials(self) -> list[str]:
+        """What is missing before a crawl can run ([] when credentials are set or the emulator may stand in)."""
+        if self.allow_bundled_emulator:
+            return []
+        return missing_credentials(self.client_id, self.client_secret, self.refresh_token)
+
+    def require_credentials(self) -> None:
+        """Raise :class:`SpotifyCredentialsMissingError` (naming the variables) when a crawl cannot run."""
+        missing = self.missing_credentials()
+        if missing:
+            raise SpotifyCredentialsMissingError(missing_credentials_message(missing))
+
+    def refresh_token_status(self, now=None) -> RefreshTokenStatus | None:
+        """Expiry status of the configured user token (``None`` without one, or on the bundled emulator)."""
+        if not self.refresh_token:
+            return None
+        return refresh_token_status(self.refresh_token_issued_at, warn_days=self.refresh_token_warn_days, now=now)
 
     def settings(self) -> SpotifyApiSettings:
         has_credentials = bool(self.client_id and (self.client_secret or self.refresh_token))
         common = dict(mode=self.mode, max_workers=self.max_workers, rate_limit_per_30s=self.rate_limit_per_30s,
                       retry_after_ceiling_s=self.retry_after_ceiling_s,
                       max_retries_total=self.max_retries_total, timeout_s=self.timeout_s)
-        if not has_credentials and not self.api_url:
+        if not has_credentials:
+            self.require_credentials()  # production: fail here, before any request
             from spotify_assets.emulator import (
                 EMULATOR_CLIENT_ID,
                 EMULATOR_CLIENT_SECRET,
                 EMULATOR_REFRESH_TOKEN,
             )
 
-            emu = _bundled_emulator()
+            if self.api_url:  # an emulator the developer started: its well-known credentials work
+                api_url, accounts_url = self.api_url, self.accounts_url or self.api_url.rstrip("/").removesuffix("/v1")
+            else:
+                emu = _bundled_emulator()
+                api_url, accounts_url = emu.api_url, emu.accounts_url
             return SpotifyApiSettings(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
-                                      refresh_token=EMULATOR_REFRESH_TOKEN, api_url=emu.api_url,
-                                      accounts_url=emu.accounts_url, **common)
+                                      refresh_token=EMULATOR_REFRESH_TOKEN, api_url=api_url,
+                                      accounts_url=accounts_url, **common)
         return SpotifyApiSettings(
             client_id=self.client_id, client_secret=self.client_secret, refresh_token=self.refresh_token,
             api_url=self.api_url or SPOTIFY_API_URL, accounts_url=self.accounts_url or SPOTIFY_ACCOUNTS_URL,

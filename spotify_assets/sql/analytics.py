@@ -36,8 +36,8 @@ from ..lake.parquet import write_table_file
 from ..lake.paths import validate_partition
 from ..lake.publication import Staging, publish, remove_superseded
 from ..lake.storage import Lake
+from ..tables import ANALYTICS_TABLES
 from ..warehouse.engine import QueryEngine, QueryResult, sql_literal
-from .tables import ANALYTICS_TABLES
 
 SQL_DIR = Path(__file__).parent
 ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn")

@@ -6,7 +6,10 @@ callers turn that into a quarantine record for the smallest enclosing unit (item
 Decisions (documented here and in the pipeline docstring):
 
 * Integers: ints pass; floats with an integral value (``204053.0``) and numeric strings, including
-  E-notation (``"2.3024383E7"``), become ints; booleans, fractional or non-finite numbers are ``Bad``.
+  E-notation (``"2.3024383E7"``), become ints; booleans, fractional or non-finite numbers, other strings
+  and values outside int64 (every int column is int64: ``9223372036854775808``, ``"1e30"``) are ``Bad``.
+  A float of magnitude 2**63 or more is out of range even when it rounds into it: JSON parsers read
+  integer literals beyond int64 as floats, so ``-9223372036854775809`` must not become int64's minimum.
 * Release dates: ``"1983"`` → 1983-01-01 (``year``), ``"2007-03"`` → 2007-03-01 (``month``),
   ``"2007-03-15"`` (``day``). ``"0000"`` (taken-down items) and strings that are not a valid calendar
   date give a null date (the row is kept, the verbatim string goes to ``release_date_raw``); the
@@ -18,7 +21,6 @@ Decisions (documented here and in the pipeline docstring):
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import re
 
 _EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
@@ -28,6 +30,10 @@ SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 """A Spotify base62 ID (tracks, albums, artists, playlists, episodes): exactly 22 base62 characters."""
 
 _is_id = SPOTIFY_ID.fullmatch
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+_FLOAT_LIMIT = float(1 << 63)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 PRECISIONS = frozenset(("year", "month", "day"))
 
 
@@ -53,29 +59,39 @@ def opt_id(v, what: str = "id") -> str | None:
 
 
 def to_int(v, what: str = "integer") -> int | None:
+    """An int64 (or None) from an int, an integral float or a decimal number string; ``Bad`` otherwise."""
     t = type(v)
     if t is int:
-        return v
+        if INT64_MIN <= v <= INT64_MAX:
+            return v
+        raise Bad(f"{what} is out of the int64 range: {short_number(v)}")
     if v is None:
         return None
     if t is float:
-        if v.is_integer():
-            return int(v)
-        raise Bad(f"{what} is not an integer: {v!r}")
+        return _float_to_int(v, what, repr(v))
     if t is str:
         s = v.strip()
+        if not _NUMBER.fullmatch(s):  # int()/float() would also take "1_000", "nan", "١٢" …
+            raise Bad(f"{what} is not a number: {v[:40]!r}")
         try:
-            return int(s)
+            return to_int(int(s), what)
         except ValueError:
-            pass
-        try:
-            f = float(s)
-        except ValueError:
-            raise Bad(f"{what} is not a number: {v[:40]!r}") from None
-        if math.isfinite(f) and f.is_integer():
-            return int(f)
-        raise Bad(f"{what} is not an integer: {v[:40]!r}")
+            return _float_to_int(float(s), what, repr(v[:40]))
     raise Bad(f"{what} has type {t.__name__}, expected integer")
+
+
+def _float_to_int(f: float, what: str, shown: str) -> int:
+    if -_FLOAT_LIMIT < f < _FLOAT_LIMIT:  # (False for NaN)
+        if f.is_integer():
+            return int(f)
+        raise Bad(f"{what} is not an integer: {shown}")
+    raise Bad(f"{what} is out of the int64 range: {shown}" if f == f else f"{what} is not an integer: {shown}")
+
+
+def short_number(n: int) -> str:
+    """``n`` for a message: at most 40 characters."""
+    text = str(n)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} digits)"
 
 
 def to_str(v, what: str = "string") -> str | None:

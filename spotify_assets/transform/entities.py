@@ -15,7 +15,7 @@ Decisions:
 * Episodes → ``item_type='episode'``, ``item_id`` = the episode ID; episodes are not tracks.
 * Relinking (``linked_from``): ``item_id`` and ``tracks.track_id`` are the *returned* (playable) track's
   ``id``, so ``playlist_items.item_id`` always joins to ``tracks``; the originally requested ID is kept
-  in the column ``playlist_items.linked_from_id`` (added to the contract in ``schemas.py``).
+  in the column ``playlist_items.linked_from_id``.
 * A simplified album/artist seen inside a track (or an album's artists) is a candidate row too, ranked
   below any full object of the same ID.
 * Early dedupe: an occurrence whose key was already kept with an equal or higher rank cannot win the
@@ -23,6 +23,8 @@ Decisions:
   (so a malformed copy of an entity already seen is not quarantined). Artists nested in such a copy are
   still candidates of their own.
 * ``added_at`` of 1970-01-01T00:00:00Z → null (unknown). ``added_by: null`` → null ``added_by_id``.
+* Columns with a ``path`` in :mod:`spotify_assets.tables` are read and coerced by :class:`.columns.RowReader`
+  (the first wrong one names the reason); the code below computes the other columns and walks the nesting.
 * Quarantine is at the smallest unit that failed: an item whose own fields or whose track/episode ID
   are broken → ``playlist_items``; a track with a valid ID but broken fields → ``tracks`` (its playlist
   item is kept); an album/artist → ``albums``/``artists``; a bad artist reference or genre → the link
@@ -39,20 +41,20 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from . import schemas as S
+from .. import tables as S
 from .coerce import (
+    INT64_MAX,
     SPOTIFY_ID,
     Bad,
     opt_id,
     release_date,
+    short_number,
     spotify_id,
-    timestamp_us,
-    to_bool,
     to_dict,
     to_int,
     to_list,
-    to_str,
 )
+from .columns import RowReader
 from .records import (
     SOURCE_TABLE,
     Envelope,
@@ -65,24 +67,23 @@ from .records import (
 
 FULL = 1 << 40  # rank bonus of a full object over a simplified one (ranks are epoch seconds otherwise)
 
-# Columns beyond DESIGN.md's list live in schemas.py like the others (playlist_items.linked_from_id,
-# albums.release_date_raw); nothing is added here any more.
-EXTRA_COLUMNS: dict[str, list[pa.Field]] = {}
-
 _valid_id = SPOTIFY_ID.fullmatch
 _PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
 
 
+def page_offset_limit(n_items: int) -> int:
+    """The largest page offset whose ``n_items`` positions (``offset + i``) all fit in int64."""
+    return INT64_MAX - max(n_items - 1, 0)
+
+
 def output_schema(table: str) -> pa.Schema:
-    """The schema of a transformed table as written: the contract's columns plus :data:`EXTRA_COLUMNS`."""
+    """The schema of a transformed table as written (the contract's columns, the table's description)."""
     spec = S.TABLES[table]
-    fields = list(spec.schema) + EXTRA_COLUMNS.get(table, [])
-    return pa.schema(fields, metadata={"description": spec.description})
+    return spec.schema.with_metadata({"description": spec.description})
 
 
 PARENT_EXTRA = [pa.field("_rank", pa.int64()), pa.field("_seq", pa.int64())]
 CHILD_EXTRA = [pa.field("_pseq", pa.int64()), pa.field("_seq", pa.int64())]
-PARENT_TABLES = ("playlists", "playlist_items", "tracks", "albums", "artists")
 CHILD_OF = {"track_artists": "tracks", "album_artists": "albums", "artist_genres": "artists"}
 
 
@@ -132,6 +133,20 @@ class Builder:
         self.count += len(rows)
         rows.clear()
 
+    @property
+    def next_seq(self) -> int:
+        """The ``_seq`` of the next row, whether appended to :attr:`rows` or by :meth:`append_columns`."""
+        return self.seq_base + len(self.rows)
+
+    def append_columns(self, columns: dict[str, pa.Array], n: int) -> None:
+        """Append ``n`` rows given as Arrow columns (every column of the schema but ``_seq``), in order."""
+        self.flush()
+        arrays = [columns[f.name] for f in self.schema if f.name != "_seq"]
+        arrays.append(pa.array(np.arange(self.seq_base, self.seq_base + n, dtype=np.int64)))
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.seq_base += n
+        self.count += n
+
     def to_table(self) -> pa.Table:
         self.flush()
         return pa.Table.from_batches(self.batches, schema=self.schema)
@@ -151,8 +166,11 @@ class Extractor:
         # Early dedupe (keys only): the best rank seen so far per entity key. A candidate whose rank is
         # not higher can never win the final dedupe (same rank → the earlier row wins), so it is counted
         # as "duplicate merged" and not stored. Memory: one small int per distinct key.
-        self._best: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
+        # (shared with the fast path, which updates it once a chunk validated)
+        self.best_ranks: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
         self._flushers = [b.maybe_flush for b in self.builders.values()]
+        self._rows = {t: RowReader(spec) for t, spec in S.TABLES.items()}
+        self._simple_artist = RowReader(S.TABLES["artists"], simplified=True)
 
     # -- context -------------------------------------------------------------------------------------
     def begin_task(self, task: int, source: str) -> None:
@@ -167,6 +185,19 @@ class Extractor:
         self._sc = self.sources.setdefault(source, SourceCount())
         t = self._sc.tables
         self._c: dict[str, TableCount] = {name: t[name] for name in S.TABLES}
+
+    def count_parsed_lines(self, n: int) -> None:
+        """``n`` lines of the current source were parsed (by the fast path)."""
+        self._sc.lines += n
+        self._sc.parsed += n
+
+    def count(self, table: str, what: str, n: int) -> None:
+        """Add ``n`` to ``table``'s ``seen``/``emitted`` count of the current source, or to an exclusion."""
+        c = self._c[table]
+        if what in ("seen", "emitted"):
+            setattr(c, what, getattr(c, what) + n)
+        else:
+            c.excluded[what] += n
 
     def _q(self, table: str, reason: str, record) -> None:
         env = self.env
@@ -226,10 +257,10 @@ class Extractor:
         except (orjson.JSONDecodeError, AttributeError):
             return body
 
-    def quarantine_unreadable(self, file: str, line_no: int, reason: str) -> None:
-        """The rest of a raw file cannot be decoded: one quarantined "line" for it (record null)."""
+    def quarantine_unreadable(self, file: str, line_no: int, reason: str, record: dict) -> None:
+        """The rest of a raw file cannot be decoded: one quarantined "line" for it (``record`` describes it)."""
         self._sc.lines += 1
-        self._q_line(SOURCE_TABLE[self.source], reason, file, line_no, None, None)
+        self._q_line(SOURCE_TABLE[self.source], reason, file, line_no, None, record)
 
     def _q_line(self, table, reason, file, line_no, request, record) -> None:
         self.quarantine[table].append(QuarantineRecord(table, reason, file, line_no, request, record, self.task))
@@ -250,9 +281,11 @@ class Extractor:
         items = body.get("items")
         if type(items) is not list:
             raise Reject("page has no items array")
-        self.items(pid, self._page_offset(body), items)
+        self.items(pid, self._page_offset(body, len(items)), items)
 
-    def _page_offset(self, page: dict) -> int:
+    def _page_offset(self, page: dict, n_items: int) -> int:
+        """The page's ``offset`` (else the request's), checked so that every item's position
+        (``offset + i``) is a non-negative int64; :class:`Reject` otherwise."""
         try:
             off = to_int(page.get("offset"), "offset")
         except Bad as e:
@@ -263,6 +296,9 @@ class Extractor:
                 off = int(q.get("offset", ["0"])[0])
             except ValueError:
                 raise Reject("page has no usable offset") from None
+        if not 0 <= off <= page_offset_limit(n_items):
+            raise Reject(f"page offset {short_number(off)} out of range for {n_items} items (positions must be "
+                         "non-negative int64)")
         return off
 
     def _batch_or_single(self, body: dict, key: str, add) -> None:
@@ -294,7 +330,7 @@ class Extractor:
 
     # -- entities ------------------------------------------------------------------------------------
     def _is_dup(self, table: str, key: str, rank: int) -> bool:
-        best = self._best[table]
+        best = self.best_ranks[table]
         b = best.get(key)
         if b is not None and b >= rank:
             self._c[table].excluded["duplicate merged"] += 1
@@ -307,27 +343,16 @@ class Extractor:
         c.seen += 1
         try:
             pid = spotify_id(p.get("id"), "playlist id")
-            owner = to_dict(p.get("owner"), "owner")
-            followers = to_dict(p.get("followers"), "followers")
             page = self._embedded_page(p)
-            row = (
-                pid,
-                to_str(p.get("name"), "name"),
-                to_str(p.get("description"), "description"),
-                to_str(owner.get("id"), "owner.id") if owner else None,
-                to_bool(p.get("public"), "public"),
-                to_bool(p.get("collaborative"), "collaborative"),
-                to_int(followers.get("total"), "followers.total") if followers else None,
-                to_str(p.get("snapshot_id"), "snapshot_id"),
-                to_int(page.get("total"), "total") if page else None,
-                self.env.rank,
-            )
+            total = to_int(page.get("total"), "total") if page else None
+            values = self._rows["playlists"].read(p)
             items = to_list(page.get("items"), "items") if page else None
-            offset = self._page_offset(page) if items else 0
+            offset = self._page_offset(page, len(items)) if items else 0
         except (Bad, Reject) as e:
             self._q("playlists", e.reason if isinstance(e, Bad) else str(e), p)
             return
         if not self._is_dup("playlists", pid, self.env.rank):
+            row = self._rows["playlists"].build(values, self.env.rank, playlist_id=pid, total_items=total)
             self.builders["playlists"].rows.append(row)
             c.emitted += 1
         if items:
@@ -346,6 +371,7 @@ class Extractor:
     def items(self, pid: str, offset: int, items: list) -> None:
         c = self._c["playlist_items"]
         ct = self._c["tracks"]
+        reader = self._rows["playlist_items"]
         rows = self.builders["playlist_items"].rows
         append = rows.append
         before = len(rows)
@@ -363,17 +389,7 @@ class Extractor:
             try:
                 obj = it.get("track")
                 if obj is None:
-                    obj = it.get("item")
-                added_at = timestamp_us(it.get("added_at"), "added_at", epoch_is_null=True)
-                ab = it.get("added_by")
-                if ab is None:
-                    added_by = None
-                elif type(ab) is dict:
-                    added_by = ab.get("id")
-                    if added_by is not None and type(added_by) is not str:
-                        raise Bad("added_by.id is not a string")
-                else:
-                    raise Bad("added_by is not an object")
+                    obj = it.get("item")  # development mode
                 if obj is None:
                     if it.get("is_local") is True:
                         itype, iid, linked = "local", None, None
@@ -393,10 +409,12 @@ class Extractor:
                         spotify_id(iid, "track id")  # raises with the reason
                     lf = obj.get("linked_from")
                     linked = opt_id(lf.get("id"), "linked_from.id") if type(lf) is dict else None
+                values = reader.read(it)
             except Bad as e:
                 self._q("playlist_items", e.reason, it)
                 continue
-            append((pid, offset + i, itype, iid, added_at, added_by, linked, rank))
+            append(reader.build(values, rank, playlist_id=pid, position=offset + i, item_type=itype, item_id=iid,
+                                linked_from_id=linked))
             if itype == "track":
                 track(obj)
             elif itype == "local":
@@ -409,7 +427,7 @@ class Extractor:
         c.seen += 1
         tid = t.get("id")
         rank = self.env.rank
-        best = self._best["tracks"].get(tid) if type(tid) is str else None
+        best = self.best_ranks["tracks"].get(tid) if type(tid) is str else None
         if best is not None and best >= rank:
             c.excluded["duplicate merged"] += 1
             album, artists = t.get("album"), t.get("artists")
@@ -427,29 +445,7 @@ class Extractor:
             artists = t.get("artists")
             if artists is not None and type(artists) is not list:
                 raise Bad("artists is not an array")
-            ext = t.get("external_ids")
-            if ext is None:
-                isrc = None
-            elif type(ext) is dict:
-                isrc = ext.get("isrc")
-                if isrc is not None and type(isrc) is not str:
-                    raise Bad("external_ids.isrc is not a string")
-            else:
-                raise Bad("external_ids is not an object")
-            name = t.get("name")
-            if name is not None and type(name) is not str:
-                raise Bad("name is not a string")
-            v = t.get("duration_ms")
-            duration = v if type(v) is int else to_int(v, "duration_ms")
-            explicit = t.get("explicit")
-            if explicit is not None and explicit is not True and explicit is not False:
-                raise Bad(f"explicit has type {type(explicit).__name__}, expected boolean")
-            v = t.get("popularity")
-            popularity = v if type(v) is int else to_int(v, "popularity")
-            v = t.get("disc_number")
-            disc = v if type(v) is int else to_int(v, "disc_number")
-            v = t.get("track_number")
-            number = v if type(v) is int else to_int(v, "track_number")
+            values = self._rows["tracks"].read(t)
         except Bad as e:
             self._q("tracks", e.reason, t)
             return
@@ -460,7 +456,7 @@ class Extractor:
             return
         b = self.builders["tracks"]
         seq = b.seq_base + len(b.rows)
-        b.rows.append((tid, name, album_id, duration, explicit, popularity, isrc, disc, number, rank))
+        b.rows.append(self._rows["tracks"].build(values, rank, track_id=tid, album_id=album_id))
         c.emitted += 1
         if artists:
             link = self._artist_link
@@ -473,7 +469,7 @@ class Extractor:
         c.seen += 1
         rank = self.env.rank + FULL if full else self.env.rank
         aid = a.get("id")
-        best = self._best["albums"].get(aid) if type(aid) is str else None
+        best = self.best_ranks["albums"].get(aid) if type(aid) is str else None
         if best is not None and best >= rank:
             # A copy that cannot win the dedupe: counted, its own fields not re-validated; its artists
             # are still candidates of their own.
@@ -488,23 +484,9 @@ class Extractor:
             self._q("albums", e.reason, a)
             return None
         try:
-            raw_date = a.get("release_date")
-            days, precision = release_date(raw_date, a.get("release_date_precision"))
-            ext = to_dict(a.get("external_ids"), "external_ids")
+            days, precision = release_date(a.get("release_date"), a.get("release_date_precision"))
             artists = to_list(a.get("artists"), "artists")
-            row = (
-                aid,
-                to_str(a.get("name"), "name"),
-                to_str(a.get("album_type"), "album_type"),
-                days,
-                precision,
-                to_int(a.get("total_tracks"), "total_tracks"),
-                to_str(a.get("label"), "label"),
-                to_int(a.get("popularity"), "popularity"),
-                to_str(ext.get("upc"), "external_ids.upc") if ext else None,
-                raw_date,
-                rank,
-            )
+            values = self._rows["albums"].read(a)
         except Bad as e:
             self._q("albums", e.reason, a)
             return aid
@@ -514,7 +496,8 @@ class Extractor:
             return aid
         b = self.builders["albums"]
         seq = b.seq_base + len(b.rows)
-        b.rows.append(row)
+        b.rows.append(self._rows["albums"].build(values, rank, album_id=aid, release_date=days,
+                                                 release_date_precision=precision))
         c.emitted += 1
         if artists:
             for pos, ar in enumerate(artists):
@@ -537,7 +520,9 @@ class Extractor:
         except Bad as e:
             self._q(table, e.reason, a)
             return
-        self.builders[table].rows.append((parent_id, arid, pos, pseq))
+        parent = "track_id" if table == "track_artists" else "album_id"
+        self.builders[table].rows.append(
+            self._rows[table].build((), pseq, **{parent: parent_id}, artist_id=arid, position=pos))
         c.emitted += 1
         self.artist(a, False)
 
@@ -546,31 +531,15 @@ class Extractor:
         c.seen += 1
         rank = self.env.rank + FULL if full else self.env.rank
         arid = a.get("id")
-        best = self._best["artists"].get(arid) if type(arid) is str else None
+        best = self.best_ranks["artists"].get(arid) if type(arid) is str else None
         if best is not None and best >= rank:
             c.excluded["duplicate merged"] += 1
             return
+        reader = self._rows["artists"] if full else self._simple_artist
         try:
             arid = spotify_id(arid, "artist id")
-            if not full:
-                # simplified artist: only id and name; skip the rest of the work for known duplicates
-                name = a.get("name")
-                if name is not None and type(name) is not str:
-                    raise Bad("name is not a string")
-                if self._is_dup("artists", arid, rank):
-                    return
-                self.builders["artists"].rows.append((arid, name, None, None, rank))
-                c.emitted += 1
-                return
-            followers = to_dict(a.get("followers"), "followers")
-            genres = to_list(a.get("genres"), "genres")
-            row = (
-                arid,
-                to_str(a.get("name"), "name"),
-                to_int(followers.get("total"), "followers.total") if followers else None,
-                to_int(a.get("popularity"), "popularity"),
-                rank,
-            )
+            values = reader.read(a)
+            genres = to_list(a.get("genres"), "genres") if full else None
         except Bad as e:
             self._q("artists", e.reason, a)
             return
@@ -578,15 +547,16 @@ class Extractor:
             return
         b = self.builders["artists"]
         seq = b.seq_base + len(b.rows)
-        b.rows.append(row)
+        b.rows.append(reader.build(values, rank, artist_id=arid))
         c.emitted += 1
         if genres:
             cg = self._c["artist_genres"]
+            genre_row = self._rows["artist_genres"].build
             append = self.builders["artist_genres"].rows.append
             for g in genres:
                 cg.seen += 1
                 if type(g) is str and g:
-                    append((arid, g, seq))
+                    append(genre_row((), seq, artist_id=arid, genre=g))
                     cg.emitted += 1
                 else:
                     self._q("artist_genres", "genre is not a non-empty string", {"artist_id": arid, "genre": g})

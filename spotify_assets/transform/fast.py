@@ -1,7 +1,8 @@
 """C-speed fast path for clean chunks of raw lines: ``pyarrow.json`` + Arrow compute instead of per-item Python.
 
-A raw file is read in the same 4 MB blocks as :func:`.records.iter_file_lines`; consecutive lines are
-grouped into chunks of ~``CHUNK_BYTES``. A chunk is parsed by ``pyarrow.json.read_json`` with an
+A raw file is decompressed in 4 MB reads (:class:`~spotify_assets.lake.gzip_stream.GzipReader`, so a
+damaged file gives exactly the complete lines the Python path reads); consecutive lines are grouped into
+chunks of ~``CHUNK_BYTES``. A chunk is parsed by ``pyarrow.json.read_json`` with an
 explicit schema projecting only the fields the tables use (everything else, ``available_markets``
 included, is skipped by the C++ parser). The parser is strict: a value of the wrong JSON type (a float
 or string in an int field, a number in a string field, an object where an array is expected, a
@@ -14,7 +15,7 @@ genre strings. Anything else — or any exception — and the whole chunk is fed
 :meth:`.entities.Extractor.feed_line`, so quarantine, exclusions and every quirk keep their exact
 behaviour. An accepted chunk produces exactly the rows the Python path would, in the same order, with
 the same ``_seq``/``_pseq``, the same early (keys-only) dedupe decisions against the shared
-``Extractor._best`` state and the same per-source/table counts. Nothing is mutated until a chunk has
+``Extractor.best_ranks`` state and the same per-source/table counts. Nothing is mutated until a chunk has
 been fully validated.
 """
 
@@ -32,9 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from spotify_assets.lake.gzip_stream import GzipDamage, GzipReader
+from spotify_assets.lake.raw import READ_BLOCK
+
+from .. import tables as S
 from .coerce import Bad, fetched_rank, release_date
-from .entities import _PLAYLIST_REQUEST, FULL, Extractor
-from .records import READ_BLOCK, in_background
+from .columns import projection
+from .entities import _PLAYLIST_REQUEST, CHILD_OF, FULL, Extractor, page_offset_limit
+from .records import in_background
 
 CHUNK_BYTES = 16 * 1024 * 1024  # decompressed bytes per chunk (a fallback re-parses one chunk)
 JSON_BLOCK = 16 * 1024 * 1024  # pyarrow.json block (a chunk is parsed by one thread; two chunks at a time)
@@ -50,39 +56,37 @@ def _st(*fields) -> pa.StructType:
     return pa.struct(list(fields))
 
 
-_ARTIST = _st(("id", _S), ("name", _S))
-_ALBUM = _st(("id", _S), ("name", _S), ("album_type", _S), ("release_date", _S), ("release_date_precision", _S),
-             ("total_tracks", _I), ("label", _S), ("popularity", _I), ("external_ids", _st(("upc", _S))),
-             ("artists", pa.list_(_ARTIST)))
-_TRACK = _st(("id", _S), ("name", _S), ("type", _S), ("is_local", pa.bool_()), ("album", _ALBUM),
-             ("artists", pa.list_(_ARTIST)), ("duration_ms", _I), ("explicit", pa.bool_()), ("popularity", _I),
-             ("external_ids", _st(("isrc", _S))), ("disc_number", _I), ("track_number", _I),
-             ("linked_from", _st(("id", _S))))
-_ITEM = _st(("added_at", _S), ("added_by", _st(("id", _S))), ("is_local", pa.bool_()), ("track", _TRACK),
-            ("item", _TRACK))
-_PAGE = _st(("offset", _I), ("total", _I), ("items", pa.list_(_ITEM)))
-_FULL_ARTIST = _st(("id", _S), ("name", _S), ("followers", _st(("total", _I))), ("popularity", _I),
-                   ("genres", pa.list_(_S)))
-
-
 def _envelope(body: pa.DataType) -> pa.Schema:
     return pa.schema([("request", _S), ("status", _I), ("fetched_at", _S), ("body", body)])
 
 
-SCHEMAS = {
-    "playlist_items": _envelope(_PAGE),
-    "playlists": _envelope(_st(("id", _S), ("name", _S), ("description", _S), ("owner", _st(("id", _S))),
-                               ("public", pa.bool_()), ("collaborative", pa.bool_()),
-                               ("followers", _st(("total", _I))), ("snapshot_id", _S),
-                               ("tracks", _PAGE), ("items", _PAGE))),
-    "albums": _envelope(_st(("id", _S), ("albums", pa.list_(_ALBUM)))),
-    "artists": _envelope(_st(("id", _S), ("artists", pa.list_(_FULL_ARTIST)))),
-}
+def projections() -> dict[str, pa.Schema]:
+    """The ``pyarrow.json`` schema of each fast source: every table's path columns (:mod:`spotify_assets.tables`)
+    merged with the fields the code below reads itself (ids, nesting, types, the quirks it must see)."""
+    t = S.TABLES
+    artist = projection(t["artists"], {"id": _S}, simplified=True)
+    album = projection(t["albums"], {"id": _S, "release_date": _S, "release_date_precision": _S,
+                                     "artists": pa.list_(artist)})
+    track = projection(t["tracks"], {"id": _S, "type": _S, "is_local": pa.bool_(), "album": album,
+                                     "artists": pa.list_(artist), "linked_from": _st(("id", _S))})
+    item = projection(t["playlist_items"], {"is_local": pa.bool_(), "track": track, "item": track})
+    page = _st(("offset", _I), ("total", _I), ("items", pa.list_(item)))
+    full_artist = projection(t["artists"], {"id": _S, "genres": pa.list_(_S)})
+    return {
+        "playlist_items": _envelope(page),
+        "playlists": _envelope(projection(t["playlists"], {"id": _S, "tracks": page, "items": page})),
+        "albums": _envelope(_st(("id", _S), ("albums", pa.list_(album)))),
+        "artists": _envelope(_st(("id", _S), ("artists", pa.list_(full_artist)))),
+    }
 
 
 _READ_OPTIONS = pj.ReadOptions(use_threads=False, block_size=JSON_BLOCK)
-_PARSE_OPTIONS = {source: pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-                  for source, schema in SCHEMAS.items()}
+
+
+def parse_options() -> dict[str, pj.ParseOptions]:
+    """Built per transform from the current declarations (cheap): a declared column is parsed at once."""
+    return {source: pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+            for source, schema in projections().items()}
 
 
 class Fallback(Exception):
@@ -107,9 +111,9 @@ class FastReader:
 
     def feed(self, ex: Extractor, path: str, source: str, last: list[int], stats: dict | None = None) -> None:
         """Feed the next file (``path``) to ``ex``: clean chunks through the fast path, the others line by
-        line. ``last[0]`` is kept at the last line number fed; a read error of the file (for instance a
-        corrupt gzip stream) is raised after the whole lines decoded before it were fed — the lines
-        :func:`.records.iter_file_lines` yields before failing (same ``READ_BLOCK`` reads)."""
+        line. ``last[0]`` is kept at the last line number fed; a damaged gzip stream
+        (:class:`~spotify_assets.lake.gzip_stream.GzipDamage`) or a read error is raised after the complete
+        lines decoded before it were fed — the lines :func:`.records.iter_file_lines` yields."""
         assert self.files[self._next] == (source, path), (self.files[self._next], source, path)
         self._next += 1
         first = 1
@@ -181,9 +185,9 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
     """Decompress one raw file into ``("chunk", piece, clean, done_with)`` items of whole lines (no final
     newline); ``done_with`` is the buffer under the pieces on its last piece (for :class:`_BufferPool`).
 
-    Reads are exactly ``READ_BLOCK`` each, straight into the chunk's buffer (no copies but the unfinished
-    last line carried to the next buffer). On a read error, the whole lines decoded before it are put,
-    then the error is raised.
+    Reads are ``READ_BLOCK`` each, straight into the chunk's buffer (no copies but the unfinished last line
+    carried to the next buffer). On damage (:class:`GzipDamage`), the complete lines decoded before it are
+    put, then the damage is raised with its ``partial_line`` (the unterminated rest, not used).
     """
     def emit(buf, end):
         pieces = _pieces(buf, end)
@@ -191,7 +195,7 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
             put(("chunk", piece, _clean(piece), buf if i == len(pieces) - 1 else None))
 
     carry = b""
-    with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
+    with GzipReader.open(lake, path) as stream:
         eof = False
         while not eof and not stop.is_set():
             want = len(carry) + max(CHUNK_BYTES, READ_BLOCK)
@@ -208,8 +212,10 @@ def _file_chunks(lake, path: str, put, stop, buffers: _BufferPool) -> None:
                     view, arr = memoryview(buf).cast("B"), np.frombuffer(buf, dtype=np.uint8)
                 try:
                     n = stream.readinto(view[filled : filled + READ_BLOCK])
-                except OSError:
-                    if (cut := _last_newline(arr, filled)) >= 0:
+                except GzipDamage as damage:
+                    cut = _last_newline(arr, filled)
+                    damage.partial_line = bytes(view[cut + 1 : filled])
+                    if cut >= 0:
                         emit(buf, cut)
                     raise
                 filled += n
@@ -236,7 +242,7 @@ def _read_stage(lake, paths: list[str], buffers: _BufferPool):
                 return
             try:
                 _file_chunks(lake, path, put, stop, buffers)
-            except OSError as e:  # the caller decides (quarantine the rest of the file, or fail)
+            except (GzipDamage, OSError) as e:  # the caller decides (quarantine the damage, or fail)
                 put(("end", e))
             else:
                 put(("end", None))
@@ -244,10 +250,10 @@ def _read_stage(lake, paths: list[str], buffers: _BufferPool):
     return in_background(produce, name="raw-reader", maxsize=1)
 
 
-def _parse(data: pa.Buffer, source: str) -> pa.Table | None:
+def _parse(data: pa.Buffer, options: pj.ParseOptions) -> pa.Table | None:
     """``pyarrow.json`` with the source's projection; None if Arrow rejects the chunk (wrong types …)."""
     try:
-        return pj.read_json(pa.BufferReader(data), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS[source])
+        return pj.read_json(pa.BufferReader(data), read_options=_READ_OPTIONS, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
 
@@ -256,6 +262,8 @@ def _parse_stage(items, sources: list[str], workers: int = 2):
     """Turns each reader item into ``("chunk", piece, done_with, table)``, in order: ``table`` is the parsed
     chunk, or None when it is not clean or Arrow rejects it. ``workers`` chunks are parsed at a time,
     each single-threaded: ~12% less CPU than splitting every chunk across Arrow's thread pool."""
+    options = parse_options()
+
     def produce(put, stop):
         file = 0
         pending: collections.deque = collections.deque()  # (item, future or None), in order
@@ -274,7 +282,7 @@ def _parse_stage(items, sources: list[str], workers: int = 2):
                     pending.append((item, None))
                 else:
                     _, piece, clean, done_with = item
-                    pending.append((("chunk", piece, done_with), pool.submit(_parse, piece, sources[file]) if clean else None))
+                    pending.append((("chunk", piece, done_with), pool.submit(_parse, piece, options[sources[file]]) if clean else None))
                 while len(pending) > workers:
                     put_first()
             while pending and not stop.is_set():
@@ -377,6 +385,8 @@ def _none_true(arr) -> None:
 
 
 def _f(arr, *names):
+    """The field at ``names`` of a struct array (null where any step is null: ``struct_field`` keeps the
+    parents' nulls)."""
     for n in names:
         arr = pc.struct_field(arr, n)
     return arr
@@ -392,8 +402,17 @@ def _flat(lists: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     return values, parents, within
 
 
+# The fast path's half of each coercion of :mod:`spotify_assets.tables` (the Python half is in .columns):
+# pyarrow.json already parsed strings, int64s and booleans strictly (anything else fails the chunk).
+def _as_parsed(v: pa.Array) -> pa.Array:
+    return v
+
+
+_ARROW_COERCE = {"string": _as_parsed, "int": _as_parsed, "bool": _as_parsed, "timestamp": lambda v: _timestamps(v)}
+
+
 class _Dedupe:
-    """Early keys-only dedupe of a chunk's occurrences against (and later into) ``Extractor._best``."""
+    """Early keys-only dedupe of a chunk's occurrences against (and later into) ``Extractor.best_ranks``."""
 
     def __init__(self, best: dict):
         self.best = best
@@ -459,20 +478,40 @@ class _Plan:
 
     def __init__(self, ex: Extractor):
         self.ex = ex
-        self.dedupe = {t: _Dedupe(ex._best[t]) for t in ex._best}
+        self.dedupe = {t: _Dedupe(best) for t, best in ex.best_ranks.items()}
         self.rows: dict[str, list[dict]] = {}  # table → column dicts (appended in order)
         self.counts: list[tuple[str, str, int]] = []  # (table, field or exclusion, n)
         self.lines = 0
         self.pending_seq: dict[str, int] = {}  # rows planned so far per table (for seq of parents)
 
     def seq_base(self, table: str) -> int:
-        b = self.ex.builders[table]
-        # flushed at commit time: the base is the builder's seq_base + its unflushed rows + planned rows
-        return b.seq_base + len(b.rows) + self.pending_seq.get(table, 0)
+        # flushed at commit time: the next row's _seq, plus the rows planned so far
+        return self.ex.builders[table].next_seq + self.pending_seq.get(table, 0)
+
+    def add_rows(self, table: str, objects: pa.Array | None, kept: pa.Array | None, *, simplified: bool = False,
+                 **computed) -> np.ndarray:
+        """Plan rows of ``table`` from ``objects`` (the kept ones): each path column read at its path (the
+        Arrow twin of :class:`.columns.RowReader`), the computed columns (and ``_rank``/``_pseq``) given by
+        name, all of them; returns the rows' ``_seq`` values."""
+        spec = S.TABLES[table]
+        cols = {}
+        for c in spec.columns:
+            if c.path is None:
+                cols[c.name] = computed.pop(c.name)
+            elif simplified and not c.simplified:
+                cols[c.name] = None  # null in every row
+            else:
+                v = _ARROW_COERCE[c.coerce](_f(objects, *c.keys))
+                cols[c.name] = v if kept is None else v.filter(kept)
+        extra = "_pseq" if table in CHILD_OF else "_rank"
+        cols[extra] = computed.pop(extra)
+        if computed:
+            raise TypeError(f"{table}: {sorted(computed)} are not computed columns")
+        return self.add(table, cols)
 
     def add(self, table: str, cols: dict) -> np.ndarray:
         """Plan rows; returns their ``_seq`` values."""
-        n = len(next(iter(cols.values())))
+        n = len(cols["_pseq" if table in CHILD_OF else "_rank"])
         base = self.seq_base(table)
         self.rows.setdefault(table, []).append(cols)
         self.pending_seq[table] = self.pending_seq.get(table, 0) + n
@@ -486,31 +525,20 @@ class _Plan:
         ex = self.ex
         for table, parts in self.rows.items():
             b = ex.builders[table]
-            b.flush()
-            schema = b.schema
             for cols in parts:
-                n = len(next(iter(cols.values())))
-                if n == 0:
-                    continue
-                arrays = [_as(cols[f.name], f.type) for f in schema if f.name != "_seq"]
-                arrays.append(pa.array(np.arange(b.seq_base, b.seq_base + n, dtype=np.int64)))
-                b.batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-                b.seq_base += n
-                b.count += n
-        sc = ex._sc
-        sc.lines += self.lines
-        sc.parsed += self.lines
+                n = len(cols["_pseq" if table in CHILD_OF else "_rank"])
+                if n:
+                    b.append_columns({f.name: _as(cols[f.name], f.type, n) for f in b.schema if f.name != "_seq"}, n)
+        ex.count_parsed_lines(self.lines)
         for table, what, n in self.counts:
-            c = ex._c[table]
-            if what in ("seen", "emitted"):
-                setattr(c, what, getattr(c, what) + n)
-            else:
-                c.excluded[what] += n
+            ex.count(table, what, n)
         for d in self.dedupe.values():
             d.commit()
 
 
-def _as(v, typ: pa.DataType) -> pa.Array:
+def _as(v, typ: pa.DataType, n: int) -> pa.Array:
+    if v is None:
+        return pa.nulls(n, typ)
     if isinstance(v, pa.ChunkedArray):
         v = v.combine_chunks()
     if isinstance(v, np.ndarray):
@@ -537,14 +565,15 @@ def _prepare(ex: Extractor, source: str, data: pa.Buffer, tab: pa.Table):
     if source == "playlist_items":
         pids = []
         offsets = []
-        for req, off in zip(requests, _f(body, "offset").to_pylist(), strict=True):
+        items = _f(body, "items")
+        _check(items.null_count == 0)
+        lens = pc.list_value_length(items).to_pylist()
+        for req, off, k in zip(requests, _f(body, "offset").to_pylist(), lens, strict=True):
             m = _PLAYLIST_REQUEST.search(req)
             _check(m is not None)
             pids.append(m.group(1))
-            offsets.append(_offset(off, req))
+            offsets.append(_offset(off, req, k))
         _valid_ids(pa.array(pids, _S))
-        items = _f(body, "items")
-        _check(items.null_count == 0)
         _items(plan, pa.array(pids, _S), np.array(offsets, dtype=np.int64), items, ranks)
     elif source == "playlists":
         _playlists(plan, body, requests, ranks)
@@ -568,14 +597,16 @@ def _prepare(ex: Extractor, source: str, data: pa.Buffer, tab: pa.Table):
     return plan.commit, n
 
 
-def _offset(off, request: str) -> int:
-    if off is not None:
-        return off
-    q = parse_qs(urlsplit(request).query)
-    try:
-        return int(q.get("offset", ["0"])[0])
-    except ValueError:
-        raise Fallback from None
+def _offset(off, request: str, n_items: int) -> int:
+    """The page offset as :meth:`.entities.Extractor._page_offset` takes it; Fallback where it rejects it."""
+    if off is None:
+        q = parse_qs(urlsplit(request).query)
+        try:
+            off = int(q.get("offset", ["0"])[0])
+        except ValueError:
+            raise Fallback from None
+    _check(0 <= off <= page_offset_limit(n_items))
+    return off
 
 
 def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np.ndarray) -> None:
@@ -598,20 +629,12 @@ def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np
     lens = pc.fill_null(pc.list_value_length(page_items), 0).to_numpy(zero_copy_only=False)
     offs = []
     for req, off, k in zip(requests, _f(page, "offset").to_pylist(), lens.tolist(), strict=True):
-        offs.append(_offset(off, req) if k else 0)
+        offs.append(_offset(off, req, k) if k else 0)
     kept = plan.dedupe["playlists"].emit(pid, ranks)
     km = pa.array(kept)
     plan.count("playlists", "emitted", int(kept.sum()))
     plan.count("playlists", "duplicate merged", int(n - kept.sum()))
-    owner = pc.if_else(pc.is_valid(_f(body, "owner")), _f(body, "owner", "id"), pa.scalar(None, _S))
-    followers = _f(body, "followers", "total")
-    plan.add("playlists", {
-        "playlist_id": pid.filter(km), "name": _f(body, "name").filter(km),
-        "description": _f(body, "description").filter(km), "owner_id": owner.filter(km),
-        "public": _f(body, "public").filter(km), "collaborative": _f(body, "collaborative").filter(km),
-        "followers": followers.filter(km), "snapshot_id": _f(body, "snapshot_id").filter(km),
-        "total_items": total.filter(km), "_rank": ranks[kept],
-    })
+    plan.add_rows("playlists", body, km, playlist_id=pid.filter(km), total_items=total.filter(km), _rank=ranks[kept])
     # items of lines whose page has a non-empty items list (a null page / null items → none)
     _items(plan, pid, np.array(offs, dtype=np.int64), page_items, ranks)
 
@@ -633,15 +656,10 @@ def _items(plan: _Plan, pids: pa.Array, offsets: np.ndarray, items: pa.Array, ra
     tid = _f(obj, "id")
     linked = _f(obj, "linked_from", "id")
     _valid_ids_or_null(linked)
-    added_at = _timestamps(_f(it, "added_at"))
-    added_by = _f(it, "added_by", "id")
     irank = ranks[parent]
-    pidx = pa.array(parent)
-    plan.add("playlist_items", {
-        "playlist_id": pids.take(pidx), "position": offsets[parent] + within,
-        "item_type": pa.array(["track"], _S).take(pa.array(np.zeros(n, dtype=np.int64))), "item_id": tid,
-        "added_at": added_at, "added_by_id": added_by, "linked_from_id": linked, "_rank": irank,
-    })
+    plan.add_rows("playlist_items", it, None, playlist_id=pids.take(pa.array(parent)), position=offsets[parent] + within,
+              item_type=pa.array(["track"], _S).take(pa.array(np.zeros(n, dtype=np.int64))), item_id=tid,
+              linked_from_id=linked, _rank=irank)
     plan.count("playlist_items", "emitted", n)
     _tracks(plan, obj, irank)
 
@@ -684,13 +702,7 @@ def _tracks(plan: _Plan, t: pa.Array, ranks: np.ndarray) -> None:
     _check(tva.null_count == 0)
     # albums (simplified) and their artists
     a_vals, a_par = _albums(plan, al, ranks[album_pos], full=False, defer_artists=True)
-    seq = plan.add("tracks", {
-        "track_id": tid.filter(km), "name": _f(t, "name").filter(km), "album_id": album_id.filter(km),
-        "duration_ms": _f(t, "duration_ms").filter(km), "explicit": _f(t, "explicit").filter(km),
-        "popularity": _f(t, "popularity").filter(km), "isrc": _f(t, "external_ids", "isrc").filter(km),
-        "disc_number": _f(t, "disc_number").filter(km), "track_number": _f(t, "track_number").filter(km),
-        "_rank": ranks[kept],
-    })
+    seq = plan.add_rows("tracks", t, km, track_id=tid.filter(km), album_id=album_id.filter(km), _rank=ranks[kept])
     _artist_links(plan, "track_artists", "track_id", tid, kept, seq, _f(tva, "id"), tpar, tpos)
     # artists candidates in Python order: per item, the album's artists then the track's artists
     item_of_album_artist = album_pos[a_par]
@@ -708,8 +720,8 @@ def _artist_links(plan: _Plan, table: str, parent_col: str, parent_ids: pa.Array
     pseq = np.full(len(kept), -1, dtype=np.int64)
     pseq[kept] = seq
     lk = kept[parent]
-    plan.add(table, {parent_col: parent_ids.take(pa.array(parent[lk])), "artist_id": artist_ids.filter(pa.array(lk)),
-                     "position": position[lk], "_pseq": pseq[parent[lk]]})
+    plan.add_rows(table, None, None, **{parent_col: parent_ids.take(pa.array(parent[lk]))},
+              artist_id=artist_ids.filter(pa.array(lk)), position=position[lk], _pseq=pseq[parent[lk]])
     plan.count(table, "seen", int(lk.sum()))
     plan.count(table, "emitted", int(lk.sum()))
 
@@ -729,15 +741,8 @@ def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_
     plan.count("albums", "emitted", k)
     plan.count("albums", "duplicate merged", n - k)
     km = pa.array(kept)
-    ext = _f(a, "external_ids")
-    seq = plan.add("albums", {
-        "album_id": aid.filter(km), "name": _f(a, "name").filter(km), "album_type": _f(a, "album_type").filter(km),
-        "release_date": days.filter(km), "release_date_precision": precision.filter(km),
-        "total_tracks": _f(a, "total_tracks").filter(km), "label": _f(a, "label").filter(km),
-        "popularity": _f(a, "popularity").filter(km),
-        "upc": pc.if_else(pc.is_valid(ext), _f(ext, "upc"), pa.scalar(None, _S)).filter(km),
-        "release_date_raw": _f(a, "release_date").filter(km), "_rank": ranks[kept],
-    })
+    seq = plan.add_rows("albums", a, km, album_id=aid.filter(km), release_date=days.filter(km),
+                    release_date_precision=precision.filter(km), _rank=ranks[kept])
     _artist_links(plan, "album_artists", "album_id", aid, kept, seq, _f(av, "id"), apar, apos)
     if not defer_artists:
         _simple_artists(plan, av, base_ranks[apar])
@@ -777,8 +782,7 @@ def _simple_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
     plan.count("artists", "emitted", k)
     plan.count("artists", "duplicate merged", n - k)
     km = pa.array(kept)
-    plan.add("artists", {"artist_id": arid.filter(km), "name": _f(a, "name").filter(km),
-                         "followers": pa.nulls(k, _I), "popularity": pa.nulls(k, _I), "_rank": ranks[kept]})
+    plan.add_rows("artists", a, km, simplified=True, artist_id=arid.filter(km), _rank=ranks[kept])
 
 
 def _full_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
@@ -796,16 +800,11 @@ def _full_artists(plan: _Plan, a: pa.Array, ranks: np.ndarray) -> None:
     plan.count("artists", "emitted", k)
     plan.count("artists", "duplicate merged", n - k)
     km = pa.array(kept)
-    fol = _f(a, "followers")
-    seq = plan.add("artists", {
-        "artist_id": arid.filter(km), "name": _f(a, "name").filter(km),
-        "followers": pc.if_else(pc.is_valid(fol), _f(fol, "total"), pa.scalar(None, _I)).filter(km),
-        "popularity": _f(a, "popularity").filter(km), "_rank": ranks[kept],
-    })
+    seq = plan.add_rows("artists", a, km, artist_id=arid.filter(km), _rank=ranks[kept])
     aseq = np.full(n, -1, dtype=np.int64)
     aseq[kept] = seq
     lk = kept[gpar]
-    plan.add("artist_genres", {"artist_id": arid.take(pa.array(gpar[lk])), "genre": gv.filter(pa.array(lk)),
-                               "_pseq": aseq[gpar[lk]]})
+    plan.add_rows("artist_genres", None, None, artist_id=arid.take(pa.array(gpar[lk])), genre=gv.filter(pa.array(lk)),
+              _pseq=aseq[gpar[lk]])
     plan.count("artist_genres", "seen", int(lk.sum()))
     plan.count("artist_genres", "emitted", int(lk.sum()))

@@ -10,17 +10,26 @@ Accounting (``TransformResult.accounting``)::
 
     {"sources": {<source>: {"lines", "parsed", "quarantined", "excluded": {reason: n},
                             "tables": {<table>: {"seen", "emitted", "quarantined", "excluded": {reason: n}}}}},
-     "tables":  {<table>: {"candidates", "rows", "duplicates_merged", "quarantined"}}}
+     "tables":  {<table>: {"candidates", "rows", "duplicates_merged", "quarantined"}},
+     "files":   {<raw file>: {"source", "bytes", "lines", "damage": None | {"reason", "after_line",
+                              "compressed_offset", "decompressed_offset", "partial_line_bytes",
+                              "undecoded_bytes"}}},
+     "unread_files": [{"path", "size", "reason"}]}
 
 Invariants (checked; :class:`~.records.AccountingError` if broken):
 
-* per source: ``lines == parsed + quarantined + sum(excluded)`` (line exclusions: "non-200 response");
+* per source: ``lines == parsed + quarantined + sum(excluded)`` (line exclusions: "non-200 response"),
+  and ``lines`` is the sum over its files of their ``lines`` plus one per damaged file (the undecodable
+  rest of a damaged gzip file is one quarantined "line": reason, offsets and the cut line);
 * per source and table: ``seen == emitted + quarantined + sum(excluded)`` (entity exclusions: "null item",
   "null batch entry", "local track", "duplicate merged");
 * per table: ``candidates == rows + duplicates_merged`` where candidates are the valid occurrences (rows
   stored for the final dedupe — checked equal to the sources' ``emitted`` — plus occurrences dropped early
   as "duplicate merged" because an earlier one with an equal or higher rank was already kept); duplicates
   merged include the links of a parent row that lost the dedupe.
+
+Files below a partition folder that the raw zone's naming rule does not read (see
+:func:`spotify_assets.lake.raw.list_raw_files`) are listed in ``unread_files``, never silently skipped.
 
 Broken envelopes (not JSON, not an object, no request/status/body, error body with status 200, body of the
 wrong shape) are quarantined under the source's main table (``records.SOURCE_TABLE``).
@@ -34,13 +43,15 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from spotify_assets.lake.gzip_stream import GzipDamage
 from spotify_assets.lake.parquet import WriteResult, write_table_file
-from spotify_assets.lake.paths import RAW_SOURCES, raw_dir, validate_partition
+from spotify_assets.lake.paths import RAW_SOURCES, validate_partition
 from spotify_assets.lake.publication import Staging
 from spotify_assets.lake.quarantine import write_quarantine_file
+from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake
 
-from . import schemas as S
+from .. import tables as S
 from .dedupe import dedupe_entities, dedupe_links
 from .entities import CHILD_OF, Extractor, output_schema
 from .fast import FAST_SOURCES, FastReader
@@ -62,6 +73,7 @@ class TransformResult:
     staging: Staging | None = None  # where the tables were written, when they were
     written: dict[str, WriteResult] = field(default_factory=dict)  # table → staged Parquet file
     quarantine_written: dict[str, str | None] = field(default_factory=dict)  # table → staged file or None
+    unread_files: list[dict] = field(default_factory=list)  # {"path", "size", "reason"}: not read, see plan_tasks
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -70,6 +82,11 @@ class TransformResult:
     @property
     def quarantined(self) -> int:
         return sum(len(v) for v in self.quarantine.values())
+
+    @property
+    def damaged_files(self) -> dict[str, dict]:
+        """Raw file → its ``damage`` entry (see the accounting), for the files whose gzip data is damaged."""
+        return {p: f["damage"] for p, f in self.accounting["files"].items() if f["damage"] is not None}
 
 
 def transform_partition(lake: Lake, partition: str, *, staging: Staging | None = None, chunk_rows: int = 50_000,
@@ -82,16 +99,23 @@ def transform_partition(lake: Lake, partition: str, *, staging: Staging | None =
     ``fast=False`` disables the Arrow fast path (:mod:`.fast`; same output, for tests and comparison).
     """
     validate_partition(partition)
-    tasks = plan_tasks(lake, partition)
-    return _finish(partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], staging)
+    unread: list[dict] = []
+    tasks = plan_tasks(lake, partition, unread)
+    return _finish(partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], staging, unread)
 
 
-def plan_tasks(lake: Lake, partition: str) -> list[tuple[int, str, str, int]]:
-    """``(task index, source, raw file, gz bytes)`` for every raw file, in processing order."""
+def plan_tasks(lake: Lake, partition: str, unread: list[dict] | None = None) -> list[tuple[int, str, str, int]]:
+    """``(task index, source, raw file, gz bytes)`` for every raw file, in processing order.
+
+    The files below the partition folders that are not raw files by the naming rule
+    (:func:`spotify_assets.lake.raw.list_raw_files`) are appended to ``unread`` as ``{"path", "size", "reason"}``.
+    """
     tasks = []
     for source in SOURCE_ORDER:
-        for f in lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz"):
-            tasks.append((len(tasks), source, f.path, f.size))
+        files, not_read = list_raw_files(lake, source, partition)
+        tasks.extend((len(tasks) + i, source, f.path, f.size) for i, f in enumerate(files))
+        if unread is not None:
+            unread.extend(not_read)
     return tasks
 
 
@@ -100,6 +124,7 @@ class ExtractOutput:
     candidates: dict[str, pa.Table]
     quarantine: dict[str, list]
     sources: dict
+    files: dict[str, dict]  # raw file → {"source", "bytes", "lines", "damage"} (see the module docstring)
 
 
 def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: dict | None = None) -> ExtractOutput:
@@ -107,16 +132,21 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: 
 
     With ``fast``, clean chunks of the playlists/items/albums/artists files go through :mod:`.fast`
     (Arrow), the others line by line through the Python extractor; ``stats`` counts fast/slow lines.
+    A damaged gzip file gives its complete lines, then one quarantine record for the rest. Any other
+    error (I/O, a bug) fails the extraction with a note naming the file and the last line read.
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cyclic GC would cost ~25% for nothing
     reader = FastReader(lake, [(s, p) for _, s, p, _ in tasks if s in FAST_SOURCES]) if fast else None
     try:
         ex = Extractor(chunk_rows)
-        for task, source, path, _size in tasks:
+        files = {}
+        for task, source, path, size in tasks:
             ex.begin_task(task, source)
+            lines_before = ex.sources[source].lines
             feed = ex.feed_line
             last = [0]
+            damage = None
             try:
                 if reader is not None and source in FAST_SOURCES:
                     reader.feed(ex, path, source, last, stats)
@@ -124,13 +154,17 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: 
                     for line_no, data in iter_file_lines(lake, path):
                         feed(path, line_no, data)
                         last[0] = line_no
-            except OSError as e:
-                if not _is_decompression_error(e):
-                    raise  # I/O trouble (network, permissions): fail the run, a retry will redo it
-                # corrupt or truncated gzip: keep what was decoded, quarantine the rest of the file
-                ex.quarantine_unreadable(path, last[0] + 1, f"unreadable gzip stream after line {last[0]}: {e}")
+            except GzipDamage as e:
+                damage = e
+            except Exception as e:
+                e.add_note(f"while transforming raw file {path} (last line read: {last[0]})")
+                raise
+            files[path] = {"source": source, "bytes": size, "lines": ex.sources[source].lines - lines_before,
+                           "damage": None}
+            if damage is not None:
+                files[path]["damage"] = _quarantine_damage(ex, path, size, last[0], damage)
         candidates = {t: b.to_table() for t, b in ex.builders.items()}
-        return ExtractOutput(candidates, dict(ex.quarantine), ex.sources)
+        return ExtractOutput(candidates, dict(ex.quarantine), ex.sources, files)
     finally:
         if reader is not None:
             reader.close()
@@ -138,12 +172,22 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: 
             gc.enable()
 
 
-def _is_decompression_error(e: OSError) -> bool:
-    msg = str(e).lower()
-    return any(k in msg for k in ("compressed stream", "inflate", "gzip", "zlib", "deflate"))
+def _quarantine_damage(ex: Extractor, path: str, size: int, last_line: int, damage: GzipDamage) -> dict:
+    """One quarantine record for the undecodable rest of a damaged raw file; returns its accounting entry."""
+    partial = damage.partial_line
+    ex.quarantine_unreadable(path, last_line + 1, f"unreadable gzip data after line {last_line}: {damage}", {
+        "compressed_offset": damage.compressed_offset,
+        "decompressed_offset": damage.decompressed_offset,
+        "file_bytes": size,
+        "partial_line": partial.decode("utf-8", "replace") if partial else None,
+    })
+    return {"reason": damage.reason, "after_line": last_line, "compressed_offset": damage.compressed_offset,
+            "decompressed_offset": damage.decompressed_offset, "partial_line_bytes": len(partial),
+            "undecoded_bytes": max(size - damage.compressed_offset, 0)}
 
 
-def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | None) -> TransformResult:
+def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | None,
+            unread: list[dict] | None = None) -> TransformResult:
     candidates = {}
     for t in S.TABLES:
         parts = [o.candidates[t] for o in outputs if t in o.candidates]
@@ -152,6 +196,7 @@ def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | N
     for o in outputs:
         for s, sc in o.sources.items():
             sources[s].merge(sc)
+    files = {p: f for o in outputs for p, f in o.files.items()}
     qrecs: dict[str, list] = {}
     for t in S.TABLES:
         recs = [r for o in outputs for r in o.quarantine.get(t, [])]
@@ -175,8 +220,9 @@ def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | N
         schema = output_schema(t)
         tab = chosen.pop(t).select(schema.names)
         tables[t] = pa.Table.from_arrays(tab.columns, schema=schema)
-    accounting = _accounting(sources, stored, tables, qrecs)
-    result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks), staging)
+    accounting = _accounting(sources, stored, tables, qrecs, files, unread or [])
+    result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks), staging,
+                             unread_files=list(unread or []))
     if staging is not None:
         lake = staging.lake
         with cf.ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow writes release the GIL
@@ -195,7 +241,8 @@ def ex_empty(table: str) -> pa.Table:
     return Extractor(1).builders[table].to_table()
 
 
-def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables, quarantine) -> dict:
+def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables, quarantine,
+                files: dict[str, dict], unread: list[dict]) -> dict:
     problems = []
     out = {}
     for source in SOURCE_ORDER:
@@ -203,6 +250,9 @@ def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables,
         if sc.lines != sc.parsed + sc.quarantined + sum(sc.excluded.values()):
             problems.append(f"{source}: lines {sc.lines} != parsed {sc.parsed} + quarantined "
                             f"{sc.quarantined} + excluded {dict(sc.excluded)}")
+        from_files = sum(f["lines"] + (f["damage"] is not None) for f in files.values() if f["source"] == source)
+        if sc.lines != from_files:
+            problems.append(f"{source}: lines {sc.lines} != {from_files} counted per file")
         for t, c in sc.tables.items():
             if c.seen != c.emitted + c.quarantined + sum(c.excluded.values()):
                 problems.append(f"{source}/{t}: seen {c.seen} != emitted {c.emitted} + quarantined "
@@ -228,4 +278,4 @@ def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables,
                         f"{total_q_entities} entities")
     if problems:
         raise AccountingError("accounting invariant broken: " + "; ".join(problems))
-    return {"sources": out, "tables": table_acc}
+    return {"sources": out, "tables": table_acc, "files": files, "unread_files": list(unread)}

@@ -1,7 +1,9 @@
 """Raw lines → envelopes, quarantine records and the per-source accounting.
 
 Reading is streamed: each raw file is decompressed by pyarrow (C++, outside the GIL) in a background
-thread, in blocks of a few MB, while the caller parses lines — two cores overlap on a 2-core box.
+thread, in blocks of a few MB, while the caller parses lines — two cores overlap on a 2-core box. A
+damaged gzip file gives every complete line before the damage, then raises
+:class:`~spotify_assets.lake.gzip_stream.GzipDamage` (see :func:`spotify_assets.lake.raw.read_line_blocks`).
 ``available_markets`` arrays (half or more of a response's bytes, unused by any table) are blanked
 out of the line bytes before ``orjson`` sees them; if that ever made a line unparseable the original
 bytes are parsed instead, so the shortcut can never lose or invent data.
@@ -17,14 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
-import pyarrow as pa
 
-from spotify_assets.lake.paths import raw_dir
+from spotify_assets.lake.raw import read_line_blocks
 from spotify_assets.lake.storage import Lake
 
 from .coerce import fetched_rank
 
-READ_BLOCK = 4 * 1024 * 1024
 _MARKETS = re.compile(rb'"available_markets"\s*:\s*\[[^\]]*\]')
 _NO_MARKETS = b'"available_markets":[]'
 
@@ -53,7 +53,6 @@ class Envelope:
     fetched_at: str | None
     rank: int  # fetched_at as epoch seconds, for "latest wins" dedupe
     body: object
-    carried_from: str | None = None
     blanked: bool = False  # available_markets arrays were emptied before parsing (see restore_record)
 
 
@@ -131,26 +130,13 @@ def parse_envelope(file: str, line_no: int, data: bytes) -> Envelope:
     fetched_at = obj.get("fetched_at")
     if fetched_at is not None and type(fetched_at) is not str:
         raise Reject("envelope fetched_at is not a string")
-    carried = obj.get("carried_from")
-    return Envelope(
-        file, line_no, request, status, fetched_at, fetched_rank(fetched_at), obj["body"],
-        carried if type(carried) is str else None, blanked,
-    )
-
-
-def iter_lines(lake: Lake, source: str, partition: str) -> Iterator[tuple[str, int, bytes]]:
-    """``(file, line_no, bytes)`` for every non-empty line of the partition's raw files of ``source``.
-
-    Same order and numbering as :func:`spotify_assets.lake.raw.iter_raw_lines` (1-based line numbers),
-    but the gzip decompression runs in a background thread in large blocks.
-    """
-    for f in lake.list_files(raw_dir(source, partition), suffix=".jsonl.gz"):
-        for line_no, line in iter_file_lines(lake, f.path):
-            yield f.path, line_no, line
+    # (a carried-over response's "carried_from" needs nothing here: its fetched_at is the original one)
+    return Envelope(file, line_no, request, status, fetched_at, fetched_rank(fetched_at), obj["body"], blanked)
 
 
 def iter_file_lines(lake: Lake, path: str) -> Iterator[tuple[int, bytes]]:
-    """``(line_no, bytes)`` of the non-empty lines of one gzip JSONL file (1-based numbering)."""
+    """``(line_no, bytes)`` of the non-empty lines of one gzip JSONL file (1-based numbering); a damaged
+    file raises :class:`~spotify_assets.lake.gzip_stream.GzipDamage` after its last complete line."""
     line_no = 0
     for block in _blocks(lake, path):
         for line in block:
@@ -199,17 +185,14 @@ def in_background(produce, *, name: str, maxsize: int) -> Iterator:
 
 def _blocks(lake: Lake, path: str) -> Iterator[list[bytes]]:
     def produce(put, stop):
-        with lake.open_input(path) as raw, pa.CompressedInputStream(raw, "gzip") as stream:
-            rest = b""
-            while not stop.is_set():
-                chunk = stream.read(READ_BLOCK)
-                if not chunk:
-                    break
-                lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-                rest = lines.pop()
+        blocks = read_line_blocks(lake, path)
+        try:
+            for lines in blocks:
+                if stop.is_set():
+                    return
                 put(lines)
-            if rest:
-                put([rest])
+        finally:
+            blocks.close()
 
     return in_background(produce, name=f"raw-reader:{path}", maxsize=4)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from ..lake.publication import published_partitions
-from ..transform.schemas import TableSpec
+from ..tables import TableSpec
 from .duckdb_engine import DuckDBEngine
 from .glue import GlueCatalog
 

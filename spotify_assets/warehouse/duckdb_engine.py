@@ -35,8 +35,7 @@ import pyarrow as pa
 from .. import aws
 from ..lake.publication import published_file, published_partitions
 from ..lake.storage import Lake
-from ..sql.tables import ANALYTICS_TABLES
-from ..transform.schemas import TABLES, TableSpec
+from ..tables import ANALYTICS_TABLES, TABLES, TableSpec
 from .engine import QueryError, QueryResult
 
 DEFAULT_DUCKDB_PATH = "./data/spotify.duckdb"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,7 +34,7 @@ from .. import aws
 from ..lake.paths import validate_partition
 from ..lake.publication import current_version, zone_root
 from ..lake.storage import Lake
-from ..transform.schemas import TableSpec
+from ..tables import TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,17 @@ PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARTITION_KEYS = [{"Name": "dt", "Type": "string", "Comment": "Snapshot date (partition), YYYY-MM-DD."}]
 MAX_COMMENT = 255
+DATABASE_NAME = re.compile(r"[a-z0-9_]{1,255}")
+
+
+def check_database_name(name: str) -> str:
+    """``name`` if Glue and Athena take it as a database name unquoted — 1 to 255 lower-case letters,
+    digits and underscores (Glue lower-cases names; Athena needs quotes for anything else) — else
+    ``ValueError``."""
+    if not isinstance(name, str) or not DATABASE_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a valid Glue database name: use 1 to 255 lower-case letters, digits "
+                         "or underscores")
+    return name
 
 
 class SchemaChangeError(ValueError):
@@ -114,7 +126,7 @@ class GlueCatalog:
     ):
         if not lake_uri.startswith("s3://"):
             raise ValueError(f"the Glue catalog needs an s3:// lake, got {lake_uri!r}")
-        self.database = database
+        self.database = check_database_name(database)
         self.lake_uri = lake_uri.rstrip("/")
         self.lake = Lake(self.lake_uri, endpoint_url=endpoint_url, region=region)
         if client is None:

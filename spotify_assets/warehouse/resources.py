@@ -20,6 +20,7 @@ import dagster as dg
 
 from ..lake.resource import LakeResource
 from ..lake.storage import Lake
+from ..preflight import check_glue_database
 from .athena import AthenaEngine
 from .catalog import Catalog, DuckDBCatalog
 from .duckdb_engine import DEFAULT_DUCKDB_PATH, DuckDBEngine
@@ -102,6 +103,8 @@ def build_warehouse_resource(
     environment); call once, in ``Definitions``."""
     env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
     settings = {**_settings_from_env(), **overrides}
+    if env == "aws":  # a bad name fails loading the definitions, before anything runs
+        check_glue_database(settings["glue_database"])
     return WarehouseResource(env=env, lake=lake or LakeResource.from_env(), **settings)
 
 

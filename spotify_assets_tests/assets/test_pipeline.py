@@ -16,7 +16,7 @@ from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.partitions import daily_partitions
 from spotify_assets.spotify.resource import SpotifyResource
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.conftest import TEST_DAY
 

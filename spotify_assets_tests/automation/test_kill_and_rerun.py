@@ -28,7 +28,7 @@ import pytest
 
 from spotify_assets.lake.publication import STAGING_ROOT, published_file, staged_runs
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
 
 CHILD = textwrap.dedent(

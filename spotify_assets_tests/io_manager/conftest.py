@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
 from spotify_assets_tests.conftest import TEST_DAY
 

@@ -24,7 +24,7 @@ from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.pipes import TransformCompute, build_pipes_glue_client, build_pipes_lambda_client
 from spotify_assets.resources import s3_resource
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 from spotify_assets_tests.conftest import TEST_DAY
 from spotify_assets_tests.pipes.fake_aws import FakeGlueClient, FakeLambdaClient
 

@@ -27,7 +27,7 @@ WRITER = textwrap.dedent(
     import os, shutil, sys
     from spotify_assets.lake.publication import remove_superseded
     from spotify_assets.lake.storage import Lake
-    from spotify_assets.transform.schemas import TABLES
+    from spotify_assets.tables import TABLES
     from spotify_assets.wap import transform_day
     from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 

@@ -22,7 +22,7 @@ from spotify_assets.lake.publication import (
 )
 from spotify_assets.lake.quarantine import read_quarantine
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLE_SOURCES, TABLES
 from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
@@ -183,3 +183,15 @@ def test_cleanup_of_abandoned_and_expired_staging(tmp_path):
     assert clean_staging(lake, day, keep_run="mine", retention_s=10, now=now + 11) == [
         Staging(lake, other_day, "old-failure").root
     ]
+
+
+def test_files_not_read_are_a_warning_on_the_tables_they_feed(lake, two_days):
+    _, today = two_days
+    lake.write_bytes(f"raw/albums/dt={today}/sub/dir/x.jsonl.gz", gzip.compress(b"{}\n"))
+    lake.write_bytes(f"raw/albums/dt={today}/x.json.gz", gzip.compress(b"{}\n"))
+    lake.write_bytes(f"raw/albums/dt={today}/_tmp-being-written.jsonl.gz", b"")  # temporary: ignored silently
+    outcome = transform_day(lake, today, "unread-run")
+    assert outcome.held_back is None
+    warned = {o.table: o for o in outcome.checks if o.check == "raw_files_all_read" and not o.passed}
+    assert set(warned) == {t for t, sources in TABLE_SOURCES.items() if "albums" in sources}
+    assert warned["albums"].metadata["unread_files"] == 2 and "subdirectory" in warned["albums"].metadata["examples"]

@@ -144,17 +144,19 @@ def raw(lake) -> RawWriter:
 def _extract_snapshot(out) -> tuple:
     return ({t: tab for t, tab in out.candidates.items()},
             {t: [r.to_dict() | {"task": r.task} for r in recs] for t, recs in out.quarantine.items() if recs},
-            {s: sc.as_dict() for s, sc in out.sources.items()})
+            {s: sc.as_dict() for s, sc in out.sources.items()},
+            out.files)
 
 
 def assert_same_extraction(a, b, what: str) -> None:
-    ca, qa, sa = _extract_snapshot(a)
-    cb, qb, sb = _extract_snapshot(b)
+    ca, qa, sa, fa = _extract_snapshot(a)
+    cb, qb, sb, fb = _extract_snapshot(b)
     assert sorted(ca) == sorted(cb), what
     for t in ca:  # candidates before dedupe, _rank/_seq/_pseq included: the strongest comparison
         assert ca[t].equals(cb[t]), f"{what}: candidate rows of {t} differ"
     assert qa == qb, f"{what}: quarantine differs"
     assert sa == sb, f"{what}: accounting differs"
+    assert fa == fb, f"{what}: per-file accounting differs"
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from spotify_assets import tables as S
 from spotify_assets.lake.parquet import (
     read_table_partitions,
     read_table_partitions_pandas,
@@ -25,7 +26,6 @@ from spotify_assets.lake.publication import (
 )
 from spotify_assets.lake.quarantine import read_quarantine, write_quarantine_file
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform import schemas as S
 from spotify_assets.wap import transform_day
 
 from .conftest import PARTITION, RawWriter, env, full_album, full_artist, item, page, playlist, sid, track
@@ -77,7 +77,7 @@ def test_published_files_idempotent_and_described(lake, raw):
 
 
 def test_crash_mid_write_keeps_previous_file(lake):
-    spec = S.TRACKS
+    spec = S.TABLES["tracks"]
     rel = "somewhere/tracks.parquet"
     old = pa.table({"track_id": [sid("a")], "name": ["old"]})
     write_table_file(lake, rel, spec, old)
@@ -140,7 +140,7 @@ def test_new_version_replaces_old_and_catalog_step_removes_older_ones(lake, raw)
 
 def test_legacy_in_place_file_is_read_until_replaced(lake, raw):
     legacy = f"transformed/tracks/dt={PARTITION}/part-00000.parquet"
-    write_table_file(lake, legacy, S.TRACKS, pa.table({"track_id": [sid("old")]}))
+    write_table_file(lake, legacy, S.TABLES["tracks"], pa.table({"track_id": [sid("old")]}))
     assert read_table_partitions(lake, "tracks")["track_id"].to_pylist() == [sid("old")]
     _fill(raw, bad=False)
     publish(lake)
@@ -149,7 +149,7 @@ def test_legacy_in_place_file_is_read_until_replaced(lake, raw):
 
 
 def test_missing_columns_filled_and_rows_sorted(lake):
-    res = write_table_file(lake, "t/tracks.parquet", S.TRACKS, pa.table({"track_id": [sid("b"), sid("a")]}))
+    res = write_table_file(lake, "t/tracks.parquet", S.TABLES["tracks"], pa.table({"track_id": [sid("b"), sid("a")]}))
     assert res.rows == 2
     t = pq.read_table(lake.full_path(res.path))
     assert t["track_id"].to_pylist() == [sid("a"), sid("b")]  # sorted by key
@@ -158,7 +158,7 @@ def test_missing_columns_filled_and_rows_sorted(lake):
 
 def test_key_nulls_rejected(lake):
     with pytest.raises(ValueError):
-        write_table_file(lake, "t/tracks.parquet", S.TRACKS, pa.table({"track_id": [None, sid("a")]}))
+        write_table_file(lake, "t/tracks.parquet", S.TABLES["tracks"], pa.table({"track_id": [None, sid("a")]}))
 
 
 def test_read_a_range_of_partitions(lake):

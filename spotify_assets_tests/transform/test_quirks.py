@@ -7,7 +7,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from spotify_assets.transform import schemas as S
+from spotify_assets import tables as S
 from spotify_assets.transform.entities import output_schema
 from spotify_assets.transform.pipeline import transform_partition
 

@@ -17,7 +17,7 @@ import pytest
 
 from spotify_assets.lake.publication import Staging, publish
 from spotify_assets.lake.storage import Lake
-from spotify_assets.transform.schemas import TABLES
+from spotify_assets.tables import TABLES
 
 D1, D2, D3 = "2024-03-01", "2024-03-02", "2024-03-03"
 DAYS = (D1, D2, D3)

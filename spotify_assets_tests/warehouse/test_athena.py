@@ -17,7 +17,7 @@ from spotify_assets.lake.parquet import read_table_file
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.sql import materialize_analytics, render_analytics, run_analytics
-from spotify_assets.sql.tables import ANALYTICS_TABLES
+from spotify_assets.tables import ANALYTICS_TABLES
 from spotify_assets.warehouse.athena import AthenaEngine, AthenaQueryError, rows_to_arrow
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog

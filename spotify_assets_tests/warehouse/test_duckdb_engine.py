@@ -12,7 +12,7 @@ import pytest
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.sql import materialize_analytics, run_analytics
-from spotify_assets.transform.schemas import TABLES, TableSpec
+from spotify_assets.tables import TABLES, Column
 from spotify_assets.warehouse.catalog import DuckDBCatalog
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.engine import QueryError
@@ -65,9 +65,7 @@ def test_no_connection_is_held(duck):
 
 def test_schema_evolution_new_nullable_column(tmp_path, local_lake, dataset):
     spec = TABLES["artists"]
-    evolved = TableSpec(
-        spec.name, spec.key, spec.schema.append(pa.field("country", pa.string(), metadata={"description": "x"})), spec.description
-    )
+    evolved = spec.with_columns(Column("country", pa.string(), "x"))
     wh.write_partition(local_lake, "artists", "2024-03-04", [{"artist_id": "a9", "country": "SE"}], schema=evolved.schema)
     engine = DuckDBEngine(local_lake, str(tmp_path / "evolved.duckdb"), tables={**TABLES, "artists": evolved})
     catalog = DuckDBCatalog(engine)

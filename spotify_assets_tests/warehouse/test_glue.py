@@ -3,12 +3,14 @@ published versions, evolution."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import boto3
 import pyarrow as pa
 import pytest
 
 from spotify_assets.lake.publication import current_version
-from spotify_assets.transform.schemas import TABLES, TableSpec
+from spotify_assets.tables import TABLES, Column
 from spotify_assets.warehouse.glue import PARQUET_SERDE, GlueCatalog, SchemaChangeError, arrow_to_glue_type
 
 from .conftest import write_partition
@@ -91,12 +93,7 @@ def test_schema_evolution_adds_nullable_column_and_keeps_partitions(catalog, glu
     catalog.ensure_table(spec)
     _publish(catalog, "artists", "2024-03-01", [{"artist_id": "a1"}])
     catalog.register_partition(spec, "2024-03-01")
-    evolved = TableSpec(
-        spec.name,
-        spec.key,
-        spec.schema.append(pa.field("country", pa.string(), metadata={"description": "Country code."})),
-        spec.description,
-    )
+    evolved = spec.with_columns(Column("country", pa.string(), "Country code."))
     assert catalog.ensure_table(evolved) == "updated"
     write_partition(catalog.lake, "artists", "2024-03-02", [{"artist_id": "a1", "country": "SE"}], evolved.schema)
     catalog.register_partition(evolved, "2024-03-02")
@@ -105,7 +102,9 @@ def test_schema_evolution_adds_nullable_column_and_keeps_partitions(catalog, glu
     assert catalog.list_partitions("artists") == ["2024-03-01", "2024-03-02"]
     old = catalog.get_partition("artists", "2024-03-01")["StorageDescriptor"]["Columns"]
     assert [c["Name"] for c in old] == [f.name for f in spec.schema]  # old partition untouched
-    retyped = TableSpec(spec.name, spec.key, spec.schema.set(2, pa.field("followers", pa.string())), spec.description)
+    columns = list(spec.columns)
+    columns[2] = dataclasses.replace(columns[2], type=pa.string())
+    retyped = dataclasses.replace(spec, columns=tuple(columns))
     with pytest.raises(SchemaChangeError, match="followers"):
         catalog.ensure_table(retyped)
 

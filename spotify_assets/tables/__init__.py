@@ -1,0 +1,9 @@
+"""The tables of the lake, declared once: the transformed tables (:mod:`.transformed`) and the analytics
+tables (:mod:`.analytics`), each column with its type, description and where its value comes from
+(:mod:`.contract`). Everything else — Parquet files, Glue, DuckDB views, the UI, the transform — reads them here."""
+
+from .analytics import ANALYTICS_TABLES
+from .contract import COERCIONS, Column, TableSpec
+from .transformed import TABLE_SOURCES, TABLES
+
+__all__ = ["ANALYTICS_TABLES", "COERCIONS", "TABLES", "TABLE_SOURCES", "Column", "TableSpec"]
