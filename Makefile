@@ -71,3 +71,15 @@ bench: install
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache
+
+.PHONY: package package-check
+
+## make package: the serverless transform's artifacts — build/lambda/ (container image context of the
+## Lambda function) and build/glue/ (job script, wheel, job arguments). See docs/serverless.md.
+package: install
+	$(BIN)/python deploy/package_serverless.py
+
+## make package-check: package, then install the pinned runtime modules as Lambda/Glue will and smoke-test
+## the entry points with nothing else on the path (downloads wheels).
+package-check: install
+	$(BIN)/python deploy/package_serverless.py --check

@@ -3,15 +3,16 @@
 ``build_automation()`` returns an :class:`AutomationDefs` that ``definitions.py`` splats into
 ``dg.Definitions(...)``:
 
-* ``daily_job`` — the whole pipeline (raw → transformed → catalog → analytics) for one daily partition,
-  with run-level retries (one retry, re-executing from the failed step).
-* ``transform_job`` — everything downstream of the raw zone (transformed → catalog → analytics); the
-  raw-landing sensor and backfills of past days use it (the raw zone is the source of truth for them).
+* ``daily_job`` — the whole pipeline (raw → transformed → catalog → analytics, and the insights) for one
+  daily partition, with run-level retries (one retry, re-executing from the failed step).
+* ``transform_job`` — everything downstream of the raw zone (transformed → catalog → analytics, insights);
+  the raw-landing sensor and backfills of past days use it (the raw zone is the source of truth for them).
 * ``daily_schedule`` — ``daily_job`` for *today's* partition, at ``SPOTIFY_SCHEDULE_CRON`` (default
   ``0 6 * * *``) in ``SPOTIFY_SCHEDULE_TIMEZONE`` (default ``UTC``).
 * ``raw_landing_sensor`` — requests ``transform_job`` for each partition whose raw files are new or
   changed, whoever landed them (this pipeline, a Lambda, a backfill script, another extractor).
-* ``automation_sensor`` — evaluates the declarative ``AutomationCondition`` of catalog and analytics assets.
+* ``automation_sensor`` — evaluates the declarative ``AutomationCondition`` of catalog, analytics and
+  insights assets.
 * ``run_failure_alert`` — one structured JSON line per failed run (log + optional webhook).
 
 Everything is STOPPED by default. A laptop that loads this code location (``make dev``, tests, a
@@ -34,13 +35,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
+from . import aws
 from .lake.paths import RAW_SOURCES
+from .lake.resource import LakeResource
 from .partitions import daily_partitions
 
 log = logging.getLogger(__name__)
 
 RAW_GROUP, TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP = "raw", "transformed", "catalog", "analytics"
+INSIGHTS_GROUP = "insights"  # Python assets over the published tables (weekly_movers)
 
 DAILY_JOB_NAME = "daily_job"
 TRANSFORM_JOB_NAME = "transform_job"
@@ -133,25 +138,26 @@ RUN_HOOKS = {permanent_failure_hook}
 def build_daily_job():
     return dg.define_asset_job(
         DAILY_JOB_NAME,
-        selection=dg.AssetSelection.groups(RAW_GROUP, TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP),
+        selection=dg.AssetSelection.groups(RAW_GROUP, TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP, INSIGHTS_GROUP),
         partitions_def=daily_partitions,
         tags=RUN_RETRY_TAGS,
         hooks=RUN_HOOKS,
         description="The whole pipeline for one day: crawl Spotify into the raw zone, normalize into "
-        "Parquet, register in the catalog, refresh analytics. Only today's partition can be crawled; "
-        "past days are rebuilt with transform_job.",
+        "Parquet, register in the catalog, refresh analytics and insights. Only today's partition can be "
+        "crawled; past days are rebuilt with transform_job.",
     )
 
 
 def build_transform_job():
     return dg.define_asset_job(
         TRANSFORM_JOB_NAME,
-        selection=dg.AssetSelection.groups(TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP),
+        selection=dg.AssetSelection.groups(TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP, INSIGHTS_GROUP),
         partitions_def=daily_partitions,
         tags=RUN_RETRY_TAGS,
         hooks=RUN_HOOKS,
-        description="Rebuild one day from the raw zone (transformed → catalog → analytics). Requested by "
-        "raw_landing_sensor when raw files land; use it to backfill past days.",
+        description="Rebuild one day from the raw zone (transformed → catalog → analytics, insights). Requested "
+        "by raw_landing_sensor when raw files land; use it to backfill past days (insights over a window of "
+        "days read what is published when they run: re-run the insights group after a backfill).",
     )
 
 
@@ -302,16 +308,11 @@ def detect_changes(
     return changed, RawSensorCursor(high_water, seen, dict(cursor.pending)), skipped
 
 
-def _s3_client():
-    import boto3
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("s3", endpoint_url=endpoint, region_name=region)
-
-
 def list_raw_objects(lake, since: float, *, s3_client=None) -> list[RawObject]:
-    """Raw-zone ``*.jsonl.gz`` files modified at or after ``since`` (epoch s), keys relative to the lake."""
+    """Raw-zone ``*.jsonl.gz`` files modified at or after ``since`` (epoch s), keys relative to the lake.
+
+    On S3, ``s3_client`` lists the objects (the ``s3`` resource's client; by default one made by
+    :func:`spotify_assets.aws.client`)."""
     if lake.is_local:
         return [
             RawObject(f.path, f.mtime, str(f.size))
@@ -324,7 +325,7 @@ def list_raw_objects(lake, since: float, *, s3_client=None) -> list[RawObject]:
     prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     since_dt = dt.datetime.fromtimestamp(since, dt.UTC) - dt.timedelta(seconds=1) if since > 0 else None
     objects = get_objects(
-        bucket, prefix=f"{prefix}raw/", since_last_modified=since_dt, client=s3_client or _s3_client()
+        bucket, prefix=f"{prefix}raw/", since_last_modified=since_dt, client=s3_client or aws.client("s3")
     )
     found = []
     for obj in objects:
@@ -405,18 +406,17 @@ def build_raw_landing_sensor(
         job=transform_job,
         minimum_interval_seconds=interval,
         default_status=_sensor_status(),
-        required_resource_keys={"lake"},
         description="Watches the raw zone (raw/<source>/dt=YYYY-MM-DD/*.jsonl.gz, on S3 or a local "
         "directory) and requests transform_job once per partition whose raw files are new or changed — "
         "whoever landed them. Partitions already transformed by the run that landed them are skipped; "
         "partitions with a run in progress are retried on a later tick.",
     )
-    def raw_landing_sensor(context: dg.SensorEvaluationContext):
-        lake = context.resources.lake.get_lake()
+    def raw_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, s3: S3Resource):
+        the_lake = lake.get_lake()
         cursor = RawSensorCursor.from_json(context.cursor)
         lookback = lookback_seconds()
         since = max(0.0, cursor.high_water - lookback) if cursor.high_water else 0.0
-        objects = list_raw_objects(lake, since)
+        objects = list_raw_objects(the_lake, since, s3_client=None if the_lake.is_local else s3.get_client())
         changed, next_cursor, skipped = detect_changes(objects, cursor, lookback)
         for item in skipped:
             context.log.info(f"Ignoring raw file {item}")
@@ -468,11 +468,11 @@ def build_raw_landing_sensor(
 def build_automation_condition_sensor() -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR_NAME,
-        target=dg.AssetSelection.groups(CATALOG_GROUP, ANALYTICS_GROUP),
+        target=dg.AssetSelection.groups(CATALOG_GROUP, ANALYTICS_GROUP, INSIGHTS_GROUP),
         default_status=_sensor_status(),
         minimum_interval_seconds=30,
-        description="Evaluates the AutomationCondition (eager) of catalog and analytics assets: when a "
-        "transformed partition is updated, its catalog partition and the analytics follow.",
+        description="Evaluates the AutomationCondition (eager) of catalog, analytics and insights assets: when "
+        "a transformed partition is updated, its catalog partition, the analytics and the insights follow.",
     )
 
 

@@ -4,6 +4,12 @@
 Data Catalog and Athena. Secrets are passed as ``dg.EnvVar`` so Dagster resolves them at launch and
 never shows their values in the UI; optional ones are only wired when set, so a laptop with no
 accounts loads the same definitions.
+
+Resources: ``spotify``, ``lake``, ``warehouse``, ``s3`` (``dagster_aws`` ``S3Resource``, the Dagster side's
+S3 client: raw-landing sensor, Pipes objects), ``lake_io_manager`` (Python assets load the published
+tables through it) and, only when ``SPOTIFY_TRANSFORM_COMPUTE`` sends the transform to AWS,
+``pipes_lambda_client`` or ``pipes_glue_client``. Region, endpoints and credentials of every AWS client
+are resolved by :mod:`spotify_assets.aws`.
 """
 
 from __future__ import annotations
@@ -12,8 +18,18 @@ import logging
 import os
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
+from . import aws
+from .lake.io_manager import LAKE_IO_MANAGER_KEY, LakeIOManager
 from .lake.resource import LakeResource
+from .pipes import (
+    GLUE_RESOURCE_KEY,
+    LAMBDA_RESOURCE_KEY,
+    TransformCompute,
+    build_pipes_glue_client,
+    build_pipes_lambda_client,
+)
 from .spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message
 from .spotify.tokens import DEFAULT_WARN_DAYS, refresh_token_status
 from .warehouse.resources import ENVIRONMENTS, build_warehouse_resource
@@ -101,11 +117,37 @@ def lake_resource(env: str) -> LakeResource:
     return lake
 
 
-def build_resources(env: str | None = None) -> dict[str, object]:
+def s3_resource(lake: LakeResource | None = None) -> S3Resource:
+    """The Dagster side's S3 client, with the lake's (or the environment's) region and S3 endpoint."""
+    region = lake.region if lake else None
+    endpoint = lake.endpoint_url if lake else None
+    return S3Resource(region_name=aws.region(region), endpoint_url=aws.endpoint_url("s3", endpoint))
+
+
+def transform_compute() -> TransformCompute:
+    """Where the transformed step stages a day (``SPOTIFY_TRANSFORM_COMPUTE`` and the function/job names)."""
+    return TransformCompute.from_env()
+
+
+def pipes_resources(compute: TransformCompute, lake: LakeResource, s3: S3Resource) -> dict[str, object]:
+    """The Pipes client the transformed step needs for ``compute`` (none in process)."""
+    if compute.mode == "lambda":
+        return {LAMBDA_RESOURCE_KEY: build_pipes_lambda_client(lake.root_uri, s3_client=s3.get_client())}
+    if compute.mode == "glue":
+        return {GLUE_RESOURCE_KEY: build_pipes_glue_client(lake.root_uri, s3_client=s3.get_client())}
+    return {}
+
+
+def build_resources(env: str | None = None, compute: TransformCompute | None = None) -> dict[str, object]:
     env = env or current_environment()
+    compute = compute or transform_compute()
     lake = lake_resource(env)
+    s3 = s3_resource(lake)
     return {
         "spotify": spotify_resource(env),
         "lake": lake,
         "warehouse": build_warehouse_resource(env, lake),
+        "s3": s3,
+        LAKE_IO_MANAGER_KEY: LakeIOManager(lake=lake),
+        **pipes_resources(compute, lake, s3),
     }

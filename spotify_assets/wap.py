@@ -8,17 +8,20 @@
    version stays byte for byte, the staged one stays for inspection with a note saying why.
 
 The Dagster asset runs these steps one by one to report each in the UI; :func:`transform_day` chains
-them for other callers.
+them for other callers. The staging step may run elsewhere (AWS Lambda or Glue, through Dagster Pipes:
+:mod:`spotify_assets.remote`): what it staged travels back as a :class:`StagedDay`, a JSON-able summary
+from which the Dagster side audits, publishes and reports exactly as after an in-process stage.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .audit import CheckOutcome, DayTables, audit, blocking_failures
 from .lake.publication import Published, Staging, clean_staging, publish
 from .lake.storage import Lake
+from .preview import markdown_preview
 from .tables import TABLES
 from .transform.pipeline import TransformResult, transform_partition
 
@@ -43,6 +46,105 @@ def stage_day(
     )
     staging.reset()
     return transform_partition(lake, partition, staging=staging, **transform_options)
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """One table of a staged day, as the materialization reports it."""
+
+    rows: int
+    bytes: int
+    path: str  # the staged Parquet object, relative to the lake root
+    quarantined: int
+    accounting: dict  # the table's part of the transform's accounting
+    preview: str  # Markdown of its first rows
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    """What a stage step left in a run's staging folder: all the audit and the materializations need.
+
+    Built where the transform ran (:func:`summarize`) and sent to Dagster as JSON when that was a Lambda
+    function or a Glue job, so both paths report the same metadata."""
+
+    partition: str
+    run_id: str
+    raw_files: int
+    raw_bytes: int
+    tables: dict[str, StagedTable]
+    seconds: float = 0.0
+    unread_files: list[dict] = field(default_factory=list)  # raw-folder files not read: {"path", "size", "reason"}
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        return {t: s.rows for t, s in self.tables.items()}
+
+    @property
+    def quarantined(self) -> int:
+        return sum(s.quarantined for s in self.tables.values())
+
+    def staging(self, lake: Lake) -> Staging:
+        return Staging(lake, self.partition, self.run_id)
+
+    def describe(self, lake: Lake) -> str:
+        """The log line of a finished stage step."""
+        return (
+            f"Staged {self.raw_files} raw files ({self.raw_bytes} bytes) at {self.staging(lake).uri()}: "
+            f"rows {self.row_counts}, quarantined {self.quarantined} ({self.seconds:.1f} s)"
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "partition": self.partition,
+            "run_id": self.run_id,
+            "raw_files": self.raw_files,
+            "raw_bytes": self.raw_bytes,
+            "seconds": self.seconds,
+            "tables": {t: asdict(s) for t, s in self.tables.items()},
+            "unread_files": self.unread_files,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> StagedDay:
+        tables = {t: StagedTable(**s) for t, s in data["tables"].items()}
+        if sorted(tables) != sorted(TABLES):
+            raise ValueError(f"a staged day lists tables {sorted(tables)}, expected {sorted(TABLES)}")
+        return cls(
+            partition=data["partition"],
+            run_id=data["run_id"],
+            raw_files=int(data["raw_files"]),
+            raw_bytes=int(data["raw_bytes"]),
+            tables=tables,
+            seconds=float(data.get("seconds") or 0.0),
+            unread_files=list(data.get("unread_files") or []),
+        )
+
+
+def summarize(result: TransformResult, seconds: float = 0.0) -> StagedDay:
+    """The :class:`StagedDay` of a transform that wrote into a staging folder."""
+    staging = result.staging
+    if staging is None:
+        raise ValueError("the transform wrote nothing (no staging folder)")
+    tables = {
+        name: StagedTable(
+            rows=result.written[name].rows,
+            bytes=result.written[name].bytes,
+            path=result.written[name].path,
+            quarantined=len(result.quarantine.get(name, [])),
+            accounting=result.accounting["tables"][name],
+            preview=markdown_preview(result.tables[name]),
+        )
+        for name in TABLES
+    }
+    return StagedDay(
+        partition=result.partition,
+        run_id=staging.run_id,
+        raw_files=result.raw_files,
+        raw_bytes=result.raw_bytes,
+        tables=tables,
+        seconds=seconds,
+        unread_files=list(result.unread_files),
+    )
 
 
 def audit_staged(

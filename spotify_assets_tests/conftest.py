@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import boto3
 import dagster as dg
@@ -52,7 +53,8 @@ def aws_env(monkeypatch, moto_endpoint):
 @pytest.fixture
 def s3_bucket(aws_env, request):
     """A fresh, empty bucket on the moto server; its name is unique to the test."""
-    name = "lake-" + request.node.name.lower().replace("_", "-")[:40].strip("-") + f"-{id(request) % 10000}"
+    # bucket names allow lower-case letters, digits and hyphens (no "[" of parametrized test ids)
+    name = "lake-" + re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:40].strip("-") + f"-{id(request) % 10000}"
     boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1").create_bucket(Bucket=name)
     return name
 

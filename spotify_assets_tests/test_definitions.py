@@ -16,12 +16,22 @@ def test_definitions_load_with_every_layer_and_resource():
     assert groups["transformed"] == set(TABLES)
     assert groups["catalog"] == {f"catalog_{t}" for t in TABLES}
     assert groups["analytics"] == {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"}
+    assert groups["insights"] == {"weekly_movers"}
     # lineage runs raw -> transformed -> catalog -> analytics
     assert dg.AssetKey("raw_tracks") in graph.get(dg.AssetKey("tracks")).parent_keys
     assert dg.AssetKey("tracks") in graph.get(dg.AssetKey("catalog_tracks")).parent_keys
     assert dg.AssetKey("catalog_tracks") in graph.get(dg.AssetKey("daily_top_tracks")).parent_keys
-    assert {"spotify", "lake", "warehouse"} <= set(defs.resources)
+    assert {"spotify", "lake", "warehouse", "s3", "lake_io_manager"} <= set(defs.resources)
+    assert "io_manager" not in defs.resources  # Dagster's default stays in place for other assets
+    # every table a Python asset may name as a parameter loads through the lake IO manager
+    for key in graph.get_all_asset_keys():
+        if groups_of(graph, key) in ("transformed", "analytics"):
+            assert graph.get(key).metadata["dagster/io_manager_key"] == "lake_io_manager", key
     assert defs.resolve_job_def("daily_job") is not None
+
+
+def groups_of(graph, key) -> str:
+    return graph.get(key).group_name
 
 
 def test_every_asset_documents_itself_for_the_ui():

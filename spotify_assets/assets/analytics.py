@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from ..lake.io_manager import LAKE_IO_MANAGER_KEY
 from ..partitions import daily_partitions
 from ..sql.analytics import ANALYTICS, load_sql, materialize_analytics
 from ..tables import ANALYTICS_TABLES
@@ -28,7 +29,8 @@ ANALYTICS_INPUTS = {
             deps=[catalog_asset_key(t) for t in ANALYTICS_INPUTS[name]],
             group_name=ANALYTICS_GROUP,
             description=f"{ANALYTICS_TABLES[name].description} Source: `spotify_assets/sql/{name}.sql`; "
-            f"published at `analytics/{name}/dt=<partition>/part-00000.parquet`.",
+            f"published at `analytics/{name}/dt=<partition>/` (the manifest `_published.json` names the current "
+            "version). Python assets load it as a pandas DataFrame or an Arrow table through the `lake_io_manager`.",
             kinds={"sql", "athena", "duckdb"},
             automation_condition=dg.AutomationCondition.eager(),
             metadata={
@@ -36,7 +38,7 @@ ANALYTICS_INPUTS = {
                 "dagster/column_schema": column_schema(ANALYTICS_TABLES[name]),
                 "dagster/table_name": name,
             },
-        )
+        ).with_io_manager_key(LAKE_IO_MANAGER_KEY)
         for name in ANALYTICS
     ],
     partitions_def=daily_partitions,

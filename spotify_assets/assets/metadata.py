@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
-import pyarrow as pa
 
+from ..preview import PREVIEW_ROWS, markdown_preview
 from ..tables import TableSpec
 
-PREVIEW_ROWS = 5
-PREVIEW_CELL_CHARS = 40
+__all__ = ["PREVIEW_ROWS", "column_schema", "markdown_preview"]
 
 
 def column_schema(spec: TableSpec) -> dg.TableSchema:
@@ -25,20 +24,3 @@ def column_schema(spec: TableSpec) -> dg.TableSchema:
             for f in spec.schema
         ]
     )
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
-
-
-def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
-    """The first rows of ``table`` as a Markdown table (cells truncated, pipes escaped)."""
-    names = table.column_names
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for row in table.slice(0, rows).to_pylist():
-        lines.append("| " + " | ".join(_cell(row[n]) for n in names) + " |")
-    if table.num_rows > rows:
-        lines.append(f"\n… {table.num_rows - rows} more rows")
-    return "\n".join(lines)

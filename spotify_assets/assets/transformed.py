@@ -1,5 +1,10 @@
 """Transformed zone assets: one day of raw responses becomes eight normalized Parquet tables, audited
-before anything a consumer reads changes (write–audit–publish, :mod:`spotify_assets.wap`)."""
+before anything a consumer reads changes (write–audit–publish, :mod:`spotify_assets.wap`).
+
+The staging may run in this process, in AWS Lambda or in an AWS Glue job (:mod:`spotify_assets.pipes`,
+``SPOTIFY_TRANSFORM_COMPUTE``); the audit and the publication always run here. Downstream Python assets
+load the published tables through the ``lake_io_manager`` (:mod:`spotify_assets.lake.io_manager`).
+"""
 
 import datetime as dt
 import os
@@ -10,12 +15,14 @@ from pydantic import Field
 
 from ..audit import blocking_failures
 from ..checks import check_result, transformed_check_specs
+from ..lake.io_manager import LAKE_IO_MANAGER_KEY
 from ..lake.publication import published_file
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions
+from ..pipes import TransformCompute, stage_remotely
 from ..tables import TABLE_SOURCES, TABLES, TableSpec
-from ..wap import audit_staged, hold_back_reason, publish_day, stage_day
-from .metadata import column_schema, markdown_preview
+from ..wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
+from .metadata import column_schema
 from .raw import raw_asset_key
 
 TRANSFORMED_GROUP = "transformed"
@@ -39,8 +46,9 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
         deps=[raw_asset_key(s) for s in TABLE_SOURCES[table.name]],
         group_name=TRANSFORMED_GROUP,
         description=f"{table.description} Key: {', '.join(table.key)}. "
-        f"Published at `transformed/{table.name}/dt=<partition>/part-00000.parquet` once the day's blocking "
-        "checks passed.",
+        f"Published at `transformed/{table.name}/dt=<partition>/` (the manifest `_published.json` names the "
+        "current version) once the day's blocking checks passed. Python assets load it as a pandas DataFrame "
+        "or an Arrow table through the `lake_io_manager`.",
         kinds={"python", "parquet", "s3"},
         freshness_policy=FRESHNESS,
         metadata={
@@ -48,7 +56,7 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
             "dagster/table_name": table.name,
             "key": ", ".join(table.key),
         },
-    )
+    ).with_io_manager_key(LAKE_IO_MANAGER_KEY)
 
 
 class TransformConfig(dg.Config):
@@ -56,6 +64,11 @@ class TransformConfig(dg.Config):
         default=False,
         description="Publish the day even when its tables are empty although the previous day had rows "
         "(the not_empty check then passes). For a day that is empty on purpose.",
+    )
+    in_process: bool = Field(
+        default=False,
+        description="Stage the day in this step's process even when SPOTIFY_TRANSFORM_COMPUTE sends the "
+        "transform to AWS Lambda or Glue (e.g. while the function is being repaired).",
     )
 
 
@@ -67,36 +80,74 @@ def _other_runs_in_progress(context: dg.AssetExecutionContext) -> list[str]:
     return [r.run_id for r in runs if r.run_id != context.run_id]
 
 
-@dg.multi_asset(
-    specs=[_spec(t) for t in TABLES.values()],
-    check_specs=transformed_check_specs(),
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
-)
-def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfig, lake: LakeResource):
-    """Stage, audit and publish one day of the eight tables.
+_DESCRIPTION = """Stage, audit and publish one day of the eight tables.
 
-    The raw responses are parsed, validated and normalized into the run's staging folder; records that
-    cannot be parsed go to quarantine with their reason and origin, and the accounting (records in = rows
-    out + quarantined + documented exclusions) is checked. The checks then read the staged version: when
-    no blocking check fails, every table replaces its published file in one atomic step; otherwise the
-    day is held back — consumers keep reading the previous version — and the staged files stay for
-    inspection (their path is in the metadata and the error).
+The raw responses are parsed, validated and normalized into the run's staging folder — in this process,
+or in AWS Lambda / an AWS Glue job through Dagster Pipes when SPOTIFY_TRANSFORM_COMPUTE says so; records
+that cannot be parsed go to quarantine with their reason and origin, and the accounting (records in = rows
+out + quarantined + documented exclusions) is checked. The checks then read the staged version: when no
+blocking check fails, every table's manifest switches to the new version in one atomic step; otherwise
+the day is held back — consumers keep reading the previous version — and the staged files stay for
+inspection (their path is in the metadata and the error).
+"""
+
+
+def build_transformed_tables(compute: TransformCompute | None = None) -> dg.AssetsDefinition:
+    """The ``transformed_tables`` multi-asset, staging where ``compute`` says (default: in process).
+
+    A remote ``compute`` makes the asset require its Pipes client resource (``pipes_lambda_client`` or
+    ``pipes_glue_client``, see :mod:`spotify_assets.resources`); in process it requires only ``lake``.
     """
+    compute = compute or TransformCompute()
+    required = {"lake"} | ({compute.resource_key} if compute.resource_key else set())
+
+    @dg.multi_asset(
+        name="transformed_tables",
+        specs=[_spec(t) for t in TABLES.values()],
+        check_specs=transformed_check_specs(),
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        required_resource_keys=required,
+        description=_DESCRIPTION,
+    )
+    def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfig):
+        lake: LakeResource = context.resources.lake
+        client = getattr(context.resources, compute.resource_key) if compute.resource_key else None
+        yield from _stage_audit_publish(context, config, lake, compute, client)
+
+    return transformed_tables
+
+
+def _stage(context, config: TransformConfig, the_lake, compute: TransformCompute, client, others) -> tuple[StagedDay, dict]:
+    """Stage the day where ``compute`` says; returns the staged day and the ``compute`` metadata."""
+    partition = context.partition_key
+    if compute.remote and not config.in_process:
+        started = time.perf_counter()
+        remote = stage_remotely(context, compute, client, the_lake, other_runs_in_progress=bool(others))
+        context.log.info(  # the remote side logged its "Staged …" line; this is what the round trip cost
+            f"{compute.describe()} staged {partition} in {remote.staged.seconds:.1f} s; the invocation took "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        return remote.staged, remote.metadata
+    started = time.perf_counter()
+    result = stage_day(the_lake, partition, context.run_id, other_runs_in_progress=bool(others))
+    staged = summarize(result, time.perf_counter() - started)
+    context.log.info(staged.describe(the_lake))
+    return staged, {"compute": "in-process"}
+
+
+def _stage_audit_publish(
+    context: dg.AssetExecutionContext, config: TransformConfig, lake: LakeResource, compute: TransformCompute, client
+):
     partition = context.partition_key
     the_lake = lake.get_lake()
     others = _other_runs_in_progress(context)
     if others:
         context.log.info(f"Other runs of {partition} in progress ({', '.join(others)}): their staged files are kept")
-    started = time.perf_counter()
-    result = stage_day(the_lake, partition, context.run_id, other_runs_in_progress=bool(others))
-    staging = result.staging
-    context.log.info(
-        f"Staged {result.raw_files} raw files ({result.raw_bytes} bytes) at {staging.uri()}: rows {result.row_counts}, "
-        f"quarantined {result.quarantined} ({time.perf_counter() - started:.1f} s)"
-    )
+    staged, compute_metadata = _stage(context, config, the_lake, compute, client, others)
+    staging = staged.staging(the_lake)
     audit_started = time.perf_counter()
-    checks = audit_staged(staging, accept_empty=config.accept_empty, unread_files=result.unread_files)
+    checks = audit_staged(staging, accept_empty=config.accept_empty, unread_files=staged.unread_files)
     failures = blocking_failures(checks)
     context.log.info(
         f"Audited the staged version: {len(checks)} checks, {len(failures)} blocking failures "
@@ -116,14 +167,13 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
         )
 
     for name, spec in TABLES.items():
-        table = result.tables[name]
-        written = result.written[name]
+        table = staged.tables[name]
         if failures:
             still_published = published_file(the_lake, "transformed", name, partition)
             publication = {
                 "publication": "held back",
                 "held_back_reason": reason,
-                "staged_path": dg.MetadataValue.path(the_lake.uri(written.path)),
+                "staged_path": dg.MetadataValue.path(the_lake.uri(table.path)),
                 "path": dg.MetadataValue.path(the_lake.uri(still_published)) if still_published else "none yet",
             }
         else:
@@ -138,22 +188,23 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
             asset_key=name,
             metadata={
                 **publication,
-                "dagster/row_count": written.rows,
+                "dagster/row_count": table.rows,
                 "dagster/column_schema": column_schema(spec),
-                "preview": dg.MetadataValue.md(markdown_preview(table)),
-                "quarantined": len(result.quarantine.get(name, [])),
-                "bytes_written": written.bytes,
-                "accounting": dg.MetadataValue.json(result.accounting["tables"][name]),
+                "preview": dg.MetadataValue.md(table.preview),
+                "quarantined": table.quarantined,
+                "bytes_written": table.bytes,
+                "accounting": dg.MetadataValue.json(table.accounting),
                 "unread_raw_files": dg.MetadataValue.json(
-                    [f for f in result.unread_files if f["path"].split("/")[1] in TABLE_SOURCES[name]]
+                    [f for f in staged.unread_files if f["path"].split("/")[1] in TABLE_SOURCES[name]]
                 ),
+                **compute_metadata,
             },
         )
     audited = "staged, held back" if failures else "staged, then published"
     for outcome in checks:
         extra = {"audited_version": audited}
         if failures:
-            extra["staged_path"] = dg.MetadataValue.path(the_lake.uri(result.written[outcome.table].path))
+            extra["staged_path"] = dg.MetadataValue.path(the_lake.uri(staged.tables[outcome.table].path))
         yield check_result(outcome, **extra)
     if failures:
         raise dg.Failure(
@@ -162,3 +213,7 @@ def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfi
             metadata={"staged_path": dg.MetadataValue.path(staged_uri)},
             allow_retries=False,
         )
+
+
+# The in-process asset (tests, scripts); definitions.py builds the one SPOTIFY_TRANSFORM_COMPUTE asks for.
+transformed_tables = build_transformed_tables()

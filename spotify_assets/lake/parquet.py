@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from spotify_assets.tables import TABLES, TableSpec
 
-from .publication import published_file, published_partitions
+from .publication import current_version, published_file, published_partitions
 from .storage import Lake
 
 ROW_GROUP_BYTES = 128 * 1024 * 1024
@@ -151,3 +151,92 @@ def read_table_partitions_pandas(lake: Lake, table: str, partitions: list[str] |
     import pandas as pd
 
     return read_table_partitions(lake, table, partitions).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+class MissingPartitionsError(LookupError):
+    """Days asked for that have no published version."""
+
+    def __init__(self, lake: Lake, zone: str, table: str, missing: list[str]):
+        self.zone, self.table, self.missing = zone, table, missing
+        shown = ", ".join(missing[:10]) + (f" … ({len(missing)} days)" if len(missing) > 10 else "")
+        super().__init__(f"{table} has no published version for {shown} (zone {zone} of {lake.uri()})")
+
+
+@dataclass(frozen=True)
+class PublishedRead:
+    """What :func:`read_published` read: the rows, and which version of which day they came from."""
+
+    table: pa.Table
+    versions: dict[str, str | None]  # day → version read (None: published empty)
+    missing: list[str]  # days asked for without a published version (skipped)
+
+
+def read_published(
+    lake: Lake,
+    zone: str,
+    table: str,
+    partitions: list[str],
+    *,
+    columns: list[str] | None = None,
+    allow_missing: bool = False,
+    add_dt: bool = False,
+    schema: pa.Schema | None = None,
+) -> PublishedRead:
+    """The published rows of ``table`` for ``partitions``, in that order, read through each day's manifest.
+
+    * A day without a published version raises :class:`MissingPartitionsError`, or is skipped with
+      ``allow_missing``; a day published empty contributes no rows.
+    * ``columns`` reads only those columns (a column a day's file lacks, written before the column was
+      added, is null there); ``add_dt`` appends the day as a ``dt`` string column.
+    * ``schema`` (the table's contract) types the result when no day has a file; without it such a
+      result has only the requested columns, as strings.
+    """
+    available = set(published_partitions(lake, zone, table)) if partitions else set()
+    missing = [day for day in partitions if day not in available]
+    if missing and not allow_missing:
+        raise MissingPartitionsError(lake, zone, table, missing)
+    parts, versions = [], {}
+    for day in partitions:
+        if day in missing:
+            continue
+        version = current_version(lake, zone, table, day)
+        if version is None:  # unpublished since the listing: as missing
+            if not allow_missing:
+                raise MissingPartitionsError(lake, zone, table, [day])
+            missing.append(day)
+            continue
+        versions[day] = version.version
+        if version.file is None:
+            continue
+        with lake.open_random_access(version.file) as f:
+            pf = pq.ParquetFile(f)
+            present = pf.schema_arrow.names
+            wanted = columns if columns is not None else present
+            part = pf.read(columns=[c for c in wanted if c in present])
+        for name in wanted:
+            if name not in part.column_names:
+                type_ = schema.field(name).type if schema is not None and name in schema.names else pa.string()
+                part = part.append_column(name, pa.nulls(part.num_rows, type_))
+        part = part.select(wanted)
+        if add_dt:
+            part = part.append_column("dt", pa.array([day] * part.num_rows, pa.string()))
+        parts.append(part)
+    if parts:
+        result = pa.concat_tables(parts, promote_options="default")
+    else:
+        fields = list(schema) if schema is not None else []
+        if columns is not None:
+            by_name = {f.name: f for f in fields}
+            fields = [by_name.get(c, pa.field(c, pa.string())) for c in columns]
+        if add_dt:
+            fields.append(pa.field("dt", pa.string()))
+        result = pa.table({f.name: pa.array([], f.type) for f in fields})
+    return PublishedRead(result, versions, missing)
+
+
+def write_arrow_file(lake: Lake, rel: str, table: pa.Table) -> WriteResult:
+    """Write any Arrow table as one zstd Parquet object at ``rel`` (atomically, no timestamps: the same
+    rows give the same bytes) — for tables without a :class:`TableSpec` (Python assets' outputs)."""
+    with lake.atomic_writer(rel) as out:
+        pq.write_table(table, out, compression="zstd", compression_level=3, write_statistics=True, store_schema=True)
+    return WriteResult(rel, table.num_rows, lake.size(rel))

@@ -7,8 +7,8 @@ its content, and a small manifest in the day's folder says which version is curr
     transformed/<table>/dt=YYYY-MM-DD/_published.json                      {"version", "file", "bytes", "previous"}
     transformed/<table>/dt=YYYY-MM-DD/v-<sha256 prefix>/part-00000.parquet  the version it names
 
-(``analytics/…`` alike; ``quarantine/…/part-00000.jsonl.gz`` too, where ``"file": null`` publishes "nothing
-quarantined"). Publishing a version is one atomic step: the manifest is replaced whole (a rename locally,
+(``analytics/…`` and ``insights/…`` — the outputs of Python assets stored by the lake IO manager — alike;
+``quarantine/…/part-00000.jsonl.gz`` too, where ``"file": null`` publishes "nothing quarantined"). Publishing a version is one atomic step: the manifest is replaced whole (a rename locally,
 one PUT on S3). A published object is never rewritten, so a reader that planned its query on a version
 reads that version to the end — DuckDB views list the current objects, Glue partitions point at the
 current version's folder (both switched by the catalog step), the IO manager and the audit read through
@@ -44,11 +44,14 @@ from .storage import TMP_DIR, Lake
 log = logging.getLogger(__name__)
 
 # zone → file suffix of its published objects
-ZONES = {"transformed": ".parquet", "analytics": ".parquet", "quarantine": ".jsonl.gz"}
+ZONES = {"transformed": ".parquet", "analytics": ".parquet", "insights": ".parquet", "quarantine": ".jsonl.gz"}
 PUBLISHED_NAME = "part-00000"
 MANIFEST = "_published.json"
 VERSION_PREFIX = "v-"
 STAGING_ROOT = "_staging"
+# Dagster Pipes' context and message objects of remote transforms (spotify_assets.pipes): removed when a
+# session ends; what a killed process left is swept like temporary objects.
+PIPES_DIR = f"{STAGING_ROOT}/_pipes"
 HELD_BACK_NOTE = "_HELD_BACK.json"
 DEFAULT_RETENTION_DAYS = 7.0
 # An atomic write takes seconds; a temporary object this old belongs to a writer that died.
@@ -316,13 +319,14 @@ def clean_staging(
       the caller knows no other run of the day is in progress, more otherwise so that a concurrent run's
       staged files survive.
     * Held-back folders (any day) are removed after ``retention_s`` (``SPOTIFY_STAGING_RETENTION_DAYS``).
-    * Temporary objects of atomic writes (``_staging/_tmp/``) older than an hour.
+    * Temporary objects of atomic writes (``_staging/_tmp/``) and Dagster Pipes objects
+      (``_staging/_pipes/``) older than an hour.
     * ``keep_run``'s own folder is never touched.
     """
     now = time.time() if now is None else now
     retention = retention_seconds() if retention_s is None else retention_s
     removed = []
-    for f in lake.list_files(TMP_DIR, include_hidden=True):
+    for f in [*lake.list_files(TMP_DIR, include_hidden=True), *lake.list_files(PIPES_DIR, include_hidden=True)]:
         if now - f.mtime > TMP_ABANDONED_AFTER_S:
             lake.delete(f.path)
             removed.append(f.path)

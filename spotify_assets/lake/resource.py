@@ -11,7 +11,11 @@ from .storage import Lake
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The data lake: a local directory (default ``./data/lake``) or ``s3://bucket/prefix``."""
+    """The data lake: a local directory (default ``./data/lake``) or ``s3://bucket/prefix``.
+
+    ``endpoint_url`` and ``region`` override what :mod:`spotify_assets.aws` resolves from the environment
+    (``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, ``AWS_REGION``).
+    """
 
     root_uri: str = "./data/lake"
     endpoint_url: str | None = None
@@ -21,12 +25,8 @@ class LakeResource(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> LakeResource:
-        """From ``SPOTIFY_LAKE_URI`` (default ``./data/lake``), ``AWS_ENDPOINT_URL`` and ``AWS_REGION``."""
-        return cls(
-            root_uri=os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake",
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            region=os.environ.get("AWS_REGION") or None,
-        )
+        """From ``SPOTIFY_LAKE_URI`` (default ``./data/lake``); AWS settings are resolved when the lake is used."""
+        return cls(root_uri=os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake")
 
     def get_lake(self) -> Lake:
         if self._lake is None:

@@ -21,6 +21,8 @@ from typing import BinaryIO
 
 import pyarrow.fs as pafs
 
+from .. import aws
+
 COPY_CHUNK = 8 * 1024 * 1024
 TMP_DIR = "_staging/_tmp"  # temporary objects of atomic writes (see the module docstring)
 
@@ -39,11 +41,13 @@ class Lake:
 
     def __init__(self, root_uri: str, *, endpoint_url: str | None = None, region: str | None = None):
         self.root_uri = root_uri.rstrip("/")
+        self.region: str | None = None  # the S3 region in use (None for a local lake)
         if self.root_uri.startswith("s3://"):
             bucket_and_prefix = self.root_uri[len("s3://") :]
             if not bucket_and_prefix:
                 raise ValueError("SPOTIFY_LAKE_URI s3:// needs a bucket name, e.g. s3://my-bucket/lake")
-            self.fs: pafs.FileSystem = _s3_filesystem(endpoint_url, region)
+            self.region = aws.region(region)
+            self.fs: pafs.FileSystem = _s3_filesystem(endpoint_url, self.region)
             self.base = bucket_and_prefix
             self.is_local = False
         else:
@@ -177,13 +181,7 @@ class Lake:
 
 
 def _s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    kwargs: dict = {"region": region}
-    if endpoint_url:
-        scheme, _, host = endpoint_url.partition("://")
-        kwargs.update(endpoint_override=host.rstrip("/"), scheme=scheme or "https")
-    return pafs.S3FileSystem(**kwargs)
+    return pafs.S3FileSystem(**aws.pyarrow_s3_options(region, endpoint_url))
 
 
 @contextlib.contextmanager

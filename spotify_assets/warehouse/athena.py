@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import aws
 from .engine import QueryError, QueryResult, sql_literal
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,7 @@ class AthenaEngine:
         self._sleep = sleep
         self._clock = clock
         if client is None:
-            import boto3
-
-            client = boto3.client("athena", region_name=region, endpoint_url=endpoint_url or None)
+            client = aws.client("athena", region_name=region, endpoint=endpoint_url)
         self.client = client
         self._lock = threading.Lock()
         self._running: set[str] = set()

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .. import aws
 from ..lake.publication import published_file, published_partitions
 from ..lake.storage import Lake
 from ..tables import ANALYTICS_TABLES, TABLES, TableSpec
@@ -109,8 +110,8 @@ class DuckDBEngine:
         lock_timeout_s: float = 30.0,
         threads: int | None = None,
     ):
-        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.endpoint_url = aws.endpoint_url("s3", endpoint_url)
+        self.region = aws.region(region)
         self.lake = lake if isinstance(lake, Lake) else Lake(lake, endpoint_url=self.endpoint_url, region=self.region)
         self.db_path = os.path.abspath(db_path or os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
         self.tables = dict(tables if tables is not None else TABLES)
@@ -153,7 +154,7 @@ class DuckDBEngine:
     def _configure_s3(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"LOAD {_str(httpfs_extension_path())}")
         options = {"TYPE": "s3", "REGION": _str(self.region)}
-        creds = _aws_credentials()
+        creds = aws.frozen_credentials()
         if creds:
             options["KEY_ID"] = _str(creds[0])
             options["SECRET"] = _str(creds[1])
@@ -220,20 +221,3 @@ class DuckDBEngine:
             source = empty_rel
         select = ", ".join(_ident(c) for c in [*cols, "dt"])
         return f"CREATE OR REPLACE VIEW {_ident(spec.name)} AS SELECT {select} FROM ({source})"
-
-
-def _aws_credentials() -> tuple[str, str, str | None] | None:
-    key = os.environ.get("AWS_ACCESS_KEY_ID")
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if key and secret:
-        return key, secret, os.environ.get("AWS_SESSION_TOKEN")
-    try:  # profiles, SSO, instance roles: whatever botocore resolves
-        import boto3
-
-        frozen = boto3.Session().get_credentials()
-        if frozen is None:
-            return None
-        frozen = frozen.get_frozen_credentials()
-        return frozen.access_key, frozen.secret_key, frozen.token
-    except Exception:
-        return None

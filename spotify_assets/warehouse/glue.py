@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import aws
 from ..lake.paths import validate_partition
 from ..lake.publication import current_version, zone_root
 from ..lake.storage import Lake
@@ -129,9 +130,7 @@ class GlueCatalog:
         self.lake_uri = lake_uri.rstrip("/")
         self.lake = Lake(self.lake_uri, endpoint_url=endpoint_url, region=region)
         if client is None:
-            import boto3
-
-            client = boto3.client("glue", region_name=region, endpoint_url=endpoint_url or None)
+            client = aws.client("glue", region_name=region, endpoint=endpoint_url)
         self.client = client
 
     # -- locations ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ other assets use, so there is one lake setting.
 Environment variables: ``SPOTIFY_ASSETS_ENV``, ``SPOTIFY_LAKE_URI`` (default ``./data/lake``),
 ``SPOTIFY_GLUE_DATABASE`` (default ``spotify``), ``SPOTIFY_ATHENA_WORKGROUP`` (default ``primary``),
 ``SPOTIFY_ATHENA_OUTPUT`` (``s3://…``), ``SPOTIFY_DUCKDB_PATH`` (default ``./data/spotify.duckdb``),
-``AWS_REGION``, ``AWS_ENDPOINT_URL``.
+and the AWS settings :mod:`spotify_assets.aws` resolves (``AWS_REGION``, ``AWS_ENDPOINT_URL``…).
 """
 
 from __future__ import annotations
@@ -86,14 +86,13 @@ def _check_env(env: str) -> str:
 
 
 def _settings_from_env() -> dict[str, Any]:
-    # Names, paths and endpoints, none of them secret: read once when the definitions load.
+    # Names and paths, none of them secret: read once when the definitions load. Region and endpoints are
+    # resolved by spotify_assets.aws where a client is made (aws_region/aws_endpoint_url override them).
     return {
         "glue_database": os.environ.get("SPOTIFY_GLUE_DATABASE") or "spotify",
         "athena_workgroup": os.environ.get("SPOTIFY_ATHENA_WORKGROUP") or "primary",
         "athena_output": os.environ.get("SPOTIFY_ATHENA_OUTPUT") or None,
         "duckdb_path": os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH,
-        "aws_region": os.environ.get("AWS_REGION") or None,
-        "aws_endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
     }
 
 

@@ -7,8 +7,10 @@ import orjson
 
 from spotify_assets.assets.analytics import analytics_tables
 from spotify_assets.assets.catalog import catalog_tables
+from spotify_assets.assets.insights import weekly_movers
 from spotify_assets.assets.raw import raw_spotify
 from spotify_assets.assets.transformed import transformed_tables
+from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
@@ -27,10 +29,11 @@ def _defs(emulator, tmp_path) -> dg.Definitions:
 
     lake_root = str(tmp_path / "lake")
     return dg.Definitions(
-        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
+        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables, weekly_movers],
         jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
         resources={
             "lake": LakeResource(root_uri=lake_root),
+            "lake_io_manager": LakeIOManager(lake=LakeResource(root_uri=lake_root)),
             "spotify": SpotifyResource(
                 client_id="id", client_secret="secret", refresh_token=EMULATOR_REFRESH_TOKEN,
                 api_url=emulator.api_url, accounts_url=emulator.accounts_url,
@@ -60,6 +63,10 @@ def test_whole_graph_materializes_and_analytics_are_queryable(emulator, tmp_path
     assert set(TABLES) <= done
     assert {f"catalog_{t}" for t in TABLES} <= done
     assert {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"} <= done
+    # the first published day has no baseline in its window: weekly_movers is stored, empty, and says why
+    movers = next(iter(result.asset_materializations_for_node("weekly_movers")))
+    assert movers.metadata["dagster/row_count"].value == 0
+    assert movers.metadata["baseline_dt"].value.startswith("none")
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed_checks == []
     publication = {m.asset_key.path[-1]: m.metadata["publication"].value
@@ -121,7 +128,7 @@ def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
     job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
     defs2 = dg.Definitions(
-        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
+        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables, weekly_movers],
         jobs=[job], resources=defs.resources,
     )
     result = defs2.resolve_job_def("downstream").execute_in_process(partition_key=DAY, raise_on_error=False)

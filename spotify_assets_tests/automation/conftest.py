@@ -47,6 +47,7 @@ def land_raw():
 def stub_definitions(auto, lake_uri: str = "./data/lake"):
     """The automation of ``auto`` over stand-in assets (one per group), so jobs resolve without the pipeline."""
     import dagster as dg
+    from dagster_aws.s3 import S3Resource
 
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.partitions import daily_partitions
@@ -65,7 +66,7 @@ def stub_definitions(auto, lake_uri: str = "./data/lake"):
         stub("daily_top_tracks", "analytics", ["catalog_tracks"]),
     ]
     return dg.Definitions(
-        assets=assets, resources={"lake": LakeResource(root_uri=lake_uri)}, **auto.as_kwargs()
+        assets=assets, resources={"lake": LakeResource(root_uri=lake_uri), "s3": S3Resource()}, **auto.as_kwargs()
     )
 
 

@@ -10,6 +10,7 @@ import uuid
 import boto3
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from spotify_assets import automation
 from spotify_assets.lake.resource import LakeResource
@@ -31,7 +32,10 @@ def tick(sensor, instance, lake_uri: str, cursor: str | None, **lake_kwargs):
         instance=instance,
         cursor=cursor,
         repository_def=repo,
-        resources={"lake": LakeResource(root_uri=lake_uri, **lake_kwargs)},
+        resources={
+            "lake": LakeResource(root_uri=lake_uri, **lake_kwargs),
+            "s3": S3Resource(endpoint_url=lake_kwargs.get("endpoint_url")),
+        },
     )
     data = sensor_def.evaluate_tick(context)
     return data.run_requests or [], data.cursor, data.skip_message

@@ -101,8 +101,8 @@ def test_real_definitions_wire_the_automation(tmp_path, land_raw):
         transform = repo.get_job(automation.TRANSFORM_JOB_NAME)
         daily_groups = {groups[k] for k in daily.asset_layer.executable_asset_keys}
         transform_groups = {groups[k] for k in transform.asset_layer.executable_asset_keys}
-        assert daily_groups == {"raw", "transformed", "catalog", "analytics"}
-        assert transform_groups == {"transformed", "catalog", "analytics"}
+        assert daily_groups == {"raw", "transformed", "catalog", "analytics", "insights"}
+        assert transform_groups == {"transformed", "catalog", "analytics", "insights"}
         assert {s.name for s in repo.sensor_defs} == {
             automation.RAW_SENSOR_NAME,
             automation.AUTOMATION_SENSOR_NAME,
@@ -112,7 +112,9 @@ def test_real_definitions_wire_the_automation(tmp_path, land_raw):
         land_raw(str(tmp_path), "tracks", "2026-11-20")
         sensor = repo.get_sensor_def(automation.RAW_SENSOR_NAME)
         context = dg.build_sensor_context(
-            instance=instance, repository_def=repo, resources={"lake": LakeResource(root_uri=str(tmp_path))}
+            instance=instance,
+            repository_def=repo,
+            resources={"lake": LakeResource(root_uri=str(tmp_path)), "s3": defs.resources["s3"]},
         )
         data = sensor.evaluate_tick(context)
         assert [r.partition_key for r in data.run_requests] == ["2026-11-20"]

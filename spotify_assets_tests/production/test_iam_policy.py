@@ -128,7 +128,8 @@ def recording():
                 moto_api(endpoint, "unset-transition", {"model_name": "athena::execution"})
                 moto.recording = True
                 sensor = defs.resolve_sensor_def(RAW_SENSOR_NAME)
-                with dg.build_sensor_context(instance=instance, resources={"lake": defs.resources["lake"]},
+                with dg.build_sensor_context(instance=instance,
+                                             resources={"lake": defs.resources["lake"], "s3": defs.resources["s3"]},
                                              repository_def=defs.get_repository_def()) as ctx:
                     sensor.evaluate_tick(ctx)
                 moto.recording = False
