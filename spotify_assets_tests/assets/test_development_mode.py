@@ -16,6 +16,7 @@ from spotify_assets.assets.raw import raw_spotify
 from spotify_assets.assets.transformed import transformed_tables
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
 from spotify_assets.lake.parquet import read_table_partitions
+from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.raw import RawPartitionWriter
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
@@ -89,7 +90,7 @@ def _defs(server, root) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
         jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
-        resources={"lake": lake, "spotify": _resource(server),
+        resources={"lake": lake, "spotify": _resource(server), "lake_io_manager": LakeIOManager(lake=lake),
                    "warehouse": WarehouseResource(env="local", lake=lake, duckdb_path=str(root / "w.duckdb"))},
     )
 
