@@ -15,8 +15,8 @@ from spotify_assets.assets.catalog import catalog_tables
 from spotify_assets.assets.raw import raw_spotify
 from spotify_assets.assets.transformed import transformed_tables
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.io_manager import LakeIOManager
+from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.raw import RawPartitionWriter
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
