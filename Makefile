@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo dev test test-postgres test-iam lint validate browser-deps postgres-deps bench clean
+.PHONY: install demo dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +48,14 @@ postgres-deps:
 lint: install
 	$(BIN)/ruff check spotify_assets spotify_assets_tests benchmarks
 
+## the definitions load, the way `dg` loads the project (defs/ folder) and the way a code server does
 validate: install
+	env -u DAGSTER_HOME VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -m spotify_assets.definitions
+
+## make defs: every asset, check, job, sensor and resource of the project
+defs: install
+	@env -u DAGSTER_HOME VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg list defs
 
 ## make test: the whole suite (CI calls this through .ci/run).
 test: install browser-deps postgres-deps lint validate

@@ -71,11 +71,11 @@ def main() -> None:
     import dagster as dg
 
     from spotify_assets import aws
-    from spotify_assets.assets.transformed import build_transformed_tables
+    from spotify_assets.defs.transformed.pipes import TransformCompute, build_pipes_lambda_client
+    from spotify_assets.defs.transformed.tables import build_transformed_tables
     from spotify_assets.lake.io_manager import LakeIOManager
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
-    from spotify_assets.pipes import TransformCompute, build_pipes_lambda_client
     from spotify_assets_tests.pipes.fake_aws import FakeLambdaClient
 
     day = dt.date(2026, 11, 24)

@@ -1,6 +1,6 @@
 """The audit of one day's transformed tables: which checks exist, and their verdict on a version of the day.
 
-Dagster-free, so the same audit runs wherever a day is staged. :mod:`spotify_assets.checks` turns the
+Dagster-free, so the same audit runs wherever a day is staged. :mod:`spotify_assets.defs.transformed.checks` turns the
 checks into Dagster asset checks; :mod:`spotify_assets.wap` runs them between staging and publishing.
 
 Blocking checks (a failure holds the day back: nothing a consumer reads changes): keys unique and not

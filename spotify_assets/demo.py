@@ -13,11 +13,11 @@ import time
 
 import dagster as dg
 
+from .defs.partitions import today_utc
+from .defs.resources import current_environment, lake_resource
 from .lake.paths import RAW_SOURCES
 from .lake.quarantine import read_quarantine
 from .lake.raw import list_raw_files
-from .partitions import today_utc
-from .resources import current_environment, lake_resource
 
 
 def _instance() -> dg.DagsterInstance:

@@ -2,7 +2,7 @@
 through Dagster Pipes.
 
 When ``SPOTIFY_TRANSFORM_COMPUTE`` is ``lambda`` or ``glue``, the ``transformed_tables`` asset invokes
-the function or starts the job (:mod:`spotify_assets.pipes`) instead of transforming in its own process.
+the function or starts the job (:mod:`spotify_assets.defs.transformed.pipes`) instead of transforming in its own process.
 What runs there is :func:`stage_for_dagster`, the same :func:`spotify_assets.wap.stage_day` an in-process
 run calls: the day's raw files become its tables and quarantine files in the run's staging folder
 (``_staging/dt=<day>/<Dagster run id>/``). Nothing is published here. The summary of what was staged

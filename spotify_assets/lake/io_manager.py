@@ -1,7 +1,7 @@
 """The lake as a Dagster IO manager: Python assets load published tables as pandas or Arrow, and may store
 their own daily outputs in the lake.
 
-Registered as ``lake_io_manager`` (:mod:`spotify_assets.resources`) and attached to every transformed and
+Registered as ``lake_io_manager`` (:mod:`spotify_assets.defs.resources`) and attached to every transformed and
 analytics asset, so an asset that names one of them as a parameter gets its published rows with no other
 wiring. Dagster's default ``io_manager`` is left alone: other assets' outputs keep working as usual.
 
@@ -163,7 +163,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if not context.has_partition_key:
             raise dg.Failure(
                 f"{table_name}: the lake IO manager stores one day per output; give the asset the daily "
-                "partitions (spotify_assets.partitions.daily_partitions) and run one partition per run"
+                "partitions (spotify_assets.defs.partitions.daily_partitions) and run one partition per run"
             )
         day = validate_partition(context.partition_key)
         lake = self.lake.get_lake()

@@ -49,7 +49,7 @@ PUBLISHED_NAME = "part-00000"
 MANIFEST = "_published.json"
 VERSION_PREFIX = "v-"
 STAGING_ROOT = "_staging"
-# Dagster Pipes' context and message objects of remote transforms (spotify_assets.pipes): removed when a
+# Dagster Pipes' context and message objects of remote transforms (spotify_assets.defs.transformed.pipes): removed when a
 # session ends; what a killed process left is swept like temporary objects.
 PIPES_DIR = f"{STAGING_ROOT}/_pipes"
 HELD_BACK_NOTE = "_HELD_BACK.json"

@@ -24,6 +24,11 @@ from .storage import Lake, LakeFile, local_spool
 log = logging.getLogger(__name__)
 
 EXTRACTOR_FILE_NAME = "spotify_assets"
+
+
+def is_extractor_file(name: str) -> bool:
+    """Whether a raw file name is one our own extractor writes (``spotify_assets…``), not another tool's."""
+    return name.startswith(EXTRACTOR_FILE_NAME)
 READ_BLOCK = 4 * 1024 * 1024  # decompressed bytes per read
 
 

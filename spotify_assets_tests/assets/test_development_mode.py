@@ -10,23 +10,25 @@ import dagster as dg
 import pyarrow.compute as pc
 import pytest
 
-from spotify_assets.assets.analytics import analytics_tables
-from spotify_assets.assets.catalog import catalog_tables
-from spotify_assets.assets.raw import raw_spotify
-from spotify_assets.assets.transformed import transformed_tables
+from spotify_assets.defs.analytics.tables import analytics_tables
+from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.partitions import daily_partitions
+from spotify_assets.defs.raw.spotify_crawl import raw_spotify
+from spotify_assets.defs.transformed.tables import transformed_tables
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.raw import RawPartitionWriter
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.partitions import daily_partitions
 from spotify_assets.spotify.crawl import CrawlSeeds
 from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.tables import TABLES
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.conftest import TEST_DAY
+
+pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
 
 def _resource(server) -> SpotifyResource:

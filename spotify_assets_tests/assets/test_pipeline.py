@@ -5,16 +5,16 @@ import gzip
 import dagster as dg
 import orjson
 
-from spotify_assets.assets.analytics import analytics_tables
-from spotify_assets.assets.catalog import catalog_tables
-from spotify_assets.assets.insights import weekly_movers
-from spotify_assets.assets.raw import raw_spotify
-from spotify_assets.assets.transformed import transformed_tables
+from spotify_assets.defs.analytics.tables import analytics_tables
+from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.insights.weekly_movers import weekly_movers
+from spotify_assets.defs.partitions import daily_partitions
+from spotify_assets.defs.raw.spotify_crawl import raw_spotify
+from spotify_assets.defs.transformed.tables import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.partitions import daily_partitions
 from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.tables import TABLES
 from spotify_assets.warehouse.resources import WarehouseResource

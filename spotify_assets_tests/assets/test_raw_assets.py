@@ -8,7 +8,7 @@ import dagster as dg
 import orjson
 import pytest
 
-from spotify_assets.assets.raw import ExtractConfig, raw_spotify
+from spotify_assets.defs.raw.spotify_crawl import ExtractConfig, raw_spotify
 from spotify_assets.lake.paths import RAW_SOURCES
 from spotify_assets.lake.raw import iter_raw_envelopes
 from spotify_assets.lake.resource import LakeResource

@@ -42,35 +42,3 @@ def local_lake(tmp_path):
 def land_raw():
     """``land_raw(root, source, partition, name="extract", lines=1)`` writes a raw file, returns its key."""
     return write_raw_file
-
-
-def stub_definitions(auto, lake_uri: str = "./data/lake"):
-    """The automation of ``auto`` over stand-in assets (one per group), so jobs resolve without the pipeline."""
-    import dagster as dg
-    from dagster_aws.s3 import S3Resource
-
-    from spotify_assets.lake.resource import LakeResource
-    from spotify_assets.partitions import daily_partitions
-
-    def stub(name: str, group: str, deps=()):
-        @dg.asset(name=name, group_name=group, partitions_def=daily_partitions, deps=list(deps))
-        def _a():
-            return None
-
-        return _a
-
-    assets = [
-        stub("raw_tracks", "raw"),
-        stub("tracks", "transformed", ["raw_tracks"]),
-        stub("catalog_tracks", "catalog", ["tracks"]),
-        stub("daily_top_tracks", "analytics", ["catalog_tracks"]),
-    ]
-    return dg.Definitions(
-        assets=assets, resources={"lake": LakeResource(root_uri=lake_uri), "s3": S3Resource()}, **auto.as_kwargs()
-    )
-
-
-@pytest.fixture
-def stub_defs():
-    return stub_definitions
-

@@ -11,7 +11,7 @@ import threading
 import dagster as dg
 import pytest
 
-from spotify_assets import automation
+from spotify_assets.defs.automation import alerts as automation
 
 SECRET = "sk-live-0123456789abcdef"
 
@@ -74,11 +74,11 @@ def test_failure_line_is_structured_scrubbed_and_posted(webhook, monkeypatch, ca
     url, received = webhook
     monkeypatch.setenv("SPOTIFY_FAILURE_WEBHOOK_URL", url)
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", SECRET)
-    sensor = automation.build_run_failure_sensor()
+    sensor = automation.run_failure_alert
     with dg.instance_for_test() as instance:
         context, run = _failure_context(instance)
         record = automation.failure_record(context)
-        with caplog.at_level(logging.INFO, logger="spotify_assets.automation"):
+        with caplog.at_level(logging.INFO, logger="spotify_assets.defs.automation.alerts"):
             sensor(context)
     assert record["job"] == "failing_job"
     assert record["run_id"] == run.run_id
@@ -87,7 +87,7 @@ def test_failure_line_is_structured_scrubbed_and_posted(webhook, monkeypatch, ca
     assert "upstream said no" in record["error"]
     assert SECRET not in json.dumps(record)
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "spotify_assets.automation"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "spotify_assets.defs.automation.alerts"]
     logged = [json.loads(m) for m in lines if m.startswith("{")]
     assert len(logged) == 1 and logged[0]["run_id"] == run.run_id
     assert not any(SECRET in m for m in lines)
@@ -116,10 +116,10 @@ def _dead_port() -> int:
 def test_webhook_errors_never_fail_the_sensor(monkeypatch, caplog):
     monkeypatch.setenv("SPOTIFY_FAILURE_WEBHOOK_URL", f"http://127.0.0.1:{_dead_port()}/x")
     monkeypatch.setenv("SPOTIFY_FAILURE_WEBHOOK_TIMEOUT_S", "1")
-    sensor = automation.build_run_failure_sensor()
+    sensor = automation.run_failure_alert
     with dg.instance_for_test() as instance:
         context, _ = _failure_context(instance)
-        with caplog.at_level(logging.INFO, logger="spotify_assets.automation"):
+        with caplog.at_level(logging.INFO, logger="spotify_assets.defs.automation.alerts"):
             sensor(context)  # must not raise
     assert any("webhook 127.0.0.1" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records)
 

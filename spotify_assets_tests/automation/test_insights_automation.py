@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from spotify_assets.assets.insights import weekly_movers
+from spotify_assets.defs.insights.weekly_movers import weekly_movers
+from spotify_assets.defs.partitions import daily_partitions, today_utc
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.resource import LakeResource
-from spotify_assets.partitions import daily_partitions, today_utc
 
 
 @dg.multi_asset(

@@ -31,6 +31,8 @@ from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
 
+pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
+
 CHILD = textwrap.dedent(
     """
     import os, sys, threading, time

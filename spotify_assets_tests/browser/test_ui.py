@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from spotify_assets.partitions import today_utc
+from spotify_assets.defs.partitions import today_utc
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -58,8 +58,9 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
         for d in n["dependencyKeys"]
         if group_of.get("/".join(d["path"])) != n["groupName"]
     }
-    assert {("raw", "transformed"), ("transformed", "catalog"), ("catalog", "analytics")} <= group_edges
-    order = {g: i for i, g in enumerate(GROUPS)}
+    assert {("raw", "transformed"), ("transformed", "catalog"), ("catalog", "analytics"),
+            ("transformed", "insights")} <= group_edges
+    order = {**{g: i for i, g in enumerate(GROUPS)}, "insights": GROUPS.index("transformed") + 1}
     assert all(order[a] < order[b] for a, b in group_edges), f"an edge points upstream: {group_edges}"
     assert {"raw_tracks", "tracks", "daily_top_tracks"} <= set(group_of)
     catalog_tracks = [k for k, g in group_of.items() if g == "catalog" and k.endswith("tracks")]
@@ -74,9 +75,9 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
     screenshot(page, "02-tracks-lineage")
 
 
-def test_automation_page_lists_schedule_and_sensors(page, dagster_ui, screenshot):
+def test_automation_page_lists_the_sensors_and_the_daily_crawl_condition(page, dagster_ui, screenshot):
     page.goto(f"{dagster_ui.url}/automation", wait_until="domcontentloaded")
-    for name in ("daily_schedule", "raw_landing_sensor", "automation_sensor", "run_failure_alert"):
+    for name in ("raw_landing_sensor", "automation_sensor", "run_failure_alert"):
         _wait_text(page, name, timeout=60_000)
     page.wait_for_timeout(500)
     screenshot(page, "03-automation")
@@ -89,11 +90,18 @@ def test_automation_page_lists_schedule_and_sensors(page, dagster_ui, screenshot
     states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
     states.update({s["name"]: s["sensorState"]["status"] for s in repo["sensors"]})
     assert states == {
-        "daily_schedule": "STOPPED",
         "raw_landing_sensor": "STOPPED",
         "automation_sensor": "STOPPED",
         "run_failure_alert": "STOPPED",
     }
+    # What runs when is on each asset: the crawl's cron condition, shown on the raw asset's page.
+    conditions = dagster_ui.graphql(
+        "{ assetNodes { assetKey { path } automationCondition { label } } }"
+    )["assetNodes"]
+    label = {"/".join(n["assetKey"]["path"]): (n["automationCondition"] or {}).get("label") for n in conditions}
+    assert label["raw_tracks"].startswith("on_cron(0 6 * * *")
+    assert label["tracks"].startswith("follow parents")
+    assert label["catalog_tracks"] == "follow parents whose blocking checks passed"
 
 
 def _runs(dagster_ui) -> list[dict]:

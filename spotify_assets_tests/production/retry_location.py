@@ -11,7 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from spotify_assets.automation import RUN_HOOKS, RUN_RETRY_TAGS, build_run_failure_sensor
+from spotify_assets.defs.automation.alerts import run_failure_alert
+from spotify_assets.defs.automation.retries import RUN_HOOKS, RUN_RETRY_TAGS
 
 CONTROL = Path(os.environ["RETRY_TEST_DIR"])
 
@@ -87,5 +88,5 @@ defs = dg.Definitions(
         # In-process: the step runs inside the run worker, so killing the worker kills the step too.
         _job("killed_job", [long_step], executor_def=dg.in_process_executor),
     ],
-    sensors=[build_run_failure_sensor()],
+    sensors=[run_failure_alert],
 )

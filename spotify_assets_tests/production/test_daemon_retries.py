@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from spotify_assets.automation import FAILURE_SENSOR_NAME, NO_RETRY_REASON_TAG
+from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME, NO_RETRY_REASON_TAG
 
 from .helpers import REPO
 from .stack import (
@@ -31,6 +31,8 @@ from .stack import (
     wait_for,
     write_workspace,
 )
+
+pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
 LOCATION = "retry_test"
 RUN_TIMEOUT = 120

@@ -23,9 +23,9 @@ import dagster as dg
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from spotify_assets.automation import RAW_SENSOR_NAME
+from spotify_assets.defs.partitions import today_utc
+from spotify_assets.defs.raw.landing_sensor import RAW_SENSOR_NAME
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-from spotify_assets.partitions import today_utc
 
 from .aws_recording import (
     ACCOUNT,

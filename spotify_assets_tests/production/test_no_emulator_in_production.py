@@ -9,8 +9,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from spotify_assets.partitions import today_utc
-from spotify_assets.resources import spotify_resource, spotify_setup_problems
+from spotify_assets.defs.partitions import today_utc
+from spotify_assets.defs.resources import spotify_resource, spotify_setup_problems
 from spotify_assets.spotify import resource as spotify_resource_module
 from spotify_assets.spotify.errors import SpotifyCredentialsMissingError
 from spotify_assets.spotify.resource import SpotifyResource

@@ -1,7 +1,7 @@
 """The deployment, tested outside a container: the production ``deploy/dagster.yaml`` on a real PostgreSQL
 (127.0.0.1, temporary), the code location served by the image's own command (``dagster api grpc``), a
 ``dagster-daemon``, and ``daily_job`` for today's partition against the emulator. Runs, events, asset
-materializations and check results must be in PostgreSQL, and schedule/sensor state must survive a
+materializations and check results must be in PostgreSQL, and the sensors' state must survive a
 restart of the instance.
 
 The only changes to the production file are the ones a machine without ECS needs: the compose stack's run
@@ -21,9 +21,9 @@ import yaml
 from click.testing import CliRunner
 from dagster._core.scheduler.instigation import InstigatorStatus
 
-from spotify_assets.automation import RawSensorCursor
+from spotify_assets.defs.partitions import today_utc
+from spotify_assets.defs.raw.landing_sensor import RawSensorCursor
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-from spotify_assets.partitions import today_utc
 from spotify_assets.tables import TABLES
 
 from .helpers import DEPLOY
@@ -125,12 +125,10 @@ def _instigators(instance) -> dict[str, object]:
 
 
 def test_daily_job_runs_on_postgres_and_state_survives_a_restart(deployment):
-    from dagster._cli.schedule import schedule_start_command
     from dagster._cli.sensor import sensor_cursor_command, sensor_start_command
 
     instance, pg, env, workspace = deployment["instance"], deployment["pg"], deployment["env"], deployment["workspace"]
     # Automation state, set the way an operator does (the UI toggles call the same storage).
-    _cli(schedule_start_command, ["daily_schedule", "-w", str(workspace)], env)
     _cli(sensor_start_command, ["raw_landing_sensor", "-w", str(workspace)], env)
     _cli(sensor_cursor_command, ["raw_landing_sensor", "--set", SENSOR_CURSOR, "-w", str(workspace)], env)
 
@@ -166,8 +164,11 @@ def test_daily_job_runs_on_postgres_and_state_survives_a_restart(deployment):
         [(leaks,)] = pg.query("SELECT count(*) FROM event_logs WHERE event LIKE %s", (f"%{secret}%",))
         assert leaks == 0
 
+    # The automation sensor (the daily crawl's cron and everything downstream), started once the run is done
+    # so that its first ticks find nothing new to request.
+    _cli(sensor_start_command, ["automation_sensor", "-w", str(workspace)], env)
     before = _instigators(instance)
-    assert before["daily_schedule"].status == InstigatorStatus.RUNNING
+    assert before["automation_sensor"].status == InstigatorStatus.RUNNING
     sensor_state = before["raw_landing_sensor"]
     assert sensor_state.status == InstigatorStatus.RUNNING
     assert sensor_state.instigator_data.cursor == SENSOR_CURSOR
@@ -184,7 +185,7 @@ def test_daily_job_runs_on_postgres_and_state_survives_a_restart(deployment):
     restarted = dg.DagsterInstance.from_config(str(deployment["home"]))
     try:
         after = _instigators(restarted)
-        assert after["daily_schedule"].status == InstigatorStatus.RUNNING
+        assert after["automation_sensor"].status == InstigatorStatus.RUNNING
         assert after["raw_landing_sensor"].status == InstigatorStatus.RUNNING
         assert after["raw_landing_sensor"].instigator_data.cursor == SENSOR_CURSOR
         assert len(restarted.get_ticks(sensor_state.instigator_origin_id, sensor_state.selector_id)) == len(sensor_ticks)

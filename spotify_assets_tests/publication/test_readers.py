@@ -19,6 +19,8 @@ from spotify_assets.lake.storage import Lake
 from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 
+pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
+
 TABLES_READ = ("tracks", "albums", "album_artists", "artists", "playlist_items")
 COUNTS = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in TABLES_READ)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from spotify_assets.assets.raw import raw_spotify
+from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.preflight import ConfigurationError, LakeUnreachableError, check_glue_database, check_lake
@@ -104,8 +104,8 @@ def _spotify(emulator, **kw) -> SpotifyResource:
 
 def _run(emulator, root_uri: str, instance, **spotify_kw):
     """``raw_spotify`` in a job with the project's run hooks (they decide about run retries)."""
-    from spotify_assets.automation import RUN_HOOKS
-    from spotify_assets.partitions import daily_partitions
+    from spotify_assets.defs.automation.retries import RUN_HOOKS
+    from spotify_assets.defs.partitions import daily_partitions
 
     job = dg.define_asset_job("raw_only", selection="group:raw", partitions_def=daily_partitions, hooks=RUN_HOOKS)
     defs = dg.Definitions(

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 import requests
 
-from spotify_assets.assets.raw import raw_spotify
-from spotify_assets.assets.spotify_setup import TOKEN_CHECK_NAME, spotify_refresh_token_expiry
+from spotify_assets.defs.raw.spotify_crawl import raw_spotify
+from spotify_assets.defs.raw.spotify_setup import TOKEN_CHECK_NAME, spotify_refresh_token_expiry
 from spotify_assets.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.spotify.__main__ import main as cli_main

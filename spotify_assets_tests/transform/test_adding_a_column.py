@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from spotify_assets.assets.metadata import column_schema
+from spotify_assets.defs.metadata import column_schema
 from spotify_assets.tables import TABLES, Column
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.warehouse.glue import GlueCatalog

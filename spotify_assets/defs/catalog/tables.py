@@ -3,12 +3,13 @@
 
 import dagster as dg
 
-from ..lake.publication import remove_superseded
+from ...lake.publication import remove_superseded
+from ...tables import TABLES
+from ...warehouse.resources import WarehouseResource
+from .. import groups
+from ..automation import conditions
+from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions
-from ..tables import TABLES
-from ..warehouse.resources import WarehouseResource
-
-CATALOG_GROUP = "catalog"
 
 
 def catalog_asset_key(table: str) -> dg.AssetKey:
@@ -20,19 +21,19 @@ def catalog_asset_key(table: str) -> dg.AssetKey:
         dg.AssetSpec(
             catalog_asset_key(name),
             deps=[name],
-            group_name=CATALOG_GROUP,
+            group_name=groups.CATALOG,
             description=(
                 f"The `{name}` table in the catalog: a Glue table (Parquet SerDe, partition key `dt`, column "
                 "comments from the schema) on AWS, a DuckDB view over the lake locally, over the published "
                 "files. Runs only after the table's blocking checks passed."
             ),
             kinds={"glue", "duckdb"},
-            # eager, but never after a day that was held back by its blocking checks
-            automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed(),
+            automation_condition=conditions.after_blocking_checks(),
         )
         for name in TABLES
     ],
     partitions_def=daily_partitions,
+    hooks=RUN_HOOKS,
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )

@@ -1,7 +1,7 @@
 """Transformed zone assets: one day of raw responses becomes eight normalized Parquet tables, audited
 before anything a consumer reads changes (write–audit–publish, :mod:`spotify_assets.wap`).
 
-The staging may run in this process, in AWS Lambda or in an AWS Glue job (:mod:`spotify_assets.pipes`,
+The staging may run in this process, in AWS Lambda or in an AWS Glue job (:mod:`spotify_assets.defs.transformed.pipes`,
 ``SPOTIFY_TRANSFORM_COMPUTE``); the audit and the publication always run here. Downstream Python assets
 load the published tables through the ``lake_io_manager`` (:mod:`spotify_assets.lake.io_manager`).
 """
@@ -13,19 +13,21 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from ..audit import blocking_failures
-from ..checks import check_result, transformed_check_specs
-from ..lake.io_manager import LAKE_IO_MANAGER_KEY
-from ..lake.publication import published_file
-from ..lake.resource import LakeResource
+from ...audit import blocking_failures
+from ...lake.io_manager import LAKE_IO_MANAGER_KEY
+from ...lake.publication import published_file
+from ...lake.resource import LakeResource
+from ...tables import TABLE_SOURCES, TABLES, TableSpec
+from ...wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
+from .. import groups
+from ..automation import conditions
+from ..automation.retries import RUN_HOOKS
+from ..metadata import column_schema
 from ..partitions import daily_partitions
-from ..pipes import TransformCompute, stage_remotely
-from ..tables import TABLE_SOURCES, TABLES, TableSpec
-from ..wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
-from .metadata import column_schema
-from .raw import raw_asset_key
+from ..raw.spotify_crawl import raw_asset_key
+from .checks import check_result, transformed_check_specs
+from .pipes import TransformCompute, stage_remotely
 
-TRANSFORMED_GROUP = "transformed"
 # A day's tables are expected by 09:00 UTC (the schedule runs at 06:00); past that the UI shows them late.
 FRESHNESS = dg.FreshnessPolicy.cron(
     deadline_cron=os.environ.get("SPOTIFY_FRESHNESS_DEADLINE_CRON", "0 9 * * *"), lower_bound_delta=dt.timedelta(hours=24)
@@ -44,13 +46,14 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
     return dg.AssetSpec(
         table.name,
         deps=[raw_asset_key(s) for s in TABLE_SOURCES[table.name]],
-        group_name=TRANSFORMED_GROUP,
+        group_name=groups.TRANSFORMED,
         description=f"{table.description} Key: {', '.join(table.key)}. "
         f"Published at `transformed/{table.name}/dt=<partition>/` (the manifest `_published.json` names the "
         "current version) once the day's blocking checks passed. Python assets load it as a pandas DataFrame "
         "or an Arrow table through the `lake_io_manager`.",
         kinds={"python", "parquet", "s3"},
         freshness_policy=FRESHNESS,
+        automation_condition=conditions.follow_parents(),
         metadata={
             "dagster/column_schema": column_schema(table),
             "dagster/table_name": table.name,
@@ -96,7 +99,7 @@ def build_transformed_tables(compute: TransformCompute | None = None) -> dg.Asse
     """The ``transformed_tables`` multi-asset, staging where ``compute`` says (default: in process).
 
     A remote ``compute`` makes the asset require its Pipes client resource (``pipes_lambda_client`` or
-    ``pipes_glue_client``, see :mod:`spotify_assets.resources`); in process it requires only ``lake``.
+    ``pipes_glue_client``, see :mod:`spotify_assets.defs.resources`); in process it requires only ``lake``.
     """
     compute = compute or TransformCompute()
     required = {"lake"} | ({compute.resource_key} if compute.resource_key else set())
@@ -106,6 +109,7 @@ def build_transformed_tables(compute: TransformCompute | None = None) -> dg.Asse
         specs=[_spec(t) for t in TABLES.values()],
         check_specs=transformed_check_specs(),
         partitions_def=daily_partitions,
+        hooks=RUN_HOOKS,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         required_resource_keys=required,
         description=_DESCRIPTION,
@@ -217,3 +221,12 @@ def _stage_audit_publish(
 
 # The in-process asset (tests, scripts); definitions.py builds the one SPOTIFY_TRANSFORM_COMPUTE asks for.
 transformed_tables = build_transformed_tables()
+
+
+transformed_tables = build_transformed_tables()  # in process; the code location uses transformed_assets()
+
+
+@dg.definitions
+def transformed_assets() -> dg.Definitions:
+    """The transformed tables, staged where ``SPOTIFY_TRANSFORM_COMPUTE`` says (read at each load)."""
+    return dg.Definitions(assets=[build_transformed_tables(TransformCompute.from_env())])

@@ -13,8 +13,8 @@ import warnings
 
 import dagster as dg
 
-from .audit import CheckOutcome, all_checks
-from .partitions import daily_partitions
+from ...audit import CheckOutcome, all_checks
+from ..partitions import daily_partitions
 
 
 def transformed_check_specs() -> list[dg.AssetCheckSpec]:

@@ -38,11 +38,11 @@ from dagster_aws.pipes import (
 )
 from dagster_pipes import PipesBlobStoreMessageWriter
 
-from . import aws
-from .lake.publication import PIPES_DIR
-from .lake.storage import Lake
-from .remote import STAGED_DAY_MESSAGE
-from .wap import StagedDay
+from ... import aws
+from ...lake.publication import PIPES_DIR
+from ...lake.storage import Lake
+from ...remote import STAGED_DAY_MESSAGE
+from ...wap import StagedDay
 
 COMPUTE_ENV = "SPOTIFY_TRANSFORM_COMPUTE"
 LAMBDA_FUNCTION_ENV = "SPOTIFY_TRANSFORM_LAMBDA_FUNCTION"

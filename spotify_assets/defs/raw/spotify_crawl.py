@@ -1,22 +1,25 @@
 """Raw zone assets: one crawl of the Spotify Web API per day, landed verbatim as JSON lines."""
 
+import logging
 from datetime import date
 
 import dagster as dg
 from pydantic import Field
 
-from ..lake.paths import RAW_SOURCES
-from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
-from ..lake.resource import LakeResource
+from ...lake.paths import RAW_SOURCES
+from ...lake.raw import RawPartitionWriter, iter_raw_envelopes
+from ...lake.resource import LakeResource
+from ...preflight import ConfigurationError, check_lake
+from ...spotify.carry import max_age_days
+from ...spotify.crawl import CrawlSeeds
+from ...spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
+from ...spotify.ids import validate_ids
+from ...spotify.resource import SpotifyResource
+from .. import groups
+from ..automation import conditions
+from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions, today_utc
-from ..preflight import ConfigurationError, check_lake
-from ..spotify.carry import max_age_days
-from ..spotify.crawl import CrawlSeeds
-from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
-from ..spotify.ids import validate_ids
-from ..spotify.resource import SpotifyResource
-
-RAW_GROUP = "raw"
+from ..resources import spotify_setup_problems
 
 RAW_DESCRIPTIONS = {
     "playlists": "Verbatim `GET /v1/playlists/{id}` responses: playlist metadata plus the first page of items.",
@@ -29,6 +32,9 @@ RAW_DESCRIPTIONS = {
     "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups); in development "
     "mode an artist whose last full copy is younger than the maximum copy age is carried over instead.",
 }
+
+
+log = logging.getLogger(__name__)
 
 
 def raw_asset_key(source: str) -> dg.AssetKey:
@@ -125,14 +131,16 @@ def _previous_records(lake, partition: str | None):
     specs=[
         dg.AssetSpec(
             raw_asset_key(source),
-            group_name=RAW_GROUP,
+            group_name=groups.RAW,
             description=RAW_DESCRIPTIONS[source],
             kinds={"python", "s3", "json"},
             metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
+            automation_condition=conditions.crawl(),
         )
         for source in RAW_SOURCES
     ],
     partitions_def=daily_partitions,
+    hooks=RUN_HOOKS,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
 )
@@ -207,3 +215,28 @@ def raw_spotify(
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )
+
+
+def annotate_raw_assets(assets_def: dg.AssetsDefinition, problems: list[str]) -> dg.AssetsDefinition:
+    """The raw assets with ``problems`` (setup messages, no secrets) in front of their description."""
+    if not problems:
+        return assets_def
+    note = "\n".join(f"- {p}" for p in problems)
+
+    def annotate(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.replace_attributes(
+            description=f"**Spotify setup needs attention:**\n{note}\n\n{spec.description or ''}",
+            metadata={**spec.metadata, "spotify/setup": dg.MetadataValue.md(note)},
+        )
+
+    return assets_def.map_asset_specs(annotate)
+
+
+@dg.definitions
+def raw_assets() -> dg.Definitions:
+    """The raw assets as the environment sets them up: a forgotten secret must not hide the UI, so the
+    location loads, warns, and the raw assets say what is missing (read at each load of the definitions)."""
+    problems = spotify_setup_problems()
+    for problem in problems:
+        log.warning(problem)
+    return dg.Definitions(assets=[annotate_raw_assets(raw_spotify, problems)])

@@ -9,12 +9,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..lake.io_manager import ALLOW_MISSING_PARTITIONS, COLUMNS, DT_COLUMN, LAKE_IO_MANAGER_KEY
+from ...lake.io_manager import ALLOW_MISSING_PARTITIONS, COLUMNS, DT_COLUMN, LAKE_IO_MANAGER_KEY
+from ...tables import Column, TableSpec
+from .. import groups
+from ..automation import conditions
+from ..automation.retries import RUN_HOOKS
+from ..metadata import column_schema, markdown_preview
 from ..partitions import daily_partitions
-from ..tables import Column, TableSpec
-from .metadata import column_schema, markdown_preview
 
-INSIGHTS_GROUP = "insights"
 MOVERS_WINDOW_DAYS = 7
 MOVERS_TOP_N = 50
 
@@ -66,7 +68,8 @@ def compute_weekly_movers(playlist_items: pa.Table, tracks: pd.DataFrame, day: s
 
 @dg.asset(
     partitions_def=daily_partitions,
-    group_name=INSIGHTS_GROUP,
+    hooks=RUN_HOOKS,
+    group_name=groups.INSIGHTS,
     io_manager_key=LAKE_IO_MANAGER_KEY,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),  # the IO manager stores one day per output
     kinds={"python", "pandas", "parquet"},
@@ -83,7 +86,7 @@ def compute_weekly_movers(playlist_items: pa.Table, tracks: pd.DataFrame, day: s
     },
     metadata={"dagster/column_schema": column_schema(WEEKLY_MOVERS), "dagster/table_name": WEEKLY_MOVERS.name},
     # eager, but a window with days never crawled must not block it (plain eager waits for every parent day)
-    automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
+    automation_condition=conditions.follow_parents(),
 )
 def weekly_movers(context: dg.AssetExecutionContext, playlist_items: pa.Table, tracks: pd.DataFrame) -> dg.Output[pa.Table]:
     """The tracks whose playlist appearances rose most over the last 7 days.

@@ -3,15 +3,16 @@
 
 import dagster as dg
 
-from ..lake.io_manager import LAKE_IO_MANAGER_KEY
+from ...lake.io_manager import LAKE_IO_MANAGER_KEY
+from ...sql.analytics import ANALYTICS, load_sql, materialize_analytics
+from ...tables import ANALYTICS_TABLES
+from ...warehouse.resources import WarehouseResource
+from .. import groups
+from ..automation import conditions
+from ..automation.retries import RUN_HOOKS
+from ..catalog.tables import catalog_asset_key
+from ..metadata import column_schema, markdown_preview
 from ..partitions import daily_partitions
-from ..sql.analytics import ANALYTICS, load_sql, materialize_analytics
-from ..tables import ANALYTICS_TABLES
-from ..warehouse.resources import WarehouseResource
-from .catalog import catalog_asset_key
-from .metadata import column_schema, markdown_preview
-
-ANALYTICS_GROUP = "analytics"
 
 # The tables each query reads (kept in step with spotify_assets/sql/*.sql by a test).
 ANALYTICS_INPUTS = {
@@ -27,12 +28,12 @@ ANALYTICS_INPUTS = {
         dg.AssetSpec(
             name,
             deps=[catalog_asset_key(t) for t in ANALYTICS_INPUTS[name]],
-            group_name=ANALYTICS_GROUP,
+            group_name=groups.ANALYTICS,
             description=f"{ANALYTICS_TABLES[name].description} Source: `spotify_assets/sql/{name}.sql`; "
             f"published at `analytics/{name}/dt=<partition>/` (the manifest `_published.json` names the current "
             "version). Python assets load it as a pandas DataFrame or an Arrow table through the `lake_io_manager`.",
             kinds={"sql", "athena", "duckdb"},
-            automation_condition=dg.AutomationCondition.eager(),
+            automation_condition=conditions.follow_parents(all_parents_present=True),
             metadata={
                 "sql": dg.MetadataValue.md(f"```sql\n{load_sql(name)}\n```"),
                 "dagster/column_schema": column_schema(ANALYTICS_TABLES[name]),
@@ -42,6 +43,7 @@ ANALYTICS_INPUTS = {
         for name in ANALYTICS
     ],
     partitions_def=daily_partitions,
+    hooks=RUN_HOOKS,
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )

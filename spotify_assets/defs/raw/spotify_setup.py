@@ -4,8 +4,8 @@
   ``daily_job`` after the crawl): WARN from ``SPOTIFY_REFRESH_TOKEN_WARN_DAYS`` days before the user's
   refresh token expires, when it has expired, or when its authorization date is unknown. It never stops
   the pipeline; the asset page's *Checks* tab shows it with the dates as metadata.
-* :func:`annotate_raw_assets` — problems found when the definitions load (missing credentials in
-  production, a token about to expire) are added to the raw assets' description and metadata.
+(Problems found when the definitions load — missing credentials in production, a token about to expire —
+are also shown on the raw assets themselves: :func:`.spotify_crawl.annotate_raw_assets`.)
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import warnings
 
 import dagster as dg
 
+from ...spotify.resource import SpotifyResource
 from ..partitions import daily_partitions
-from ..spotify.resource import SpotifyResource
-from .raw import raw_asset_key
+from .spotify_crawl import raw_asset_key
 
 TOKEN_CHECK_NAME = "spotify_refresh_token_expiry"
 
@@ -45,18 +45,3 @@ def spotify_refresh_token_expiry(spotify: SpotifyResource) -> dg.AssetCheckResul
         description=status.message,
         metadata={**status.as_metadata(), "message": status.message},
     )
-
-
-def annotate_raw_assets(assets_def: dg.AssetsDefinition, problems: list[str]) -> dg.AssetsDefinition:
-    """The raw assets with ``problems`` (setup messages, no secrets) in front of their description."""
-    if not problems:
-        return assets_def
-    note = "\n".join(f"- {p}" for p in problems)
-
-    def annotate(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.replace_attributes(
-            description=f"**Spotify setup needs attention:**\n{note}\n\n{spec.description or ''}",
-            metadata={**spec.metadata, "spotify/setup": dg.MetadataValue.md(note)},
-        )
-
-    return assets_def.map_asset_specs(annotate)

@@ -20,19 +20,19 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from . import aws
-from .lake.io_manager import LAKE_IO_MANAGER_KEY, LakeIOManager
-from .lake.resource import LakeResource
-from .pipes import (
+from .. import aws
+from ..lake.io_manager import LAKE_IO_MANAGER_KEY, LakeIOManager
+from ..lake.resource import LakeResource
+from ..spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message
+from ..spotify.tokens import DEFAULT_WARN_DAYS, refresh_token_status
+from ..warehouse.resources import ENVIRONMENTS, build_warehouse_resource
+from .transformed.pipes import (
     GLUE_RESOURCE_KEY,
     LAMBDA_RESOURCE_KEY,
     TransformCompute,
     build_pipes_glue_client,
     build_pipes_lambda_client,
 )
-from .spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message
-from .spotify.tokens import DEFAULT_WARN_DAYS, refresh_token_status
-from .warehouse.resources import ENVIRONMENTS, build_warehouse_resource
 
 
 def current_environment() -> str:
@@ -151,3 +151,9 @@ def build_resources(env: str | None = None, compute: TransformCompute | None = N
         LAKE_IO_MANAGER_KEY: LakeIOManager(lake=lake),
         **pipes_resources(compute, lake, s3),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """The resources of the code location, for the environment the process runs in."""
+    return dg.Definitions(resources=build_resources())

@@ -1,0 +1,93 @@
+"""What runs when — every trigger of the pipeline, in one place.
+
+The pipeline is driven by declarative automation, evaluated by the ``automation_sensor``:
+
+* **raw** (``raw_spotify``) — :func:`crawl`: at ``SPOTIFY_SCHEDULE_CRON`` (default ``0 6 * * *``) in
+  ``SPOTIFY_SCHEDULE_TIMEZONE`` (default UTC), for today's partition: the Spotify API only answers for today.
+* **transformed**, **insights** — :func:`follow_parents`: a partition is materialized when a parent
+  partition was updated (or will be in the same tick, so one cron tick runs the whole graph in one run),
+  for the days of the last ``SPOTIFY_AUTOMATION_LOOKBACK_DAYS`` (default 7): raw files landed by other tools
+  for a recent past day are transformed too. Never while a parent is in progress. Parents may be missing:
+  a day whose raw zone lacks a source transforms what it has; an insight over a window of days reads the
+  days that exist.
+* **analytics** — the same, once every parent (the day's catalog tables) exists.
+* **catalog** — the same, and only once the transformed tables' blocking checks passed: a held-back day
+  changes nothing downstream.
+* Raw files landed by other tools (a backfill script, another extractor) are reported as materializations
+  of the raw assets by the ``raw_landing_sensor`` (it only reports; the conditions above then act).
+
+Jobs (``daily_job``, ``transform_job``) are for people: launching a day from the UI, backfills, the demo.
+Everything is STOPPED by default so a laptop never crawls or writes on its own; production sets
+``SPOTIFY_AUTOMATION_DEFAULT_ON=true``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+DEFAULT_LOOKBACK_DAYS = 7
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def automation_default_on() -> bool:
+    """``SPOTIFY_AUTOMATION_DEFAULT_ON=true`` starts the sensors by default (production)."""
+    return _env_flag("SPOTIFY_AUTOMATION_DEFAULT_ON")
+
+
+def sensor_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if automation_default_on() else dg.DefaultSensorStatus.STOPPED
+
+
+def schedule_cron() -> str:
+    return os.environ.get("SPOTIFY_SCHEDULE_CRON", "").strip() or "0 6 * * *"
+
+
+def schedule_timezone() -> str:
+    return os.environ.get("SPOTIFY_SCHEDULE_TIMEZONE", "").strip() or "UTC"
+
+
+def lookback_days() -> int:
+    raw = os.environ.get("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_LOOKBACK_DAYS
+    except ValueError:
+        raise ValueError(f"SPOTIFY_AUTOMATION_LOOKBACK_DAYS={raw!r} is not a whole number of days") from None
+
+
+def crawl() -> dg.AutomationCondition:
+    """The daily crawl: today's partition at the cron tick."""
+    return dg.AutomationCondition.on_cron(schedule_cron(), schedule_timezone())
+
+
+def follow_parents(*, all_parents_present: bool = False) -> dg.AutomationCondition:
+    """A partition follows its parents' updates, over the recent days (``eager`` considers only today's
+    and also fires for partitions that are merely missing: here only an update of a parent triggers).
+
+    ``all_parents_present``: also wait until every parent partition exists.
+    """
+    window = dt.timedelta(days=lookback_days())
+    condition = (
+        dg.AutomationCondition.in_latest_time_window(window)
+        & dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    )
+    if all_parents_present:
+        condition = condition & ~dg.AutomationCondition.any_deps_missing()
+    return condition.with_label(f"follow parents (last {window.days} days)")
+
+
+def after_blocking_checks() -> dg.AutomationCondition:
+    """:func:`follow_parents`, and only when the parents' blocking checks passed (a held-back day stops here)."""
+    return (
+        follow_parents(all_parents_present=True) & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label("follow parents whose blocking checks passed")

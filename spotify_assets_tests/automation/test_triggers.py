@@ -1,0 +1,143 @@
+"""One trigger model: the automation conditions of the real definitions, evaluated as the automation sensor
+does — the daily crawl at its cron tick runs the whole graph in one tick; raw files of other tools reported
+for a recent day transform that day; a held-back day goes no further; jobs and sensors as documented."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from spotify_assets.audit import all_checks
+from spotify_assets.defs import groups
+from spotify_assets.defs.automation import conditions
+from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME
+from spotify_assets.defs.automation.automation_sensor import AUTOMATION_SENSOR_NAME
+from spotify_assets.defs.automation.jobs import DAILY_JOB_NAME, TRANSFORM_JOB_NAME
+from spotify_assets.defs.automation.retries import RUN_RETRY_TAGS
+from spotify_assets.defs.partitions import daily_partitions
+from spotify_assets.defs.raw.landing_sensor import RAW_SENSOR_NAME
+from spotify_assets.tables import TABLES
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from spotify_assets.definitions import defs
+
+    return defs
+
+
+def _evaluate(defs, instance, when: dt.datetime, cursor=None) -> tuple[dict[str, set[str]], object]:
+    """One tick of the automation sensor at ``when``: ``{asset: requested partitions}`` and the next cursor."""
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=when, cursor=cursor)
+    requested = {}
+    for key in defs.resolve_asset_graph().get_all_asset_keys():
+        days = set(result.get_requested_partitions(key))
+        if days:
+            requested[key.to_user_string()] = days
+    return requested, result.cursor
+
+
+def test_the_cron_tick_runs_the_whole_graph_for_today(defs):
+    with dg.instance_for_test() as instance:
+        before, cursor = _evaluate(defs, instance, _at(TODAY, 5, 59))
+        assert before == {}  # nothing before the tick
+        at_tick, cursor = _evaluate(defs, instance, _at(TODAY, 6, 1), cursor)
+        all_assets = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+        assert set(at_tick) == all_assets  # one tick: crawl, transform, catalog, analytics, insights
+        assert all(days == {TODAY.isoformat()} for days in at_tick.values())
+        again, _ = _evaluate(defs, instance, _at(TODAY, 6, 2), cursor)
+        assert again == {}  # handled: not requested twice
+
+
+def test_raw_files_of_another_tool_transform_that_recent_day_only(defs):
+    recent, old = (TODAY - dt.timedelta(days=3)).isoformat(), (TODAY - dt.timedelta(days=30)).isoformat()
+    with dg.instance_for_test() as instance:
+        _, cursor = _evaluate(defs, instance, _at(TODAY, 7))
+        for day in (recent, old):  # what raw_landing_sensor reports
+            instance.report_runless_asset_event(dg.AssetMaterialization("raw_albums", partition=day))
+        requested, _ = _evaluate(defs, instance, _at(TODAY, 7, 1), cursor)
+    transformed = {t for t in TABLES}
+    assert transformed <= set(requested)
+    assert all(requested[t] == {recent} for t in transformed)  # 30 days ago is beyond the look-back
+    assert requested["catalog_albums"] == {recent}  # in the same tick, the checks decide in the run
+    assert "raw_albums" not in requested
+
+
+def _publish_day(instance, day: str, *, tracks_values_in_range: bool) -> None:
+    """What the transformed step records: each table's materialization, then its checks' results about it."""
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    for table in TABLES:
+        instance.report_runless_asset_event(dg.AssetMaterialization(table, partition=day))
+    for table, check in all_checks():
+        record = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(table), asset_partitions=[day]), limit=1
+        ).records[0]
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(table), check_name=check.name, partition=day, blocking=check.blocking,
+            passed=tracks_values_in_range or (table, check.name) != ("tracks", "values_in_range"),
+            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            ),
+        ))
+
+
+@pytest.mark.parametrize("passed", [True, False])
+def test_a_held_back_day_stops_at_the_catalog(defs, passed):
+    day = TODAY.isoformat()
+    with dg.instance_for_test() as instance:
+        _, cursor = _evaluate(defs, instance, _at(TODAY, 7))
+        _publish_day(instance, day, tracks_values_in_range=passed)
+        requested, _ = _evaluate(defs, instance, _at(TODAY, 7, 1), cursor)
+    assert ("catalog_tracks" in requested) is passed
+    assert "catalog_albums" in requested  # its parent's checks passed
+
+
+def test_the_crawl_follows_the_configured_cron(monkeypatch):
+    monkeypatch.setenv("SPOTIFY_SCHEDULE_CRON", "30 23 * * *")
+    monkeypatch.setenv("SPOTIFY_SCHEDULE_TIMEZONE", "America/Los_Angeles")
+    assert conditions.crawl().get_label() == "on_cron(30 23 * * *, America/Los_Angeles)"
+    monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "2")
+    assert conditions.follow_parents().get_label() == "follow parents (last 2 days)"
+    monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "soon")
+    with pytest.raises(ValueError, match="SPOTIFY_AUTOMATION_LOOKBACK_DAYS"):
+        conditions.follow_parents()
+
+
+@pytest.mark.parametrize("flag,expected", [(None, "STOPPED"), ("true", "RUNNING"), ("false", "STOPPED")])
+def test_default_status_follows_env(monkeypatch, flag, expected):
+    if flag is None:
+        monkeypatch.delenv("SPOTIFY_AUTOMATION_DEFAULT_ON", raising=False)
+    else:
+        monkeypatch.setenv("SPOTIFY_AUTOMATION_DEFAULT_ON", flag)
+    assert conditions.sensor_status().value == expected
+
+
+def test_jobs_sensors_and_retry_tags_of_the_real_definitions(defs):
+    with dg.instance_for_test():
+        repo = defs.get_repository_def()
+    graph = repo.asset_graph
+    group_of = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    daily, transform = repo.get_job(DAILY_JOB_NAME), repo.get_job(TRANSFORM_JOB_NAME)
+    assert {group_of[k] for k in daily.asset_layer.executable_asset_keys} == set(groups.ALL)
+    assert {group_of[k] for k in transform.asset_layer.executable_asset_keys} == set(groups.DOWNSTREAM_OF_RAW)
+    for job in (daily, transform):
+        assert {k: job.tags[k] for k in RUN_RETRY_TAGS} == RUN_RETRY_TAGS
+        assert job.partitions_def == daily_partitions
+    assert {s.name for s in repo.sensor_defs} == {RAW_SENSOR_NAME, AUTOMATION_SENSOR_NAME, FAILURE_SENSOR_NAME}
+    assert repo.schedule_defs == []  # the crawl's cron is an automation condition
+    automation = repo.get_sensor_def(AUTOMATION_SENSOR_NAME)
+    assert {k: automation.run_tags[k] for k in RUN_RETRY_TAGS} == RUN_RETRY_TAGS
+    hooks = {h.name for a in repo.asset_graph.assets_defs for h in a.hook_defs}
+    assert hooks == {"permanent_failure_blocks_run_retry"}  # on every asset, whatever launches the run
