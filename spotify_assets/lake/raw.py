@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import orjson
 
 from .gzip_stream import GzipDamage, GzipReader
-from .paths import RAW_SOURCES, is_hidden, raw_dir, raw_file, unread_reason
+from .paths import CRAWL_SOURCES, is_hidden, raw_dir, raw_file, unread_reason
 from .storage import Lake, LakeFile, local_spool
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,27 @@ def iter_raw_envelopes(lake: Lake, source: str, partition: str) -> Iterator[dict
         log.warning("raw file %s is damaged (%s); its lines before the damage were used", damage.path, damage)
 
 
+def crawl_landed(lake: Lake, partition: str) -> bool:
+    """True when a raw file of a crawl source (anything but plays) sits in ``partition``.
+
+    Plays land hourly, from just after midnight on; the day's crawl (playlists, tracks, albums, …) lands
+    once, with the daily run. Until it has, the day's catalog tables would be empty and the audit would
+    hold the day back, so the automatic triggers (raw-landing sensor, Lambda) leave such a day alone:
+    the daily run transforms it right after its crawl.
+    """
+    return any(list_raw_files(lake, source, partition)[0] for source in CRAWL_SOURCES)
+
+
 class RawPartitionWriter:
     """Thread-safe sink for one partition's raw responses, one spooled gzip file per source.
 
     Lines are spooled to local temporary files while the crawl runs; :meth:`commit` uploads each
-    source's file atomically, replacing the extractor's previous file for that partition.
+    source's file atomically, replacing the extractor's previous file for that partition. ``sources``:
+    the sources it writes (by default the daily crawl's; plays are landed by :mod:`spotify_assets.spotify.plays`).
     """
 
-    def __init__(self, lake: Lake, partition: str, *, name: str = EXTRACTOR_FILE_NAME, compresslevel: int = 6):
+    def __init__(self, lake: Lake, partition: str, *, name: str = EXTRACTOR_FILE_NAME, compresslevel: int = 6,
+                 sources: tuple[str, ...] = CRAWL_SOURCES):
         self.lake = lake
         self.partition = partition
         self.name = name
@@ -137,10 +150,10 @@ class RawPartitionWriter:
         self._spool_dir = self._spool_ctx.__enter__().rsplit("/", 1)[0]
         self._files = {
             s: gzip.open(f"{self._spool_dir}/{s}.jsonl.gz", "wb", compresslevel=compresslevel)
-            for s in RAW_SOURCES
+            for s in sources
         }
-        self.records = dict.fromkeys(RAW_SOURCES, 0)
-        self.raw_bytes = dict.fromkeys(RAW_SOURCES, 0)
+        self.records = dict.fromkeys(sources, 0)
+        self.raw_bytes = dict.fromkeys(sources, 0)
 
     def write(self, source: str, envelope: dict) -> None:
         line = orjson.dumps(envelope) + b"\n"
