@@ -9,6 +9,10 @@
   raw-landing sensor and backfills of past days use it (the raw zone is the source of truth for them).
 * ``daily_schedule`` — ``daily_job`` for *today's* partition, at ``SPOTIFY_SCHEDULE_CRON`` (default
   ``0 6 * * *``) in ``SPOTIFY_SCHEDULE_TIMEZONE`` (default ``UTC``).
+* ``plays_job`` / ``plays_schedule`` — ``raw_plays`` alone (the user's recently played tracks: the API
+  remembers the last 50 only), for today's partition at ``SPOTIFY_PLAYS_SCHEDULE_CRON`` (default
+  ``5 * * * *``, hourly, UTC). The plays files it lands are raw files like any other: the raw-landing
+  sensor requests the day's transform (once the day's crawl has landed).
 * ``raw_landing_sensor`` — requests ``transform_job`` for each partition whose raw files are new or
   changed, whoever landed them (this pipeline, a Lambda, a backfill script, another extractor).
 * ``automation_sensor`` — evaluates the declarative ``AutomationCondition`` of catalog and analytics assets.
@@ -35,7 +39,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from .lake.paths import RAW_SOURCES
+from .lake.paths import PLAYS_SOURCE, RAW_SOURCES
+from .lake.raw import crawl_landed
 from .partitions import daily_partitions
 
 log = logging.getLogger(__name__)
@@ -44,7 +49,9 @@ RAW_GROUP, TRANSFORMED_GROUP, CATALOG_GROUP, ANALYTICS_GROUP = "raw", "transform
 
 DAILY_JOB_NAME = "daily_job"
 TRANSFORM_JOB_NAME = "transform_job"
+PLAYS_JOB_NAME = "plays_job"
 SCHEDULE_NAME = "daily_schedule"
+PLAYS_SCHEDULE_NAME = "plays_schedule"
 RAW_SENSOR_NAME = "raw_landing_sensor"
 AUTOMATION_SENSOR_NAME = "automation_sensor"
 FAILURE_SENSOR_NAME = "run_failure_alert"
@@ -186,6 +193,49 @@ def build_daily_schedule(daily_job) -> dg.ScheduleDefinition:
         )
 
     return daily_schedule
+
+
+def build_plays_job():
+    return dg.define_asset_job(
+        PLAYS_JOB_NAME,
+        selection=dg.AssetSelection.assets(f"raw_{PLAYS_SOURCE}"),
+        partitions_def=daily_partitions,
+        tags=RUN_RETRY_TAGS,
+        hooks=RUN_HOOKS,
+        description="Land the user's plays since the last run (recently played) in the raw zone. The API "
+        "remembers the last 50 plays only, hence its own, frequent schedule; raw_landing_sensor then "
+        "transforms the day.",
+    )
+
+
+def plays_schedule_cron() -> str:
+    return os.environ.get("SPOTIFY_PLAYS_SCHEDULE_CRON", "").strip() or "5 * * * *"
+
+
+def build_plays_schedule(plays_job) -> dg.ScheduleDefinition:
+    """``plays_job`` for the partition of the UTC day the tick falls on (the plays themselves land in the
+    day they were played on, whatever the partition)."""
+    cron = plays_schedule_cron()
+
+    @dg.schedule(
+        name=PLAYS_SCHEDULE_NAME,
+        job=plays_job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=_schedule_status(),
+        description=f"Land the user's recently played tracks ({cron}, UTC; SPOTIFY_PLAYS_SCHEDULE_CRON). Spotify "
+        "remembers a user's last 50 plays only: run at least every few hours, or plays are lost.",
+    )
+    def plays_schedule(context: dg.ScheduleEvaluationContext):
+        tick = (context.scheduled_execution_time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        partition = tick.date().isoformat()
+        return dg.RunRequest(
+            run_key=f"plays-{partition}@{tick.strftime('%H%M')}",
+            partition_key=partition,
+            tags={"spotify/trigger": "plays_schedule"},
+        )
+
+    return plays_schedule
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -434,6 +484,9 @@ def build_raw_landing_sensor(
             if not daily_partitions.has_partition_key(partition):
                 notes.append(f"{partition}: outside the partitions of {TRANSFORM_JOB_NAME}, ignored")
                 continue
+            if not crawl_landed(lake, partition):  # plays land hourly from midnight, the crawl at SPOTIFY_SCHEDULE_CRON
+                notes.append(f"{partition}: only plays landed so far; the day's crawl (daily_job) transforms it")
+                continue
             running = partition_run_in_progress(context.instance, partition)
             if running:
                 pending[partition] = run_key
@@ -631,9 +684,10 @@ def build_automation() -> AutomationDefs:
     """All jobs, schedules and sensors of the code location (``dg.Definitions(**build_automation().as_kwargs())``)."""
     daily_job = build_daily_job()
     transform_job = build_transform_job()
+    plays_job = build_plays_job()
     return AutomationDefs(
-        jobs=[daily_job, transform_job],
-        schedules=[build_daily_schedule(daily_job)],
+        jobs=[daily_job, transform_job, plays_job],
+        schedules=[build_daily_schedule(daily_job), build_plays_schedule(plays_job)],
         sensors=[
             build_raw_landing_sensor(transform_job),
             build_automation_condition_sensor(),

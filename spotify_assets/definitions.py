@@ -13,7 +13,7 @@ import dagster as dg
 
 from .assets.analytics import analytics_tables
 from .assets.catalog import catalog_tables
-from .assets.raw import raw_spotify
+from .assets.raw import raw_plays, raw_spotify
 from .assets.spotify_setup import annotate_raw_assets, spotify_refresh_token_expiry
 from .assets.transformed import transformed_tables
 from .automation import build_automation
@@ -27,7 +27,8 @@ for problem in setup_problems:
     logging.getLogger(__name__).warning(problem)
 
 defs = dg.Definitions(
-    assets=[annotate_raw_assets(raw_spotify, setup_problems), transformed_tables, catalog_tables, analytics_tables],
+    assets=[annotate_raw_assets(raw_spotify, setup_problems), annotate_raw_assets(raw_plays, setup_problems),
+            transformed_tables, catalog_tables, analytics_tables],
     asset_checks=[spotify_refresh_token_expiry],
     jobs=automation.jobs,
     schedules=automation.schedules,

@@ -35,7 +35,9 @@ if not logging.getLogger().handlers:  # Lambda installs a handler; elsewhere mak
     logging.basicConfig(level=logging.INFO)
 log.setLevel(logging.INFO)
 
-RAW_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists")
+# spotify_assets.lake.paths.RAW_SOURCES, copied so that rejecting other keys imports nothing (a test keeps them equal)
+RAW_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists", "top_tracks", "top_artists",
+               "saved_tracks", "plays")
 _RAW_KEY = re.compile(
     r"^(?P<prefix>(?:.*/)?)raw/(?P<source>[^/]+)/dt=(?P<partition>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+)$"
 )
@@ -163,9 +165,19 @@ def handler(event: dict, context=None) -> dict:
 
     processed = []
     for (root, partition), keys in sorted(targets.items()):
+        lake = _make_lake(root)
+        from spotify_assets.lake.raw import crawl_landed
+
+        if not crawl_landed(lake, partition):  # plays land hourly from midnight; the daily run transforms the day
+            log.info("Not transforming %s partition %s: only plays landed so far (the day's crawl has not)", root,
+                     partition)
+            processed.append({"lake": lake.uri(), "partition": partition, "published": False,
+                              "skipped": "only plays landed so far; the daily run transforms the day after its crawl",
+                              "triggered_by": sorted(keys)})
+            continue
         log.info("Transforming %s partition %s (triggered by %d raw object(s))", root, partition, len(keys))
         try:
-            summary = transform_lake_partition(_make_lake(root), partition)
+            summary = transform_lake_partition(lake, partition)
         except Exception:
             log.exception("Transform of %s partition %s failed", root, partition)
             raise

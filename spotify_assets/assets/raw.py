@@ -1,11 +1,12 @@
-"""Raw zone assets: one crawl of the Spotify Web API per day, landed verbatim as JSON lines."""
+"""Raw zone assets: one crawl of the Spotify Web API per day (``raw_spotify``) and the user's plays, landed
+hourly (``raw_plays``), verbatim as JSON lines."""
 
 from datetime import date
 
 import dagster as dg
 from pydantic import Field
 
-from ..lake.paths import RAW_SOURCES
+from ..lake.paths import CRAWL_SOURCES, PLAYS_SOURCE
 from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
@@ -14,6 +15,7 @@ from ..spotify.carry import max_age_days
 from ..spotify.crawl import CrawlSeeds
 from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ..spotify.ids import validate_ids
+from ..spotify.plays import fetch_plays, land_plays, ms_iso, plays_cursor
 from ..spotify.resource import SpotifyResource
 
 RAW_GROUP = "raw"
@@ -28,6 +30,15 @@ RAW_DESCRIPTIONS = {
     "last full copy is younger than the maximum copy age is carried over from the previous partition instead.",
     "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups); in development "
     "mode an artist whose last full copy is younger than the maximum copy age is carried over instead.",
+    "top_tracks": "Verbatim `GET /v1/me/top/tracks` answers: the user's top 50 tracks for each time range "
+    "(short_term, medium_term, long_term). Needs a user token; empty with client credentials only.",
+    "top_artists": "Verbatim `GET /v1/me/top/artists` answers: the user's top 50 artists for each time range. "
+    "Needs a user token; empty with client credentials only.",
+    "saved_tracks": "Verbatim `GET /v1/me/tracks` pages: the user's saved tracks (Liked Songs), every page. Needs "
+    "a user token; empty with client credentials only.",
+    "plays": "Verbatim `GET /v1/me/player/recently-played` answers, one file per run and day: each run lands the "
+    "plays since the newest one already landed (the API remembers the last 50 only), in the folder of the UTC "
+    "day they were played on. Materialized by plays_schedule (hourly by default) and by daily_job.",
 }
 
 
@@ -43,6 +54,10 @@ class ExtractConfig(dg.Config):
     track_ids: list[str] = Field(default_factory=list, description="Track ids to crawl (base62).")
     include_my_playlists: bool = Field(
         default=True, description="Also crawl the user's own playlists (needs SPOTIFY_REFRESH_TOKEN)."
+    )
+    include_my_library: bool = Field(
+        default=True, description="Also fetch the user's top tracks and artists and saved tracks (needs "
+        "SPOTIFY_REFRESH_TOKEN; skipped with a log line otherwise)."
     )
     full_copy_max_age_days: int | None = Field(
         default=None, ge=0,
@@ -130,7 +145,7 @@ def _previous_records(lake, partition: str | None):
             kinds={"python", "s3", "json"},
             metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
         )
-        for source in RAW_SOURCES
+        for source in CRAWL_SOURCES
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
@@ -161,6 +176,7 @@ def raw_spotify(
         artist_ids=list(config.artist_ids),
         track_ids=list(config.track_ids),
         include_my_playlists=config.include_my_playlists,
+        include_my_library=config.include_my_library,
     )
     previous = the_lake.previous_partition("raw/playlists", partition)
     context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
@@ -193,7 +209,7 @@ def raw_spotify(
         f"Crawl done: {report.total_requests} requests (minimum {report.minimum_requests}), "
         f"records {writer.records}"
     )
-    for source in RAW_SOURCES:
+    for source in CRAWL_SOURCES:
         info = written[source]
         yield dg.MaterializeResult(
             asset_key=raw_asset_key(source),
@@ -207,3 +223,68 @@ def raw_spotify(
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )
+
+
+@dg.asset(
+    key=raw_asset_key(PLAYS_SOURCE),
+    group_name=RAW_GROUP,
+    description=RAW_DESCRIPTIONS[PLAYS_SOURCE],
+    kinds={"python", "s3", "json"},
+    metadata={"lake_path": f"raw/{PLAYS_SOURCE}/dt=<day played>/plays-<first>-<last>.jsonl.gz"},
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+)
+def raw_plays(context: dg.AssetExecutionContext, spotify: SpotifyResource, lake: LakeResource):
+    """Land the plays the user made since the newest play already in the raw zone (recently played).
+
+    The API remembers the last 50 plays only, so this runs often (plays_schedule, hourly by default). Each
+    run writes only new plays, one new file per day they were played on (UTC): a run just after midnight
+    may land plays in yesterday's folder too, and reports that day as materialized as well. Re-running
+    never duplicates a play (the cursor is the newest landed play) nor loses one (days are written oldest
+    first); the transform keeps one row per played_at. Any partition key works: plays always land in the
+    day they were played on. Without a user token nothing is fetched (a log line says so).
+    """
+    partition = context.partition_key
+    _require_spotify(spotify)
+    the_lake = lake.get_lake()
+    _check_lake(the_lake)
+    client = spotify.get_client()
+    try:
+        if not client.is_user:
+            message = ("No user token (client credentials only): recently played needs SPOTIFY_REFRESH_TOKEN; "
+                       "no plays fetched.")
+            context.log.info(message)
+            return dg.MaterializeResult(metadata={"dagster/row_count": 0, "plays/status": message})
+        after, found_in = plays_cursor(the_lake)
+        context.log.info(f"Fetching plays after {ms_iso(after)}" + (f" (newest play in raw/plays/dt={found_in})"
+                                                                     if found_in else " (none landed yet)"))
+        fetched = fetch_plays(client, after, logger=context.log)
+    except (RateLimitedError, SpotifyAuthError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    finally:
+        client.close()
+    landing = land_plays(the_lake, fetched.responses, fallback_day=partition)
+    status = fetched.problem or ("possible gap: 50 plays or more since the last run" if fetched.possible_gap
+                                 else "ok")
+    context.log.info(f"Landed {landing.plays} plays: " + (", ".join(
+        f"{day}: {d.plays} in {d.path}" for day, d in landing.days.items()) or "no new plays"))
+
+    def metadata(day: str) -> dict:
+        landed = landing.days.get(day)
+        return {
+            "dagster/row_count": landed.plays if landed else 0,
+            "path": dg.MetadataValue.path(the_lake.uri(landed.path)) if landed else "none (no new plays that day)",
+            "bytes_compressed": landed.bytes if landed else 0,
+            "plays/after": ms_iso(after),
+            "plays/fetched": fetched.plays,
+            "plays/requests": len(fetched.responses) + (1 if fetched.problem else 0),
+            "plays/possible_gap": fetched.possible_gap,
+            "plays/status": status,
+        }
+
+    for day in landing.days:
+        if day != partition and daily_partitions.has_partition_key(day):
+            context.log_event(dg.AssetMaterialization(asset_key=raw_asset_key(PLAYS_SOURCE), partition=day,
+                                                      metadata=metadata(day)))
+    return dg.MaterializeResult(metadata=metadata(partition))

@@ -79,7 +79,7 @@ def test_s3_event_transforms_the_partition(s3, s3_bucket, crawled_raw):
     done = summary["processed"][0]
     assert done["lake"] == f"s3://{s3_bucket}/team/lake"
     assert done["partition"] == partition
-    assert done["raw_files"] == 5
+    assert done["raw_files"] == 8  # one per source of the daily crawl
     assert done["raw_stable"] is True
     reasons = sorted(i["reason"] for i in summary["ignored"])
     assert reasons == ["not under raw/<source>/dt=YYYY-MM-DD/", "temporary or hidden file"]

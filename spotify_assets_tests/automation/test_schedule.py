@@ -80,7 +80,10 @@ def test_default_status_follows_env(monkeypatch, flag, expected):
     else:
         monkeypatch.setenv("SPOTIFY_AUTOMATION_DEFAULT_ON", flag)
     auto = automation.build_automation()
-    assert [s.default_status.value for s in auto.schedules] == [expected]
+    assert {s.name: s.default_status.value for s in auto.schedules} == {
+        automation.SCHEDULE_NAME: expected,
+        automation.PLAYS_SCHEDULE_NAME: expected,
+    }
     assert {s.name: s.default_status.value for s in auto.sensors} == {
         automation.RAW_SENSOR_NAME: expected,
         automation.AUTOMATION_SENSOR_NAME: expected,
