@@ -16,7 +16,8 @@ def test_definitions_load_with_every_layer_and_resource():
                                                   "top_tracks", "top_artists", "saved_tracks", "plays")}
     assert groups["transformed"] == set(TABLES)
     assert groups["catalog"] == {f"catalog_{t}" for t in TABLES}
-    assert groups["analytics"] == {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"}
+    assert groups["analytics"] == {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn",
+                                   "listening_by_hour", "top_artists_by_plays", "discoveries"}
     # lineage runs raw -> transformed -> catalog -> analytics
     assert dg.AssetKey("raw_tracks") in graph.get(dg.AssetKey("tracks")).parent_keys
     assert dg.AssetKey("tracks") in graph.get(dg.AssetKey("catalog_tracks")).parent_keys
