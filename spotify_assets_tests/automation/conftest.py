@@ -60,7 +60,8 @@ def stub_definitions(auto, lake_uri: str = "./data/lake"):
 
     assets = [
         stub("raw_tracks", "raw"),
-        stub("tracks", "transformed", ["raw_tracks"]),
+        stub("raw_plays", "raw"),
+        stub("tracks", "transformed", ["raw_tracks", "raw_plays"]),
         stub("catalog_tracks", "catalog", ["tracks"]),
         stub("daily_top_tracks", "analytics", ["catalog_tracks"]),
     ]

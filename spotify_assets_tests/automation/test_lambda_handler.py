@@ -117,6 +117,24 @@ def test_bucket_root_lake_and_sqs_wrapped_event(s3, s3_bucket, crawled_raw):
     assert summary["processed"][0]["lake"] == f"s3://{s3_bucket}"
 
 
+def test_a_day_holding_only_plays_is_left_to_the_daily_run(s3, s3_bucket):
+    import gzip
+
+    key = "lake/raw/plays/dt=2026-11-25/plays-20261125T000100000Z-20261125T000100000Z.jsonl.gz"
+    s3.put_object(Bucket=s3_bucket, Key=key, Body=gzip.compress(b'{"request": "/v1/me/player/recently-played"}\n'))
+    summary = lambda_handler.handler(s3_event(s3_bucket, key), None)
+    (done,) = summary["processed"]
+    assert done["published"] is False and "only plays landed" in done["skipped"]
+    assert Lake(f"s3://{s3_bucket}/lake").list_files("transformed") == []
+    assert Lake(f"s3://{s3_bucket}/lake").list_files("_staging", include_hidden=True) == []
+
+
+def test_the_handler_knows_every_raw_source():
+    from spotify_assets.lake.paths import RAW_SOURCES
+
+    assert lambda_handler.RAW_SOURCES == RAW_SOURCES
+
+
 def test_non_raw_keys_are_ignored_with_a_message():
     event = s3_event(
         "bucket",

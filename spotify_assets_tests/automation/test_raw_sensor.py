@@ -142,6 +142,30 @@ def test_partition_already_transformed_by_the_run_that_landed_it_is_skipped(loca
         assert requests == [] and "already transformed" in skip
 
 
+def test_a_day_holding_only_plays_waits_for_its_crawl(local_lake, land_raw, sensor):
+    """Plays land hourly from midnight; until the day's crawl has landed its transform would be held back
+    (empty catalog tables), so the sensor leaves the day to the daily run, which transforms after crawling."""
+    write_raw_file = land_raw
+    _age(local_lake, write_raw_file(local_lake, "plays", "2026-11-20", name="plays-a"), 50)
+    _age(local_lake, write_raw_file(local_lake, "tracks", "2026-11-19"), 50)
+    _age(local_lake, write_raw_file(local_lake, "plays", "2026-11-19", name="plays-b"), 50)
+    with dg.instance_for_test() as instance:
+        requests, cursor, skip = tick(sensor, instance, local_lake, None)
+        assert [r.partition_key for r in requests] == ["2026-11-19"]  # the day before midnight: its crawl is there
+        # the crawl of 2026-11-20 lands later (the daily run, or another tool): its file is a change like any
+        write_raw_file(local_lake, "playlists", "2026-11-20")
+        requests, cursor, _ = tick(sensor, instance, local_lake, cursor)
+        assert [r.partition_key for r in requests] == ["2026-11-20"]
+        # from then on each hourly plays file of the day is a change of a transformable day
+        write_raw_file(local_lake, "plays", "2026-11-20", name="plays-c")
+        requests, cursor, _ = tick(sensor, instance, local_lake, cursor)
+        assert [r.partition_key for r in requests] == ["2026-11-20"]
+    with dg.instance_for_test() as instance:
+        write_raw_file(local_lake, "plays", "2026-11-21", name="plays-d")
+        requests, _, skip = tick(sensor, instance, local_lake, cursor)
+        assert requests == [] and "2026-11-21: only plays landed so far" in skip
+
+
 @pytest.fixture
 def s3(aws_env):
     return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")

@@ -65,9 +65,11 @@ def test_jobs_select_groups_and_retry_tags(_stub_defs):
     transform = defs.resolve_job_def(automation.TRANSFORM_JOB_NAME)
     daily_keys = {k.to_user_string() for k in daily.asset_layer.executable_asset_keys}
     transform_keys = {k.to_user_string() for k in transform.asset_layer.executable_asset_keys}
-    assert daily_keys == {"raw_tracks", "tracks", "catalog_tracks", "daily_top_tracks"}
+    assert daily_keys == {"raw_tracks", "raw_plays", "tracks", "catalog_tracks", "daily_top_tracks"}
     assert transform_keys == {"tracks", "catalog_tracks", "daily_top_tracks"}
-    for job in (daily, transform):
+    plays = defs.resolve_job_def(automation.PLAYS_JOB_NAME)
+    assert {k.to_user_string() for k in plays.asset_layer.executable_asset_keys} == {"raw_plays"}
+    for job in (daily, transform, plays):
         assert job.tags["dagster/max_retries"] == "1"
         assert job.tags["dagster/retry_strategy"] == "FROM_FAILURE"
         assert job.partitions_def == daily_partitions
@@ -91,6 +93,37 @@ def test_default_status_follows_env(monkeypatch, flag, expected):
     }
 
 
+def _tick(defs, schedule, tick: dt.datetime):
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
+        return schedule.evaluate_tick(context).run_requests
+
+
+def test_plays_schedule_runs_hourly_for_todays_partition(monkeypatch, _stub_defs):
+    monkeypatch.delenv("SPOTIFY_PLAYS_SCHEDULE_CRON", raising=False)
+    defs = _stub_defs(automation.build_automation())
+    with dg.instance_for_test():  # resolving consults the current instance (an earlier test's may be gone)
+        schedule = defs.resolve_schedule_def(automation.PLAYS_SCHEDULE_NAME)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("5 * * * *", "UTC")
+    assert schedule.job_name == automation.PLAYS_JOB_NAME
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    # the first tick after midnight targets the new day (plays of the day before land in their own folder)
+    (request,) = _tick(defs, schedule, dt.datetime(2026, 11, 25, 0, 5, tzinfo=dt.UTC))
+    assert (request.partition_key, request.run_key) == ("2026-11-25", "plays-2026-11-25@0005")
+    assert request.tags["spotify/trigger"] == "plays_schedule"
+    (later,) = _tick(defs, schedule, dt.datetime(2026, 11, 25, 13, 5, tzinfo=dt.UTC))
+    assert later.run_key != request.run_key  # one run per tick
+
+
+def test_plays_schedule_cron_is_configurable(monkeypatch, _stub_defs):
+    monkeypatch.setenv("SPOTIFY_PLAYS_SCHEDULE_CRON", "*/20 * * * *")
+    defs = _stub_defs(automation.build_automation())
+    with dg.instance_for_test():
+        assert defs.resolve_schedule_def(automation.PLAYS_SCHEDULE_NAME).cron_schedule == "*/20 * * * *"
+
+
 def test_real_definitions_wire_the_automation(tmp_path, land_raw):
     """The code location's own Definitions: job selections by group, and one sensor tick on a local lake."""
     from spotify_assets.definitions import defs
@@ -103,6 +136,8 @@ def test_real_definitions_wire_the_automation(tmp_path, land_raw):
         daily = repo.get_job(automation.DAILY_JOB_NAME)
         transform = repo.get_job(automation.TRANSFORM_JOB_NAME)
         daily_groups = {groups[k] for k in daily.asset_layer.executable_asset_keys}
+        assert dg.AssetKey("raw_plays") in daily.asset_layer.executable_asset_keys  # the day's plays, then its transform
+        assert {s.name for s in repo.schedule_defs} == {automation.SCHEDULE_NAME, automation.PLAYS_SCHEDULE_NAME}
         transform_groups = {groups[k] for k in transform.asset_layer.executable_asset_keys}
         assert daily_groups == {"raw", "transformed", "catalog", "analytics"}
         assert transform_groups == {"transformed", "catalog", "analytics"}
