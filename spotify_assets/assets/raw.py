@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from ..lake.paths import CRAWL_SOURCES, PLAYS_SOURCE
+from ..lake.plays import land_plays, ms_iso, plays_cursor
 from ..lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ..lake.resource import LakeResource
 from ..partitions import daily_partitions, today_utc
@@ -15,7 +16,7 @@ from ..spotify.carry import max_age_days
 from ..spotify.crawl import CrawlSeeds
 from ..spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ..spotify.ids import validate_ids
-from ..spotify.plays import fetch_plays, land_plays, ms_iso, plays_cursor
+from ..spotify.plays import fetch_plays
 from ..spotify.resource import SpotifyResource
 
 RAW_GROUP = "raw"
@@ -264,7 +265,7 @@ def raw_plays(context: dg.AssetExecutionContext, spotify: SpotifyResource, lake:
         raise dg.Failure(description=str(error), allow_retries=False) from error
     finally:
         client.close()
-    landing = land_plays(the_lake, fetched.responses, fallback_day=partition)
+    landing = land_plays(the_lake, [r.envelope() for r in fetched.responses], fallback_day=partition)
     status = fetched.problem or ("possible gap: 50 plays or more since the last run" if fetched.possible_gap
                                  else "ok")
     context.log.info(f"Landed {landing.plays} plays: " + (", ".join(

@@ -74,7 +74,7 @@ def _other_runs_in_progress(context: dg.AssetExecutionContext) -> list[str]:
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )
 def transformed_tables(context: dg.AssetExecutionContext, config: TransformConfig, lake: LakeResource):
-    """Stage, audit and publish one day of the eight tables.
+    """Stage, audit and publish one day of the transformed tables (catalog and listening).
 
     The raw responses are parsed, validated and normalized into the run's staging folder; records that
     cannot be parsed go to quarantine with their reason and origin, and the accounting (records in = rows

@@ -1,87 +1,26 @@
-"""The user's recently played tracks into the raw zone: each run lands the plays since the previous one.
+"""Fetching the user's recently played tracks: the plays after a cursor (where they land and where the cursor
+comes from: :mod:`spotify_assets.lake.plays`).
 
-``GET /me/player/recently-played`` only remembers the user's last 50 plays, so plays are fetched often (the
-``plays_schedule``, hourly by default) and every run must land exactly the plays the lake does not hold yet:
-
-* **Cursor**: the newest play already landed — in the latest ``raw/plays/dt=…`` partition that holds a
-  file, the newest play *of that day* (a file may also hold plays of the next day, see
-  below, and those may not have landed in their own day's folder yet). No plays landed at all: no cursor,
-  and the run takes the last 50 plays.
-* **Fetch**: ``after=<cursor in ms>&limit=50`` (exclusive: only newer plays), following ``next`` while there
-  is one. When the answer holds 50 plays or more, plays older than those Spotify still remembers may have
-  happened since the cursor: the run warns (``possible_gap``) — run the schedule more often.
-* **Land**: every answer holding plays is written verbatim (the raw zone records real responses, never
-  a response cut in two) into the folder of each UTC day its plays were played on — one day usually, two
-  for a run just after midnight — as one new file per run and day, ``plays-<first>-<last>.jsonl.gz``,
-  named after that day's first and last play in it. Days are written oldest first, so a run that dies
-  half-way leaves the cursor behind everything not landed, and the next run fetches it again.
-
-The transform takes from a day's files the plays of that day only (the others are "played on another
-day") and keeps one row per ``played_at`` — overlapping files (two runs at once) never duplicate a play.
+``GET /me/player/recently-played?after=<cursor in ms>&limit=50`` (exclusive: only newer plays), following
+``next`` while there is one. Spotify remembers the last 50 plays only: when the answer holds 50 plays or more
+since the cursor, older ones may have happened and be forgotten — the fetch warns (``possible_gap``), and
+the schedule should run more often.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
-
-from ..lake.paths import PLAYS_SOURCE, raw_file
-from ..lake.raw import iter_raw_envelopes
-from ..lake.storage import Lake
 from .client import Response, SpotifyClient
 
 log = logging.getLogger(__name__)
 
 PLAYS_LIMIT = 50  # the API's maximum page, and as many plays as it remembers
 MAX_PAGES = 10  # a bound on following `next` (the API remembers 50 plays: one page in practice)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def played_at_ms(value: Any) -> int | None:
-    """``played_at`` (ISO 8601) as milliseconds since the epoch, UTC; None when it is not a timestamp."""
-    if not isinstance(value, str):
-        return None
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return (t - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _day_of(ms: int) -> str:
-    return (_EPOCH + timedelta(milliseconds=ms)).date().isoformat()
-
-
-def _plays_of(body: Any) -> list[int]:
-    """The ``played_at`` (ms) of the plays in a recently-played answer that have a readable one."""
-    items = body.get("items") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        return []
-    out = []
-    for it in items:
-        ms = played_at_ms(it.get("played_at")) if isinstance(it, dict) else None
-        if ms is not None:
-            out.append(ms)
-    return out
-
-
-def plays_cursor(lake: Lake) -> tuple[int | None, str | None]:
-    """``(newest landed play in ms, the partition it was found in)``, or ``(None, None)`` when no play landed
-    yet; see the module docstring."""
-    for day in reversed(lake.list_partitions(f"raw/{PLAYS_SOURCE}")):
-        own = [ms for env in iter_raw_envelopes(lake, PLAYS_SOURCE, day) if env.get("status") == 200
-               for ms in _plays_of(env.get("body")) if _day_of(ms) == day]
-        if own:
-            return max(own), day
-    return None, None
 
 
 @dataclass
@@ -121,8 +60,9 @@ def fetch_plays(client: SpotifyClient, after_ms: int | None, *, logger: logging.
             logger.warning("plays: %s; nothing more fetched", problem)
             break
         responses.append(resp)
-        found = _plays_of(resp.body)
-        plays += len(found)
+        items = resp.body.get("items")
+        found = len(items) if isinstance(items, list) else 0
+        plays += found
         nxt = resp.body.get("next")
         if not found or not isinstance(nxt, str) or not nxt:
             break
@@ -133,67 +73,11 @@ def fetch_plays(client: SpotifyClient, after_ms: int | None, *, logger: logging.
     if possible_gap:
         logger.warning("plays: %d plays since the last landed one (%s): Spotify remembers the last %d only, so "
                        "older plays may be lost; run the plays schedule more often (SPOTIFY_PLAYS_SCHEDULE_CRON)",
-                       plays, ms_iso(after_ms), PLAYS_LIMIT)
+                       plays, _iso(after_ms), PLAYS_LIMIT)
     return PlaysFetch(responses, after_ms, plays, possible_gap, problem)
 
 
-@dataclass
-class LandedDay:
-    """What one run wrote into one day's folder."""
-
-    path: str
-    plays: int  # plays of that day in the file
-    responses: int
-    bytes: int
-    first_ms: int
-    last_ms: int
 
 
-@dataclass
-class PlaysLanding:
-    days: dict[str, LandedDay] = field(default_factory=dict)  # day -> file written, oldest day first
-
-    @property
-    def plays(self) -> int:
-        return sum(d.plays for d in self.days.values())
-
-
-def _stamp(ms: int) -> str:
-    t = _EPOCH + timedelta(milliseconds=ms)
-    return t.strftime("%Y%m%dT%H%M%S") + f"{ms % 1000:03d}Z"
-
-
-def ms_iso(ms: int | None) -> str:
-    """Milliseconds since the epoch as ISO 8601 (UTC), or "none"."""
-    return "none" if ms is None else (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
-
-
-def land_plays(lake: Lake, responses: list[Response], *, fallback_day: str) -> PlaysLanding:
-    """Write the answers holding plays into the folders of the days they were played on (oldest day first).
-
-    An answer whose plays all lack a readable ``played_at`` goes to ``fallback_day`` (the run's), where the
-    transform quarantines them."""
-    by_day: dict[str, list[tuple[Response, list[int]]]] = {}
-    for resp in responses:
-        items = resp.body.get("items") if isinstance(resp.body, dict) else None
-        if not isinstance(items, list) or not items:
-            continue
-        found = _plays_of(resp.body)
-        days = sorted({_day_of(ms) for ms in found}) or [fallback_day]
-        for day in days:
-            by_day.setdefault(day, []).append((resp, [ms for ms in found if _day_of(ms) == day]))
-    landing = PlaysLanding()
-    for day in sorted(by_day):
-        entries = by_day[day]
-        own = sorted(ms for _, found in entries for ms in found)
-        first, last = (own[0], own[-1]) if own else (0, 0)
-        name = f"plays-{_stamp(first)}-{_stamp(last)}" if own else f"plays-unreadable-{_stamp(_now_ms())}"
-        data = gzip.compress(b"".join(orjson.dumps(resp.envelope()) + b"\n" for resp, _ in entries), mtime=0)
-        path = raw_file(PLAYS_SOURCE, day, name)
-        lake.write_bytes(path, data)
-        landing.days[day] = LandedDay(path, len(own), len(entries), len(data), first, last)
-    return landing
-
-
-def _now_ms() -> int:
-    return (datetime.now(UTC) - _EPOCH) // timedelta(milliseconds=1)
+def _iso(ms: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")

@@ -1,4 +1,4 @@
-"""Recently played into the raw zone (spotify/plays.py) against the emulator's deterministic history: the
+"""Recently played into the raw zone (spotify/plays.py fetches, lake/plays.py lands) against the emulator's deterministic history: the
 cursor, one file per run and day, runs across midnight, re-runs and overlapping runs, a run that died half-way,
 gaps, and a token without the scope. The transform then gives every play exactly once."""
 
@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from spotify_assets.emulator.listening import day_start_ms
+from spotify_assets.lake.plays import land_plays, plays_cursor
 from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake
-from spotify_assets.spotify.plays import fetch_plays, land_plays, plays_cursor
+from spotify_assets.spotify.plays import fetch_plays
 from spotify_assets.transform.pipeline import transform_partition
 
 from .conftest import client_for, settled_stats
@@ -42,7 +43,11 @@ def run(srv, lake, **kw):
         fetched = fetch_plays(client, after)
     finally:
         client.close()
-    return fetched, land_plays(lake, fetched.responses, fallback_day=srv.today().isoformat())
+    return fetched, land(lake, fetched, fallback_day=srv.today().isoformat())
+
+
+def land(lake, fetched, fallback_day):
+    return land_plays(lake, [r.envelope() for r in fetched.responses], fallback_day=fallback_day)
 
 
 def plays_table(lake, day):
@@ -138,8 +143,8 @@ def test_overlapping_runs_never_duplicate_a_play(start, lake):
     srv.set_now(at("2026-11-24T16:05:00"))
     late = fetch_plays(client, cursor)
     client.close()
-    land_plays(lake, early.responses, fallback_day="2026-11-24")
-    land_plays(lake, late.responses, fallback_day="2026-11-24")
+    land(lake, early, fallback_day="2026-11-24")
+    land(lake, late, fallback_day="2026-11-24")
     assert (early.plays, late.plays) == (8, 14) and len(files(lake, "2026-11-24")) == 2
     result = transform_partition(lake, "2026-11-24")
     assert result.tables["plays"].num_rows == 14
