@@ -76,7 +76,7 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
 
 def test_automation_page_lists_schedule_and_sensors(page, dagster_ui, screenshot):
     page.goto(f"{dagster_ui.url}/automation", wait_until="domcontentloaded")
-    for name in ("daily_schedule", "raw_landing_sensor", "automation_sensor", "run_failure_alert"):
+    for name in ("daily_schedule", "plays_schedule", "raw_landing_sensor", "automation_sensor", "run_failure_alert"):
         _wait_text(page, name, timeout=60_000)
     page.wait_for_timeout(500)
     screenshot(page, "03-automation")
@@ -90,6 +90,7 @@ def test_automation_page_lists_schedule_and_sensors(page, dagster_ui, screenshot
     states.update({s["name"]: s["sensorState"]["status"] for s in repo["sensors"]})
     assert states == {
         "daily_schedule": "STOPPED",
+        "plays_schedule": "STOPPED",
         "raw_landing_sensor": "STOPPED",
         "automation_sensor": "STOPPED",
         "run_failure_alert": "STOPPED",
