@@ -164,10 +164,10 @@ def handler(event: dict, context=None) -> dict:
         log.info("Ignoring s3 object %s: %s", item["object"], item["reason"])
 
     processed = []
+    if targets:
+        from spotify_assets.lake.raw import crawl_landed
     for (root, partition), keys in sorted(targets.items()):
         lake = _make_lake(root)
-        from spotify_assets.lake.raw import crawl_landed
-
         if not crawl_landed(lake, partition):  # plays land hourly from midnight; the daily run transforms the day
             log.info("Not transforming %s partition %s: only plays landed so far (the day's crawl has not)", root,
                      partition)

@@ -155,7 +155,9 @@ def _previous_records(lake, partition: str | None):
 def raw_spotify(
     context: dg.AssetExecutionContext, config: ExtractConfig, spotify: SpotifyResource, lake: LakeResource
 ):
-    """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone.
+    """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone:
+    the playlists and their items, tracks, albums and artists, and — with a user token — the user's top
+    tracks and artists and saved tracks (without one they are skipped, and a log line says so).
 
     The crawl makes the fewest requests it can: batch look-ups at their maximum sizes, maximum page
     sizes, one request for a playlist whose snapshot_id did not change since the previous partition, and
