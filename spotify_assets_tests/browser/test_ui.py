@@ -62,7 +62,8 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
     order = {g: i for i, g in enumerate(GROUPS)}
     assert all(order[a] < order[b] for a, b in group_edges), f"an edge points upstream: {group_edges}"
     assert {"raw_tracks", "tracks", "daily_top_tracks"} <= set(group_of)
-    catalog_tracks = [k for k, g in group_of.items() if g == "catalog" and k.endswith("tracks")]
+    # exactly tracks' catalog entry (catalog_top_tracks and catalog_saved_tracks are not its neighbours)
+    catalog_tracks = [k for k, g in group_of.items() if g == "catalog" and k.rsplit("/", 1)[-1] == "catalog_tracks"]
     _state["catalog_tracks"] = catalog_tracks[0] if catalog_tracks else None
 
     # One asset's neighbourhood: raw sources upstream of tracks, the catalog table downstream.
