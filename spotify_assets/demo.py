@@ -134,7 +134,8 @@ def _print_listening(partition: str) -> None:
         print("  top artists by plays, last 7 days: "
               + ", ".join(f"{r['artist_rank']}. {r['name']} ({r['plays']})" for r in top))
         hour = busiest[0]
-        print(f"  busiest hour today: {hour['hour']:02d}:00-{hour['hour'] + 1:02d}:00 ({hour['plays']} plays)")
+        plays = f"{hour['plays']} play" + ("s" if hour["plays"] != 1 else "")
+        print(f"  busiest hour today: {hour['hour']:02d}:00-{hour['hour'] + 1:02d}:00 ({plays})")
     print(f"  library: {library['saved']} saved tracks; {library['top_tracks']} top-track rows (3 time ranges)")
 
 
