@@ -5,9 +5,10 @@ checks into Dagster asset checks; :mod:`spotify_assets.wap` runs them between st
 
 Blocking checks (a failure holds the day back: nothing a consumer reads changes): keys unique and not
 null, referential integrity, value ranges, and "not empty" (an empty table where the previous published
-day had rows, or a day without a single row — unless accepted on purpose). Warning checks (published
-anyway, flagged in the UI): the row count moved a lot or the column schema changed against the previous
-published day; a high quarantine share; files in the table's raw partition folders that are not read.
+day had rows, or a day without a single catalog row — unless accepted on purpose; the listening tables
+may be empty, see :data:`MAY_BE_EMPTY`). Warning checks (published anyway, flagged in the UI): the row
+count moved a lot (not for plays, see :data:`ROW_COUNT_VARIES`) or the column schema changed against the
+previous published day; a high quarantine share; files in the table's raw partition folders that are not read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .lake.parquet import read_table_file, read_table_partitions
 from .lake.publication import Staging, previous_published
 from .lake.quarantine import read_quarantine, read_quarantine_file
 from .lake.storage import Lake
-from .tables import TABLE_SOURCES, TABLES
+from .tables import LISTENING_TABLES, TABLE_SOURCES, TABLES
 
 ROW_COUNT_MAX_CHANGE = float(os.environ.get("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", "0.5"))
 QUARANTINE_MAX_SHARE = float(os.environ.get("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", "0.01"))
@@ -40,15 +41,38 @@ REFERENCES = [
     ("artist_genres", "artist_id", "artists", "artist_id", None),
     ("playlist_items", "playlist_id", "playlists", "playlist_id", None),
     ("playlist_items", "item_id", "tracks", "track_id", ("item_type", "track")),
+    ("plays", "track_id", "tracks", "track_id", None),
+    ("top_tracks", "track_id", "tracks", "track_id", None),
+    ("top_artists", "artist_id", "artists", "artist_id", None),
+    ("saved_tracks", "track_id", "tracks", "track_id", None),
 ]
 
-# table -> [(column, low, high)]; high "partition" means "not after the partition's day"
+# table -> [(column, low, high)]; "partition" as high means "not after the partition's day" (a date column:
+# that day; a timestamp: its last microsecond, UTC), as low (timestamps only) "not before the day's start"
 RANGES = {
     "tracks": [("popularity", 0, 100), ("duration_ms", 0, None), ("disc_number", 0, None)],
     "albums": [("popularity", 0, 100), ("total_tracks", 0, None), ("release_date", None, "partition")],
     "artists": [("popularity", 0, 100), ("followers", 0, None)],
     "playlists": [("followers", 0, None), ("total_items", 0, None)],
     "playlist_items": [("position", 0, None)],
+    "plays": [("played_at", "partition", "partition")],
+    "top_tracks": [("rank", 1, None)],
+    "top_artists": [("rank", 1, None)],
+    "saved_tracks": [("added_at", None, "partition")],
+}
+
+# Tables that may be empty on a day, and why: the user's own data. An empty catalog table still blocks.
+MAY_BE_EMPTY = {
+    "plays": "a day without listening is legitimate (and without a user token nothing is fetched)",
+    "top_tracks": "without a user token (client credentials only) nothing is fetched; a new account has no top items",
+    "top_artists": "without a user token (client credentials only) nothing is fetched; a new account has no top items",
+    "saved_tracks": "without a user token (client credentials only) nothing is fetched; a user may save nothing",
+}
+assert set(MAY_BE_EMPTY) == set(LISTENING_TABLES)
+
+# Tables whose row count changes day over day as a matter of course: the drift check compares their schema only.
+ROW_COUNT_VARIES = {
+    "plays": "listening varies from day to day, and a day is transformed hourly while it is still going on",
 }
 
 
@@ -164,12 +188,24 @@ def _check_references(table: str, day: DayTables) -> Verdict:
     return _verdict(rules)
 
 
+def _partition_bound(data: pa.Table, column: str, bound, partition: str, *, end: bool):
+    """A RANGES bound as a value of ``column``'s type: "partition" becomes the partition day (a date column)
+    or its first / last microsecond in UTC (a timestamp column)."""
+    if bound != "partition":
+        return bound
+    day = dt.date.fromisoformat(partition)
+    if not pa.types.is_timestamp(data.schema.field(column).type):
+        return day
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return start + dt.timedelta(days=1, microseconds=-1) if end else start
+
+
 def _check_ranges(table: str, day: DayTables) -> Verdict:
     data = day[table]
-    partition_day = dt.date.fromisoformat(day.partition)
     return _verdict(
         [
-            (column, quality.within_range(data, column, low, partition_day if high == "partition" else high))
+            (column, quality.within_range(data, column, _partition_bound(data, column, low, day.partition, end=False),
+                                          _partition_bound(data, column, high, day.partition, end=True)))
             for column, low, high in RANGES[table]
         ]
     )
@@ -184,15 +220,17 @@ def _check_not_empty(table: str, day: DayTables) -> Verdict:
         return True, f"{rows} rows", metadata
     if day.accept_empty:
         return True, "empty, accepted on purpose (accept_empty)", metadata
+    if table in MAY_BE_EMPTY:
+        return True, f"empty, which is allowed: {MAY_BE_EMPTY[table]}", metadata
     if previous_rows:
         return False, (
             f"no rows, although {previous_day} had {previous_rows}: the extraction found nothing (wrong seed "
             "ids, an emptied account, a broken source?). Re-run with accept_empty: true to publish it anyway."
         ), metadata
-    if not any(day[t].num_rows for t in TABLES):
+    if not any(day[t].num_rows for t in TABLES if t not in MAY_BE_EMPTY):
         return False, (
-            "the whole day is empty: no table has a single row. Re-run with accept_empty: true to publish "
-            "an empty day on purpose."
+            "the whole day is empty: no catalog table has a single row. Re-run with accept_empty: true to "
+            "publish an empty day on purpose."
         ), metadata
     return True, "empty, as was the previous published day", metadata
 
@@ -202,7 +240,7 @@ def _check_drift(table: str, day: DayTables) -> Verdict:
     previous_day, previous = day.previous(table)
     if previous is None:
         return True, "no previous published day to compare", {}
-    change = quality.relative_change(current.num_rows, previous.num_rows)
+    change = None if table in ROW_COUNT_VARIES else quality.relative_change(current.num_rows, previous.num_rows)
     schema_diff = quality.schema_differences(current.schema, previous.schema)
     problems = []
     if change is not None and change > ROW_COUNT_MAX_CHANGE:
@@ -248,7 +286,9 @@ def _describe_references(table: str) -> str:
 
 def _describe_ranges(table: str) -> str:
     def bound(value, default):
-        return "the partition day" if value == "partition" else default if value is None else value
+        if value == "partition":
+            return "the partition day's start" if default == "-inf" else "the partition day"
+        return default if value is None else value
 
     return ", ".join(f"{c} in [{bound(lo, '-inf')}, {bound(hi, '+inf')}]" for c, lo, hi in RANGES[table])
 
@@ -281,12 +321,15 @@ CHECKS = [
     ),
     CheckDef(
         "not_empty", True, _check_not_empty,
-        lambda t: "Fails when the table is empty although its previous published day had rows, or when the "
+        lambda t: f"Passes when empty: {MAY_BE_EMPTY[t]}." if t in MAY_BE_EMPTY else
+        "Fails when the table is empty although its previous published day had rows, or when the "
         "whole day is empty; run the transform with accept_empty: true to publish such a day on purpose.",
     ),
     CheckDef(
         "stable_against_previous_partition", False, _check_drift,
-        lambda t: "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
+        lambda t: f"Warns when the column schema changed from the previous published day (not the row count: "
+        f"{ROW_COUNT_VARIES[t]})." if t in ROW_COUNT_VARIES else
+        "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
         f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the previous published day, or the column schema changed.",
     ),
     CheckDef(

@@ -1,4 +1,5 @@
-"""``make demo``: today's partition end to end, then a summary of what landed and one analytics result.
+"""``make demo``: today's partition end to end, then a summary of what landed, one analytics result and the
+user's listening (plays today, top artists, busiest hour).
 
 With no Spotify credentials the bundled emulator is started in-process, so this runs offline on a fresh
 laptop. Runs go to the instance in ``$DAGSTER_HOME`` (the Makefile points it at ``./data/dagster_home``)
@@ -15,9 +16,9 @@ import dagster as dg
 
 from .defs.partitions import today_utc
 from .defs.resources import current_environment, lake_resource
-from .lake.paths import RAW_SOURCES
+from .lake.paths import PLAYS_SOURCE, RAW_SOURCES
 from .lake.quarantine import read_quarantine
-from .lake.raw import list_raw_files
+from .lake.raw import iter_raw_envelopes, list_raw_files
 
 
 def _instance() -> dg.DagsterInstance:
@@ -65,7 +66,10 @@ def main() -> int:
     raw_rows = []
     for source in RAW_SOURCES:
         files = list_raw_files(lake, source, partition)[0]
-        raw_rows.append((source, len(files), responses.get(f"raw_{source}", 0), sum(f.size for f in files)))
+        # plays: every file of the day, whichever run landed it (each run adds one)
+        n = sum(1 for _ in iter_raw_envelopes(lake, source, partition)) if source == PLAYS_SOURCE \
+            else responses.get(f"raw_{source}", 0)
+        raw_rows.append((source, len(files), n, sum(f.size for f in files)))
     _print_table("Raw zone", raw_rows, ("source", "files", "responses", "bytes (gz)"))
 
     table_rows = []
@@ -78,6 +82,7 @@ def main() -> int:
     print(f"\nWhole run {seconds:.1f} s; slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
     print(f"Lake: {lake.uri()}")
     _print_analytics_sample(partition)
+    _print_listening(partition)
     print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with this run in its history.")
     return 0
 
@@ -99,6 +104,39 @@ def _print_analytics_sample(partition: str) -> None:
         rows,
         tuple(result.table.column_names),
     )
+
+
+def _print_listening(partition: str) -> None:
+    """Plays today, the top 3 artists by plays over the last 7 days, and today's busiest hour (UTC)."""
+    from .warehouse.resources import build_query_engine
+
+    engine = build_query_engine()
+    try:
+        today = engine.query(
+            "SELECT count(*) AS plays, min(played_at) AS first, max(played_at) AS last FROM plays "
+            f"WHERE dt = '{partition}'").table.to_pylist()[0]
+        top = engine.query(
+            "SELECT artist_rank, name, plays FROM top_artists_by_plays "
+            f"WHERE dt = '{partition}' AND window_days = 7 ORDER BY artist_rank LIMIT 3").table.to_pylist()
+        busiest = engine.query(
+            "SELECT hour(played_at) AS hour, count(*) AS plays FROM plays "
+            f"WHERE dt = '{partition}' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1").table.to_pylist()
+        library = engine.query(
+            f"SELECT (SELECT count(*) FROM saved_tracks WHERE dt = '{partition}') AS saved, "
+            f"(SELECT count(*) FROM top_tracks WHERE dt = '{partition}') AS top_tracks").table.to_pylist()[0]
+    finally:
+        engine.close()
+    print(f"\nListening on {partition} (UTC; tables plays, top_artists_by_plays)")
+    if not today["plays"]:
+        print("  no plays today yet (a day without listening, or no user token: see the raw_plays metadata)")
+    else:
+        print(f"  plays today: {today['plays']} (first {today['first']:%H:%M}, last {today['last']:%H:%M})")
+        print("  top artists by plays, last 7 days: "
+              + ", ".join(f"{r['artist_rank']}. {r['name']} ({r['plays']})" for r in top))
+        hour = busiest[0]
+        plays = f"{hour['plays']} play" + ("s" if hour["plays"] != 1 else "")
+        print(f"  busiest hour today: {hour['hour']:02d}:00-{hour['hour'] + 1:02d}:00 ({plays})")
+    print(f"  library: {library['saved']} saved tracks; {library['top_tracks']} top-track rows (3 time ranges)")
 
 
 if __name__ == "__main__":

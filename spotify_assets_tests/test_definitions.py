@@ -12,10 +12,12 @@ def test_definitions_load_with_every_layer_and_resource():
     groups: dict[str, set[str]] = {}
     for key in graph.get_all_asset_keys():
         groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
-    assert groups["raw"] == {f"raw_{s}" for s in ("playlists", "playlist_items", "tracks", "albums", "artists")}
+    assert groups["raw"] == {f"raw_{s}" for s in ("playlists", "playlist_items", "tracks", "albums", "artists",
+                                                  "top_tracks", "top_artists", "saved_tracks", "plays")}
     assert groups["transformed"] == set(TABLES)
     assert groups["catalog"] == {f"catalog_{t}" for t in TABLES}
-    assert groups["analytics"] == {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"}
+    assert groups["analytics"] == {"daily_top_tracks", "artist_trend", "genre_share", "playlist_churn",
+                                   "listening_by_hour", "top_artists_by_plays", "discoveries"}
     assert groups["insights"] == {"weekly_movers"}
     # lineage runs raw -> transformed -> catalog -> analytics
     assert dg.AssetKey("raw_tracks") in graph.get(dg.AssetKey("tracks")).parent_keys

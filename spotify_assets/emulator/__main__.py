@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-from datetime import date
+from datetime import date, datetime
 
 from . import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN, EmulatorConfig
 from .server import EmulatorServer
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate-limit", type=int, default=None, help="max requests per rolling 30 s window")
     ap.add_argument("--token-lifetime", type=float, default=3600)
     ap.add_argument("--today", type=date.fromisoformat, default=None, help="catalog clock, YYYY-MM-DD")
+    ap.add_argument("--now", type=datetime.fromisoformat, default=None,
+                    help="the whole clock, e.g. 2026-11-24T13:05:00Z (only plays up to it exist); overrides --today")
     ap.add_argument("--dev-keep-disputed-fields", action="store_true",
                     help="development mode: also send external_ids, label, linked_from and album_group "
                          "(left out by default: sources disagree on whether Spotify still sends them)")
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     gc.set_threshold(100_000, 50, 1000)
     cfg = EmulatorConfig(port=a.port, seed=a.seed, scale=a.scale, mode=a.mode, latency_ms=a.latency_ms,
                          fault_rate=a.fault_rate, rate_limit=a.rate_limit, token_lifetime_s=a.token_lifetime,
-                         today=a.today, dev_keep_disputed_fields=a.dev_keep_disputed_fields)
+                         today=a.today, now=a.now, dev_keep_disputed_fields=a.dev_keep_disputed_fields)
     server = EmulatorServer(cfg)
     c = server.catalog.counts()
     kept = ", disputed fields kept" if cfg.mode == "development" and cfg.dev_keep_disputed_fields else ""

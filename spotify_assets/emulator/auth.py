@@ -1,6 +1,10 @@
 """Tokens and the OAuth flows of accounts.spotify.com: client credentials, authorization code
 (with client secret or PKCE S256) and refresh tokens. State is in memory and thread-safe.
 
+Scopes: a token carries the scopes the user granted at the login (the ``scope`` of the ``/authorize``
+request); the well-known demo refresh token carries all of :data:`ALL_SCOPES`. The user-data endpoints
+that need one answer 403 "Insufficient client scope" without it, as Spotify does.
+
 Refresh tokens follow the rules in force since 2026-07-20: a refresh answer carries no new refresh
 token (the one from the login stays in use), and a refresh token stops working six calendar months
 after the user authorized the app (on the emulator's clock): the token endpoint then answers
@@ -22,12 +26,20 @@ from urllib.parse import parse_qs
 
 from .config import EMULATOR_REFRESH_TOKEN
 
+# Every scope the emulator knows (granted to the demo refresh token).
+ALL_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-read-private", "user-read-email",
+              "user-library-read", "user-top-read", "user-read-recently-played", "user-follow-read")
+
 
 @dataclass
 class Token:
     user: str | None  # None for client-credentials tokens (no user context)
     client_id: str
     expires_at: float
+    scopes: frozenset[str] = frozenset(ALL_SCOPES)
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 REFRESH_TOKEN_LIFETIME_MONTHS = 6
@@ -58,9 +70,9 @@ class TokenStore:
         self._lock = threading.Lock()
         self._tokens: dict[str, Token] = {}
         self._codes: dict[str, dict] = {}
-        # refresh token -> (user, the emulator day the user authorized the app)
-        self._refresh: dict[str, tuple[str, date]] = {
-            EMULATOR_REFRESH_TOKEN: (demo_user, demo_refresh_authorized or today())
+        # refresh token -> (user, the emulator day the user authorized the app, the scopes granted)
+        self._refresh: dict[str, tuple[str, date, frozenset[str]]] = {
+            EMULATOR_REFRESH_TOKEN: (demo_user, demo_refresh_authorized or today(), frozenset(ALL_SCOPES))
         }
 
     # --------------------------------------------------------------- bearer check
@@ -79,10 +91,10 @@ class TokenStore:
             return None, "The access token expired"
         return tok, None
 
-    def _issue(self, user: str | None, client_id: str) -> str:
+    def _issue(self, user: str | None, client_id: str, scopes: frozenset[str] = frozenset()) -> str:
         value = "BQ" + secrets.token_urlsafe(48)
         with self._lock:
-            self._tokens[value] = Token(user, client_id, time.monotonic() + self.lifetime_s)
+            self._tokens[value] = Token(user, client_id, time.monotonic() + self.lifetime_s, scopes)
         return value
 
     # --------------------------------------------------------------- /authorize
@@ -101,7 +113,8 @@ class TokenStore:
         code = "AQ" + secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = {"client_id": params["client_id"], "redirect_uri": redirect,
-                                 "challenge": params.get("code_challenge"), "expires": time.monotonic() + 600}
+                                 "challenge": params.get("code_challenge"), "expires": time.monotonic() + 600,
+                                 "scopes": frozenset((params.get("scope") or "").split())}
         sep = "&" if "?" in redirect else "?"
         loc = f"{redirect}{sep}code={code}"
         if "state" in params:
@@ -153,22 +166,26 @@ class TokenStore:
             else:
                 self._check_client(cid, secret, need_secret=True)
             refresh = "AQ" + secrets.token_urlsafe(40)
+            scopes = info["scopes"]
             with self._lock:
-                self._refresh[refresh] = (self.demo_user, self.today())
-            return {"access_token": self._issue(self.demo_user, cid), "token_type": "Bearer",
-                    "expires_in": int(self.lifetime_s), "refresh_token": refresh,
-                    "scope": "playlist-read-private playlist-read-collaborative user-read-private user-read-email"}
+                self._refresh[refresh] = (self.demo_user, self.today(), scopes)
+            return {"access_token": self._issue(self.demo_user, cid, scopes), "token_type": "Bearer",
+                    "expires_in": int(self.lifetime_s), "refresh_token": refresh, "scope": _scope_text(scopes)}
         if grant == "refresh_token":
             self._check_client(cid, secret, need_secret=False)
             with self._lock:
                 found = self._refresh.get(form.get("refresh_token", ""))
             if found is None:
                 raise AuthError(400, "invalid_grant", "Invalid refresh token")
-            user, authorized = found
+            user, authorized, scopes = found
             if self.today() >= refresh_token_expiry(authorized):
                 raise AuthError(400, "invalid_grant", "Refresh token expired")
             # No "refresh_token" in the answer: refresh tokens are not rotated any more.
-            return {"access_token": self._issue(user, cid or ""), "token_type": "Bearer",
-                    "expires_in": int(self.lifetime_s),
-                    "scope": "playlist-read-private playlist-read-collaborative user-read-private user-read-email"}
+            return {"access_token": self._issue(user, cid or "", scopes), "token_type": "Bearer",
+                    "expires_in": int(self.lifetime_s), "scope": _scope_text(scopes)}
         raise AuthError(400, "unsupported_grant_type", f"grant_type parameter is missing or unsupported: {grant}")
+
+
+def _scope_text(scopes: frozenset[str]) -> str:
+    """The granted scopes as the token endpoint lists them (space-separated, in a stable order)."""
+    return " ".join(sorted(scopes))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 # Well-known credentials: any client id/secret is accepted unless the config pins them, and this
 # refresh token always belongs to the emulator's demo user (so /v1/me/* works with no account).
@@ -23,6 +23,9 @@ class EmulatorConfig:
     rate_limit: int | None = None  # max requests per rolling 30 s window; None = unlimited
     token_lifetime_s: float = 3600
     today: date | None = None  # catalog clock; None = UTC today at each request
+    # The full clock (UTC) when plays matter: only plays up to it exist. Sets today too. None: today's date
+    # (above) at the wall clock's time of day.
+    now: datetime | None = None
     # The day the demo user authorized the app for EMULATOR_REFRESH_TOKEN (it stops working six months
     # later on the emulator's clock); None = the emulator's day at start.
     demo_refresh_token_authorized: date | None = None

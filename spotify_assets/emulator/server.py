@@ -15,7 +15,7 @@ import time
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
@@ -24,6 +24,7 @@ from .auth import AuthError, Token, TokenStore
 from .catalog import DEMO_USER_ID, SPOTIFY_USER_ID, Catalog
 from .config import EmulatorConfig
 from .ids import is_base62_id
+from .listening import REMEMBERED_PLAYS, TIME_RANGE_DAYS, Listening, ms_to_iso, ms_to_iso_seconds
 from .shapes import Shaper
 
 _SEARCH_SPACE = 20_000  # search scans at most this many names per type (bounded at ``large``)
@@ -62,7 +63,9 @@ class EmulatorApp:
         self.catalog = Catalog(cfg.seed, cfg.scale)
         self.shaper = Shaper(self.catalog, base_url + "/v1", cfg.mode, keep_disputed=cfg.dev_keep_disputed_fields)
         self.extended = self.shaper.extended
-        self._today = cfg.today
+        self.listening = Listening(self.catalog)
+        self._today = _utc(cfg.now).date() if cfg.now else cfg.today
+        self._time = _utc(cfg.now).time() if cfg.now else None
         self._clock_lock = threading.Lock()
         self.tokens = TokenStore(cfg.token_lifetime_s, DEMO_USER_ID, cfg.require_client_id, cfg.require_client_secret,
                                  today=self.today, demo_refresh_authorized=cfg.demo_refresh_token_authorized)
@@ -72,13 +75,27 @@ class EmulatorApp:
         self.routes = self._routes()
 
     # ------------------------------------------------------------------ clock
+    def now(self) -> datetime:
+        """The emulator's clock (UTC): the set day or today, at the set time of day or the wall clock's."""
+        real = datetime.now(UTC)
+        with self._clock_lock:
+            day, time_of_day = self._today, self._time
+        return datetime.combine(day or real.date(), time_of_day or real.time().replace(tzinfo=None), tzinfo=UTC)
+
     def today(self) -> date:
         with self._clock_lock:
             return self._today or datetime.now(UTC).date()
 
     def set_today(self, d: date | None) -> None:
+        """Move the catalog's day (the time of day stays as it was: set, or the wall clock's)."""
         with self._clock_lock:
             self._today = d
+
+    def set_now(self, when: datetime | None) -> None:
+        """Set the whole clock (UTC; a naive datetime is taken as UTC); None: back to the wall clock."""
+        with self._clock_lock:
+            self._today = _utc(when).date() if when else None
+            self._time = _utc(when).time() if when else None
 
     # ------------------------------------------------------------------ routing table
     def _routes(self) -> list[tuple[re.Pattern, str, object]]:
@@ -92,6 +109,8 @@ class EmulatorApp:
             ("/v1/albums/{id}/tracks", self.get_album_tracks),
             ("/v1/artists", self.get_artists), ("/v1/artists/{id}", self.get_artist),
             ("/v1/artists/{id}/albums", self.get_artist_albums), ("/v1/search", self.get_search),
+            ("/v1/me/player/recently-played", self.get_recently_played), ("/v1/me/top/{id}", self.get_top),
+            ("/v1/me/tracks", self.get_saved_tracks),
         ]
         return [(re.compile(t.replace("{id}", "([^/]+)") + "/?"), t, fn) for t, fn in table]
 
@@ -106,6 +125,11 @@ class EmulatorApp:
     def _need_user(self, tok: Token) -> None:
         if tok.user is None:
             raise ApiError(401, "Unauthorized.")
+
+    def _need_scope(self, tok: Token, scope: str) -> None:
+        self._need_user(tok)
+        if not tok.has_scope(scope):
+            raise ApiError(403, "Insufficient client scope")
 
     def _dev_removed(self) -> None:
         if not self.extended:
@@ -301,6 +325,70 @@ class EmulatorApp:
         return self.shaper.paging(f"/artists/{raw}/albums", items, limit, offset, len(albums),
                                   self._extra(q, "include_groups", "market"))
 
+    # ------------------------------------------------------------------ the user's listening
+    def get_recently_played(self, tok: Token, q: dict, day: int) -> dict:
+        """The demo user's last plays up to the clock (only the last 50 are remembered), newest first.
+
+        ``before=<ms>``: the newest ``limit`` remembered plays before it (no cursor: before now); ``next``
+        pages back in time (``before`` = the page's oldest). ``after=<ms>``: the ``limit`` plays right after
+        it, so a client catches up without gaps; ``next`` pages forward (``after`` = the page's newest).
+        Both cursors are exclusive; ``cursors`` is null when the page is empty.
+        """
+        self._need_scope(tok, "user-read-recently-played")
+        limit = _int_param(q, "limit", 20, 1, 50, "Invalid limit")
+        after = _int_param(q, "after", -1, 0, None, "Invalid after cursor")
+        before = _int_param(q, "before", -1, 0, None, "Invalid before cursor")
+        if after >= 0 and before >= 0:
+            raise ApiError(400, "Only one of after and before may be given")
+        now_ms = int(self.now().timestamp() * 1000)
+        remembered = self.listening.remembered(now_ms)  # newest first
+        if after >= 0:
+            newer = [p for p in remembered if p.at_ms > after]
+            page, more = newer[-limit:], len(newer) > limit
+            cursor = {"after": page[0].at_ms} if page else None
+        else:
+            older = [p for p in remembered if before < 0 or p.at_ms < before]
+            page, more = older[:limit], len(older) > limit
+            cursor = {"before": page[-1].at_ms} if page else None
+        items = [{"track": self.shaper.track(p.track, day, False), "played_at": ms_to_iso(p.at_ms),
+                  "context": self.shaper.context(p.context)} for p in page]
+        requested = {"limit": limit, **({"after": after} if after >= 0 else {}),
+                     **({"before": before} if before >= 0 else {})}
+        base = f"{self.shaper.api}/me/player/recently-played?"
+        return {
+            "items": items,
+            "next": base + urlencode({"limit": limit, **cursor}) if more and cursor else None,
+            "cursors": {"after": str(page[0].at_ms), "before": str(page[-1].at_ms)} if page else None,
+            "limit": limit,
+            "href": base + urlencode(requested),
+        }
+
+    def get_top(self, tok: Token, q: dict, day: int, kind: str) -> dict:
+        """The demo user's top artists or tracks for a time range, ranked by the plays before today."""
+        if kind not in ("artists", "tracks"):
+            raise ApiError(400, f"Unsupported type: {kind[:40]}")
+        self._need_scope(tok, "user-top-read")
+        time_range = q.get("time_range") or "medium_term"
+        if time_range not in TIME_RANGE_DAYS:
+            raise ApiError(400, "Invalid time range")
+        limit = _int_param(q, "limit", 20, 1, 50, "Invalid limit")
+        offset = _int_param(q, "offset", 0, 0, None, "Invalid offset")
+        ranked = self.listening.top(kind, time_range, day)
+        build = (lambda t: self.shaper.track(t, day, False)) if kind == "tracks" else (lambda a: self.shaper.artist(a, day))
+        items = [build(x) for x in ranked[offset:offset + limit]]
+        return self.shaper.paging(f"/me/top/{kind}", items, limit, offset, len(ranked), {"time_range": time_range})
+
+    def get_saved_tracks(self, tok: Token, q: dict, day: int) -> dict:
+        """The demo user's saved tracks (Liked Songs) as of the start of today, most recently saved first."""
+        self._need_scope(tok, "user-library-read")
+        limit = _int_param(q, "limit", 20, 1, 50, "Invalid limit")
+        offset = _int_param(q, "offset", 0, 0, None, "Invalid offset")
+        market = self._market(q)
+        saved = self.listening.saved(day)
+        items = [{"added_at": ms_to_iso_seconds(at), "track": self.shaper.track(t, day, market)}
+                 for t, at in saved[offset:offset + limit]]
+        return self.shaper.paging("/me/tracks", items, limit, offset, len(saved), self._extra(q, "market"))
+
     # ------------------------------------------------------------------ search
     def get_search(self, tok: Token, q: dict, day: int) -> dict:
         query = (q.get("q") or "").strip()
@@ -349,6 +437,7 @@ class EmulatorApp:
         owned = [c.id("playlist", p) for p in range(c.n_playlists) if c.playlist(p)["owner"] == DEMO_USER_ID]
         return {
             "scale": c.scale, "seed": c.seed, "mode": self.cfg.mode, "today": self.today().isoformat(),
+            "now": self.now().isoformat(timespec="milliseconds"), "remembered_plays": REMEMBERED_PLAYS,
             "dev_keep_disputed_fields": self.cfg.dev_keep_disputed_fields,
             "counts": c.counts(), "demo_user_id": DEMO_USER_ID,
             "sample_ids": {k: [c.id(k, i) for i in range(min(5, c.count(k)))]
@@ -460,12 +549,16 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_admin/clock":
             if method == "POST":
                 try:
-                    raw = orjson.loads(body or b"{}").get("today")
-                    app.set_today(date.fromisoformat(raw) if raw else None)
+                    data = orjson.loads(body or b"{}")
+                    if data.get("now"):
+                        app.set_now(datetime.fromisoformat(data["now"]))
+                    else:
+                        raw = data.get("today")
+                        app.set_today(date.fromisoformat(raw) if raw else None)
                 except (ValueError, AttributeError, orjson.JSONDecodeError):
-                    self._send(400, _error(400, 'expected {"today": "YYYY-MM-DD"}'))
+                    self._send(400, _error(400, 'expected {"today": "YYYY-MM-DD"} or {"now": "YYYY-MM-DDTHH:MM:SSZ"}'))
                     return
-            out = {"today": app.today().isoformat()}
+            out = {"today": app.today().isoformat(), "now": app.now().isoformat(timespec="milliseconds")}
         elif path == "/_admin/catalog" and method == "GET":
             out = app.catalog_summary()
         else:
@@ -587,6 +680,12 @@ class EmulatorServer:
     def today(self) -> date:
         return self.app.today()
 
+    def set_now(self, when: datetime | None) -> None:
+        self.app.set_now(when)
+
+    def now(self) -> datetime:
+        return self.app.now()
+
     def stats(self) -> dict:
         return self.app.stats.snapshot()
 
@@ -609,6 +708,11 @@ class EmulatorServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _utc(when: datetime) -> datetime:
+    """``when`` in UTC (a naive datetime is taken as UTC)."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def start_emulator(cfg: EmulatorConfig | None = None) -> EmulatorServer:

@@ -200,6 +200,19 @@ class Shaper:
         d["show"] = self.simplified_show(f["show"])
         return d
 
+    # ------------------------------------------------------------------ listening
+    def context(self, ctx: tuple[str, int] | None) -> dict | None:
+        """The ContextObject of a play: a playlist, album or artist, the saved tracks ("collection"), or none."""
+        if ctx is None:
+            return None
+        kind, index = ctx
+        if kind == "collection":
+            return {"external_urls": {"spotify": f"{OPEN}/collection/tracks"}, "href": f"{self.api}/me/tracks",
+                    "type": "collection", "uri": f"spotify:user:{DEMO_USER_ID}:collection"}
+        id_ = self.c.id(kind, index)
+        return {"external_urls": {"spotify": f"{OPEN}/{kind}/{id_}"}, "href": f"{self.api}/{kind}s/{id_}",
+                "type": kind, "uri": f"spotify:{kind}:{id_}"}
+
     # ------------------------------------------------------------------ paging & playlists
     def paging(self, path: str, items: list, limit: int, offset: int, total: int, extra: dict | None = None) -> dict:
         """A PagingObject with absolute next/previous URLs that keep the other query parameters."""

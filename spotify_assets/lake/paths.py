@@ -8,7 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-RAW_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists")
+# What the daily crawl (the raw_spotify assets) lands: the catalog, then the user's top items and saved tracks.
+CRAWL_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists", "top_tracks", "top_artists",
+                 "saved_tracks")
+# Recently played tracks: landed by their own asset (raw_plays) on its own schedule, one file per run.
+PLAYS_SOURCE = "plays"
+RAW_SOURCES = (*CRAWL_SOURCES, PLAYS_SOURCE)
 RAW_SUFFIX = ".jsonl.gz"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")

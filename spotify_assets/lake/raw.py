@@ -1,6 +1,6 @@
 """The raw zone: verbatim HTTP responses, one JSON envelope per line, gzip-compressed.
 
-Envelope (DESIGN.md): ``{"request": "/v1/tracks?ids=a,b", "status": 200, "fetched_at": "…Z", "body": …}``.
+Envelope: ``{"request": "/v1/tracks?ids=a,b", "status": 200, "fetched_at": "…Z", "body": …}``.
 Our extractor writes one file per source and partition (``spotify_assets.jsonl.gz``), so re-running a
 partition replaces that file instead of adding rows; files landed by other tools sit beside it and are
 read too. Which files are read is one rule (:func:`list_raw_files`, see :mod:`.paths`); damaged gzip
@@ -18,16 +18,20 @@ from dataclasses import dataclass
 import orjson
 
 from .gzip_stream import GzipDamage, GzipReader
-from .paths import RAW_SOURCES, is_hidden, raw_dir, raw_file, unread_reason
+from .paths import CRAWL_SOURCES, PLAYS_SOURCE, is_hidden, raw_dir, raw_file, unread_reason
 from .storage import Lake, LakeFile, local_spool
 
 log = logging.getLogger(__name__)
 
 EXTRACTOR_FILE_NAME = "spotify_assets"
+PLAYS_FILE_PREFIX = "plays-"  # raw_plays' files: plays-<first>-<last> (see .plays)
 
 
-def is_extractor_file(name: str) -> bool:
-    """Whether a raw file name is one our own extractor writes (``spotify_assets…``), not another tool's."""
+def is_extractor_file(source: str, name: str) -> bool:
+    """Whether a raw file is one our own assets write (the crawl's ``spotify_assets…``, ``raw_plays``'
+    ``plays-…``), not another tool's: the run that wrote it materialized its asset already."""
+    if source == PLAYS_SOURCE and name.startswith(PLAYS_FILE_PREFIX):
+        return True
     return name.startswith(EXTRACTOR_FILE_NAME)
 READ_BLOCK = 4 * 1024 * 1024  # decompressed bytes per read
 
@@ -130,10 +134,12 @@ class RawPartitionWriter:
     """Thread-safe sink for one partition's raw responses, one spooled gzip file per source.
 
     Lines are spooled to local temporary files while the crawl runs; :meth:`commit` uploads each
-    source's file atomically, replacing the extractor's previous file for that partition.
+    source's file atomically, replacing the extractor's previous file for that partition. ``sources``:
+    the sources it writes (by default the daily crawl's; plays are landed by :mod:`spotify_assets.spotify.plays`).
     """
 
-    def __init__(self, lake: Lake, partition: str, *, name: str = EXTRACTOR_FILE_NAME, compresslevel: int = 6):
+    def __init__(self, lake: Lake, partition: str, *, name: str = EXTRACTOR_FILE_NAME, compresslevel: int = 6,
+                 sources: tuple[str, ...] = CRAWL_SOURCES):
         self.lake = lake
         self.partition = partition
         self.name = name
@@ -142,10 +148,10 @@ class RawPartitionWriter:
         self._spool_dir = self._spool_ctx.__enter__().rsplit("/", 1)[0]
         self._files = {
             s: gzip.open(f"{self._spool_dir}/{s}.jsonl.gz", "wb", compresslevel=compresslevel)
-            for s in RAW_SOURCES
+            for s in sources
         }
-        self.records = dict.fromkeys(RAW_SOURCES, 0)
-        self.raw_bytes = dict.fromkeys(RAW_SOURCES, 0)
+        self.records = dict.fromkeys(sources, 0)
+        self.raw_bytes = dict.fromkeys(sources, 0)
 
     def write(self, source: str, envelope: dict) -> None:
         line = orjson.dumps(envelope) + b"\n"

@@ -2,7 +2,11 @@
 
 Plan (``M`` = quota mode, see :mod:`.mode`):
 
-1. ``/v1/me/playlists?limit=50`` pages when the token is a user token and ``include_my_playlists``.
+1. ``/v1/me/playlists?limit=50`` pages when the token is a user token and ``include_my_playlists``; with
+   ``include_my_library`` (and a user token) the user's top artists and tracks (``/v1/me/top/{type}``, the
+   top 50 of each time range) and saved tracks (``/v1/me/tracks`` pages of 50). With client credentials
+   only they are skipped (a log line says so; their sources stay empty). A 403 (a token without the scope)
+   is recorded and logged, naming the scope; the rest of the crawl goes on.
 2. ``/v1/playlists/{id}`` for every playlist (extended: ``additional_types=track,episode``); the answer
    embeds the first item page.
 3. If the playlist's ``snapshot_id`` equals the one in ``previous`` and the previous partition holds its
@@ -10,7 +14,8 @@ Plan (``M`` = quota mode, see :mod:`.mode`):
    the date the response was originally fetched): the playlist costs exactly one request. Otherwise the
    remaining pages are fetched at the maximum page size (extended ``/tracks`` limit 100, development
    ``/items`` limit 50).
-4. Full track objects come inside the items; seed track ids not seen in full are looked up.
+4. Full track objects come inside the items (and inside top tracks and saved tracks); seed track ids not
+   seen in full are looked up.
 5. Albums then artists referenced by the tracks (simplified objects are not full), plus seed artists:
    extended ``?ids=`` batches of 20 / 50, development single look-ups. An album or artist whose last full
    copy in ``previous`` is younger than ``full_copy_max_age_days`` is not looked up: that copy is carried
@@ -51,8 +56,14 @@ from .mode import detect_mode
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists")
+SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists", "top_tracks", "top_artists", "saved_tracks")
 ME_PLAYLISTS_LIMIT = 50
+LIBRARY_LIMIT = 50  # top items: the first page is the top 50; saved tracks: pages of 50
+TIME_RANGES = ("short_term", "medium_term", "long_term")
+# The scope each user-data endpoint needs (a token from an older login may lack it: Spotify answers 403).
+SCOPE_OF = {"top_tracks": "user-top-read", "top_artists": "user-top-read", "saved_tracks": "user-library-read",
+            "plays": "user-read-recently-played"}
+LOGIN_HINT = "log in again (`python -m spotify_assets.spotify login`) to grant it and store the new refresh token"
 BATCH_SIZE = {"tracks": 50, "albums": 20, "artists": 50}
 
 
@@ -75,6 +86,7 @@ class CrawlSeeds:
     artist_ids: list[str] = field(default_factory=list)
     track_ids: list[str] = field(default_factory=list)
     include_my_playlists: bool = True
+    include_my_library: bool = True  # the user's top items and saved tracks (needs a user token)
 
 
 class RawSink(Protocol):
@@ -341,6 +353,9 @@ class _Crawl:
         self._album_batch_artists: dict[object, list[str] | None] = {}
         self._albums_in_flight = 0
         self._artists_flushed = False
+        # the user's top tracks and saved tracks: segments of the feed once the playlists' are all known
+        self._library_segments: list[_Segment] = []
+        self._library_joined = False
 
     # -------------------------------------------------------------------------- plumbing
     def _write(self, source: str, envelope: dict) -> None:
@@ -379,17 +394,23 @@ class _Crawl:
 
     def _pump(self) -> None:
         """Consume every part that is next in canonical order; at the feed's end, flush the batchers."""
-        while self._cursor < len(self._segments):
-            seg = self._segments[self._cursor]
-            while seg.n_parts is not None and seg.next < seg.n_parts and seg.next in seg.parts:
-                for refs in seg.parts.pop(seg.next):
-                    self._consume_track(refs)
-                seg.next += 1
-            if seg.n_parts is None or seg.next < seg.n_parts:
+        while True:
+            while self._cursor < len(self._segments):
+                seg = self._segments[self._cursor]
+                while seg.n_parts is not None and seg.next < seg.n_parts and seg.next in seg.parts:
+                    for refs in seg.parts.pop(seg.next):
+                        self._consume_track(refs)
+                    seg.next += 1
+                if seg.n_parts is None or seg.next < seg.n_parts:
+                    return
+                self._cursor += 1
+            if not self._feed_closed or self._feed_done:
                 return
-            self._cursor += 1
-        if not self._feed_closed or self._feed_done:
-            return
+            if self._library_joined or not self._library_segments:
+                break
+            # after the playlists (so their look-up batches are what they were without the library)
+            self._library_joined = True
+            self._segments.extend(self._library_segments)
         missing = [t for t in self._seed_tracks if t not in self.tracks]
         self._seed_tracks = []
         if missing:  # seed tracks not seen in full: one more segment, then the end
@@ -496,6 +517,60 @@ class _Crawl:
             for a in self.artist_carrier.leftovers():
                 self.artist_batcher.add(a)
             self.artist_batcher.flush()
+
+    # -------------------------------------------------------------------------- the user's library
+    def _user_data_answered(self, source: str, resp: Response) -> bool:
+        """True for a 200; otherwise log why the source stays incomplete (the response is recorded anyway)."""
+        if resp.status == 200 and isinstance(resp.body, dict):
+            return True
+        if resp.status == 403:
+            self.logger.warning("%s answered 403 (%s): the user token may lack the scope %s; %s. Recorded; "
+                                "the %s table stays empty until then", resp.request, _error_message(resp.body),
+                                SCOPE_OF[source], LOGIN_HINT, source)
+        else:
+            self.logger.warning("%s answered %d (recorded)", resp.request, resp.status)
+        return False
+
+    def _library(self) -> None:
+        """Top artists and tracks (the first page of each time range) and every page of the saved tracks.
+
+        Top tracks and saved tracks are segments of the ordered feed, consumed after the playlists', so
+        their albums and artists are looked up (or carried) like those of playlist tracks."""
+        for time_range in TIME_RANGES:
+            params = {"time_range": time_range, "limit": LIBRARY_LIMIT, "offset": 0}
+            self._submit("me_top", "top_artists", "me/top/artists", params,
+                         lambda resp: self._user_data_answered("top_artists", resp))
+        for time_range in TIME_RANGES:
+            seg = _Segment()
+            seg.n_parts = 1
+            self._library_segments.append(seg)
+
+            def on_top(resp: Response, seg: _Segment = seg) -> None:
+                ok = self._user_data_answered("top_tracks", resp)
+                seg.parts[0] = [r for r in map(_track_refs, resp.body.get("items") or []) if r is not None] \
+                    if ok else []
+                self._pump()
+
+            self._submit("me_top", "top_tracks", "me/top/tracks",
+                         {"time_range": time_range, "limit": LIBRARY_LIMIT, "offset": 0}, on_top)
+        saved = _Segment()
+        self._library_segments.append(saved)
+
+        def on_page(i: int) -> Callable[[Response], None]:
+            def cb(resp: Response) -> None:
+                ok = self._user_data_answered("saved_tracks", resp)
+                saved.parts[i] = _items_refs(resp.body.get("items")) if ok else []
+                if i == 0:
+                    total = resp.body.get("total") if ok else 0
+                    rest = range(LIBRARY_LIMIT, int(total) if isinstance(total, int | float) else 0, LIBRARY_LIMIT)
+                    saved.n_parts = 1 + len(rest)
+                    for j, offset in enumerate(rest, 1):
+                        self._submit("me_tracks", "saved_tracks", "me/tracks",
+                                     {"limit": LIBRARY_LIMIT, "offset": offset}, on_page(j))
+                self._pump()
+            return cb
+
+        self._submit("me_tracks", "saved_tracks", "me/tracks", {"limit": LIBRARY_LIMIT, "offset": 0}, on_page(0))
 
     # -------------------------------------------------------------------------- playlists
     def _my_playlists(self, on_playlist: Callable[[str], None]) -> None:
@@ -669,6 +744,12 @@ class _Crawl:
         for a in seeds.artist_ids:  # seed artists open the artist stream
             self._artist_stream.append(a)
         mine = seeds.include_my_playlists and self.client.is_user
+        if seeds.include_my_library and self.client.is_user:
+            self._library()
+        elif seeds.include_my_library:
+            self.logger.info("spotify crawl: no user token (client credentials only): the user's top items and "
+                             "saved tracks are skipped and their raw files stay empty (set SPOTIFY_REFRESH_TOKEN "
+                             "to fetch them)")
         self.logger.info("spotify crawl: %d seed playlists%s, %d seed artists, %d seed tracks (mode %s, %d workers)",
                          len(seeds.playlist_ids), " + the user's" if mine else "", len(seeds.artist_ids),
                          len(seeds.track_ids), mode, self.client.settings.max_workers)
@@ -760,6 +841,7 @@ def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
         artist_ids=validate_ids("artist", seeds.artist_ids),
         track_ids=validate_ids("track", seeds.track_ids),
         include_my_playlists=seeds.include_my_playlists,
+        include_my_library=seeds.include_my_library,
     )
     max_age = max_age_days(full_copy_max_age_days)
     logger = logger or log
@@ -780,6 +862,13 @@ def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
                 "(carried over: %s)", report.total_requests, report.minimum_requests, report.retries,
                 report.rate_limited, report.seconds, report.records_by_source, report.records_carried_by_source)
     return report
+
+
+def _error_message(body: Any) -> str:
+    """Spotify's error message of a response body (``{"error": {"message": …}}``), else a placeholder."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or "no message")[:200]
+    return "no error message"
 
 
 def _playlist_records(previous: Iterable[tuple[str, dict]] | None,

@@ -23,7 +23,10 @@ from .redact import install_log_redaction, register_secret
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read")
+# The user's playlists, saved tracks, top items and recently played tracks (a token from a login without the
+# last three makes those requests answer 403: log in again).
+DEFAULT_SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read", "user-top-read",
+                  "user-read-recently-played")
 
 
 class _CallbackServer(http.server.HTTPServer):

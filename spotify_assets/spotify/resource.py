@@ -24,13 +24,15 @@ _emulator = None  # one in-process emulator per process
 
 
 def _bundled_emulator():
-    """Start (once per process) the bundled emulator: seed 42, scale "small", today's date."""
+    """Start (once per process) the bundled emulator: seed 42, scale "small", on the wall clock (UTC)."""
     global _emulator
     with _emulator_lock:
         if _emulator is None:
             from spotify_assets.emulator import EmulatorConfig, start_emulator
 
-            _emulator = start_emulator(EmulatorConfig(port=0, seed=42, scale="small", today=date.today()))
+            # The wall clock, not a day fixed at start: plays exist up to now, and a code server that runs
+            # for days (make dev, the hourly plays schedule) sees each new day and its plays.
+            _emulator = start_emulator(EmulatorConfig(port=0, seed=42, scale="small"))
             atexit.register(_emulator.stop)
             log.warning("No Spotify credentials and no SPOTIFY_API_URL: started the bundled Spotify emulator "
                         "in-process at %s (seed 42, scale small)", _emulator.api_url)

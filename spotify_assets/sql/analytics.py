@@ -40,10 +40,14 @@ from ..tables import ANALYTICS_TABLES
 from ..warehouse.engine import QueryEngine, QueryResult, sql_literal
 
 SQL_DIR = Path(__file__).parent
-ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn")
+ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn", "listening_by_hour",
+             "top_artists_by_plays", "discoveries")
 DEFAULT_TOP_N = 50
 DEFAULT_TREND_DAYS = 30
 DEFAULT_CHURN_LOOKBACK_DAYS = 7
+DEFAULT_LISTENING_DAYS = 28  # listening_by_hour: four of each weekday
+DEFAULT_TOP_ARTISTS_N = 20
+DEFAULT_DISCOVERY_LOOKBACK_DAYS = 90
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -86,7 +90,10 @@ def analytics_params(name: str, dt: str, **overrides: Any) -> dict[str, Any]:
     """The parameters of analytics query ``name`` for partition ``dt`` (defaults, then ``overrides``).
 
     ``top_n`` (daily_top_tracks, default 50); ``days`` (artist_trend: window length, default 30 →
-    ``start_dt = dt - (days - 1)``); ``lookback_days`` (playlist_churn, default 7 → ``start_dt = dt - days``).
+    ``start_dt = dt - (days - 1)``); ``lookback_days`` (playlist_churn, default 7 → ``start_dt = dt - days``);
+    ``days`` (listening_by_hour, default 28 → ``start_dt = dt - (days - 1)``); ``top_n`` (top_artists_by_plays,
+    default 20; its windows are 7 and 30 days: ``start_week_dt``, ``start_month_dt``); ``lookback_days``
+    (discoveries, default 90 → ``start_dt = dt - lookback_days``).
     """
     validate_partition(dt)
     params: dict[str, Any] = {"dt": dt}
@@ -97,6 +104,15 @@ def analytics_params(name: str, dt: str, **overrides: Any) -> dict[str, Any]:
         params["start_dt"] = days_before(dt, max(int(days), 1) - 1)
     elif name == "playlist_churn":
         params["start_dt"] = days_before(dt, max(int(overrides.pop("lookback_days", DEFAULT_CHURN_LOOKBACK_DAYS)), 1))
+    elif name == "listening_by_hour":
+        params["days"] = max(int(overrides.pop("days", DEFAULT_LISTENING_DAYS)), 1)
+        params["start_dt"] = days_before(dt, params["days"] - 1)
+    elif name == "top_artists_by_plays":
+        params["top_n"] = overrides.pop("top_n", DEFAULT_TOP_ARTISTS_N)
+        params["start_week_dt"], params["start_month_dt"] = days_before(dt, 6), days_before(dt, 29)
+    elif name == "discoveries":
+        params["lookback_days"] = max(int(overrides.pop("lookback_days", DEFAULT_DISCOVERY_LOOKBACK_DAYS)), 1)
+        params["start_dt"] = days_before(dt, params["lookback_days"])
     params.update(overrides)
     return params
 

@@ -4,6 +4,6 @@ tables (:mod:`.analytics`), each column with its type, description and where its
 
 from .analytics import ANALYTICS_TABLES
 from .contract import COERCIONS, Column, TableSpec
-from .transformed import TABLE_SOURCES, TABLES
+from .transformed import LISTENING_TABLES, TABLE_SOURCES, TABLES
 
-__all__ = ["ANALYTICS_TABLES", "COERCIONS", "TABLES", "TABLE_SOURCES", "Column", "TableSpec"]
+__all__ = ["ANALYTICS_TABLES", "COERCIONS", "LISTENING_TABLES", "TABLES", "TABLE_SOURCES", "Column", "TableSpec"]

@@ -76,5 +76,52 @@ ANALYTICS_TABLES: dict[str, TableSpec] = {
                 Column("items_removed", pa.int64(), "Item ids present at the previous snapshot and not now."),
             ],
         ),
+        _spec(
+            "listening_by_hour",
+            ("weekday", "hour"),
+            "The user's plays of the last 28 days by weekday and hour of day (UTC): when the user listens.",
+            [
+                Column("weekday", pa.int64(), "ISO weekday of the plays: 1 = Monday … 7 = Sunday (UTC).", nullable=False),
+                Column("weekday_name", pa.string(), "The weekday's English name."),
+                Column("hour", pa.int64(), "Hour of day of the plays, 0-23 (UTC).", nullable=False),
+                Column("plays", pa.int64(), "Plays in that weekday and hour over the window."),
+                Column("distinct_tracks", pa.int64(), "Different tracks among those plays."),
+                Column("track_minutes", pa.float64(), "The played tracks' lengths added up, in minutes (a skipped "
+                       "track counts whole: Spotify does not say how much was heard)."),
+                Column("share_of_plays", pa.float64(), "plays over all plays of the window."),
+                Column("window_days", pa.int64(), "Days in the window, ending with the partition day."),
+            ],
+        ),
+        _spec(
+            "top_artists_by_plays",
+            ("window_days", "artist_rank"),
+            "The user's top artists by plays over the last 7 and the last 30 days (every credited artist of a "
+            "played track counts the play).",
+            [
+                Column("window_days", pa.int64(), "7 or 30: the window, ending with the partition day.", nullable=False),
+                Column("artist_rank", pa.int64(), "1 for the window's most played artist.", nullable=False),
+                Column("artist_id", pa.string(), "Spotify ID of the artist."),
+                Column("name", pa.string(), "Artist name (on the latest day of the window it appears on)."),
+                Column("plays", pa.int64(), "Plays of tracks the artist is credited on, in the window."),
+                Column("distinct_tracks", pa.int64(), "Different tracks of the artist played in the window."),
+                Column("share_of_plays", pa.float64(), "plays over all plays of the window (shares add up to more "
+                       "than 1 when tracks credit several artists)."),
+            ],
+        ),
+        _spec(
+            "discoveries",
+            ("track_id",),
+            "Tracks the user played on the partition day and not in the 90 days before (within the plays the "
+            "lake holds): the day's first plays.",
+            [
+                Column("track_id", pa.string(), "Spotify ID of the track.", nullable=False),
+                Column("name", pa.string(), "Track name."),
+                Column("album_id", pa.string(), "Spotify ID of the track's album."),
+                Column("first_played_at", pa.timestamp("us", tz="UTC"), "The day's first play of the track (UTC)."),
+                Column("plays", pa.int64(), "Plays of the track that day."),
+                Column("first_context_type", pa.string(), "Context of that first play (`playlist`, `album`, …)."),
+                Column("first_context_uri", pa.string(), "Spotify URI of that context."),
+            ],
+        ),
     )
 }

@@ -1,4 +1,7 @@
-"""The eight transformed tables: the contract Glue, Athena SQL and users' queries depend on.
+"""The transformed tables: the contract Glue, Athena SQL and users' queries depend on.
+
+Eight catalog tables (playlists and their items, tracks, albums, artists and their links) and four
+listening tables, the user's own data (``plays``, ``top_tracks``, ``top_artists``, ``saved_tracks``).
 
 Table and column names are a contract: add columns freely, rename none. ``dt`` is not a column of the
 files: it is the Hive partition key of the path (``dt=YYYY-MM-DD``), added by the query engines. Each
@@ -150,19 +153,90 @@ ARTIST_GENRES = TableSpec(
     ),
 )
 
+_TS = pa.timestamp("us", tz="UTC")
+
+# -- the user's own data (needs a user token; both quota modes) --------------------------------------------
+
+PLAYS = TableSpec(
+    "plays",
+    key=("played_at",),
+    description="One row per play of the user's listening history that day (UTC): when, which track, from "
+    "which context. Landed hourly (the API only remembers the last 50 plays), deduplicated by played_at.",
+    source="a play history object (GET /me/player/recently-played)",
+    columns=(
+        Column("played_at", _TS, "When the track was played (UTC, millisecond precision).", nullable=False,
+               path="played_at", coerce="timestamp"),
+        Column("track_id", _S, "Spotify ID of the track played; null for a local file.",
+               filled_by="id of the play's track object"),
+        Column("context_type", _S, "What the track was played from: `playlist`, `album`, `artist`, "
+               "`collection` (saved tracks), …; null when Spotify reports no context.", path="context.type"),
+        Column("context_uri", _S, "Spotify URI of that context (e.g. `spotify:playlist:…`).", path="context.uri"),
+    ),
+)
+
+TOP_TRACKS = TableSpec(
+    "top_tracks",
+    key=("time_range", "rank"),
+    description="The user's top tracks as Spotify ranks them on the day of the crawl, per time range.",
+    source="a track of GET /me/top/tracks",
+    columns=(
+        Column("time_range", _S, "`short_term` (about 4 weeks), `medium_term` (about 6 months) or `long_term` "
+               "(about a year).", nullable=False, filled_by="the request's time_range (Spotify's default: medium_term)"),
+        Column("rank", _I, "1 for the user's top track in that time range.", nullable=False,
+               filled_by="the page's offset plus the track's index in the page, plus 1"),
+        Column("track_id", _S, "Spotify ID of the track.", filled_by="id of the track object"),
+    ),
+)
+
+TOP_ARTISTS = TableSpec(
+    "top_artists",
+    key=("time_range", "rank"),
+    description="The user's top artists as Spotify ranks them on the day of the crawl, per time range.",
+    source="an artist of GET /me/top/artists",
+    columns=(
+        Column("time_range", _S, "`short_term` (about 4 weeks), `medium_term` (about 6 months) or `long_term` "
+               "(about a year).", nullable=False, filled_by="the request's time_range (Spotify's default: medium_term)"),
+        Column("rank", _I, "1 for the user's top artist in that time range.", nullable=False,
+               filled_by="the page's offset plus the artist's index in the page, plus 1"),
+        Column("artist_id", _S, "Spotify ID of the artist.", filled_by="id of the artist object"),
+    ),
+)
+
+SAVED_TRACKS = TableSpec(
+    "saved_tracks",
+    key=("track_id",),
+    description="The tracks in the user's library (Liked Songs) on the day of the crawl, with when each was saved.",
+    source="a saved track object (GET /me/tracks)",
+    columns=(
+        Column("track_id", _S, "Spotify ID of the saved track.", nullable=False,
+               filled_by="id of the saved track's track object"),
+        Column("added_at", _TS, "When the user saved the track (UTC).", path="added_at", coerce="timestamp"),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (PLAYLISTS, PLAYLIST_ITEMS, TRACKS, TRACK_ARTISTS, ALBUMS, ALBUM_ARTISTS, ARTISTS, ARTIST_GENRES)
+    for t in (PLAYLISTS, PLAYLIST_ITEMS, TRACKS, TRACK_ARTISTS, ALBUMS, ALBUM_ARTISTS, ARTISTS, ARTIST_GENRES,
+              PLAYS, TOP_TRACKS, TOP_ARTISTS, SAVED_TRACKS)
 }
 
+# The listening tables (the user's own data, fetched with a user token), in TABLES order.
+LISTENING_TABLES = ("plays", "top_tracks", "top_artists", "saved_tracks")
+
 # Which raw sources feed which table (the lineage graph shows these edges; the audit checks they were read).
+# The tracks inside the listening sources (a play's, a top track, a saved track) are full track objects.
+_TRACK_SOURCES = ("top_tracks", "saved_tracks", "plays")
 TABLE_SOURCES: dict[str, tuple[str, ...]] = {
     "playlists": ("playlists",),
     "playlist_items": ("playlists", "playlist_items"),
-    "tracks": ("playlists", "playlist_items", "tracks"),
-    "track_artists": ("playlists", "playlist_items", "tracks"),
-    "albums": ("albums", "tracks", "playlist_items", "playlists"),
+    "tracks": ("playlists", "playlist_items", "tracks", *_TRACK_SOURCES),
+    "track_artists": ("playlists", "playlist_items", "tracks", *_TRACK_SOURCES),
+    "albums": ("albums", "tracks", "playlist_items", "playlists", *_TRACK_SOURCES),
     "album_artists": ("albums",),
-    "artists": ("artists", "tracks", "playlist_items", "playlists", "albums"),
-    "artist_genres": ("artists",),
+    "artists": ("artists", "tracks", "playlist_items", "playlists", "albums", "top_artists", *_TRACK_SOURCES),
+    "artist_genres": ("artists", "top_artists"),
+    "plays": ("plays",),
+    "top_tracks": ("top_tracks",),
+    "top_artists": ("top_artists",),
+    "saved_tracks": ("saved_tracks",),
 }

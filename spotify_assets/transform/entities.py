@@ -1,4 +1,4 @@
-"""Row extraction: Spotify objects (both quota modes' shapes) → candidate rows of the 8 tables.
+"""Row extraction: Spotify objects (both quota modes' shapes) → candidate rows of the transformed tables.
 
 One :class:`Extractor` per partition. It is fed envelopes source by source and appends *candidate*
 rows to column builders (chunks of ``chunk_rows`` rows become Arrow record batches, so no partition's
@@ -29,10 +29,28 @@ Decisions:
   are broken → ``playlist_items``; a track with a valid ID but broken fields → ``tracks`` (its playlist
   item is kept); an album/artist → ``albums``/``artists``; a bad artist reference or genre → the link
   table. Unknown fields are ignored.
+
+The listening sources (the user's own data):
+
+* ``plays`` (recently played pages): a raw file of day D may hold a response with plays of the day
+  before too (a run just after midnight lands the response in both days' folders, verbatim); a play
+  whose ``played_at`` (UTC) is not on the day of the file's ``dt=`` folder is not this day's row
+  (exclusion "played on another day"), so every play is a row of exactly one day. Overlapping responses
+  (a re-run, two runs at once) give the same play twice: one row per ``played_at`` (latest
+  ``fetched_at`` wins, like every entity). A play without a valid ``played_at`` (1970-01-01 counts as
+  missing), without its track object, or of an episode is quarantined; a local file's play is a row
+  with a null ``track_id`` and nothing in ``tracks`` (exclusion "local track").
+* ``top_tracks`` / ``top_artists``: ``time_range`` is the request's (Spotify's default
+  ``medium_term`` when absent; any other value rejects the page), ``rank`` is offset + index + 1.
+* ``saved_tracks``: one row per saved track; local files cannot be keyed by ``track_id`` (exclusion
+  "local track").
+* The tracks and artists inside these responses are full objects: candidates of ``tracks`` /
+  ``artists`` (and, through them, ``albums`` and the link tables) exactly like a playlist item's track.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +68,7 @@ from .coerce import (
     release_date,
     short_number,
     spotify_id,
+    timestamp_us,
     to_dict,
     to_int,
     to_list,
@@ -69,6 +88,9 @@ FULL = 1 << 40  # rank bonus of a full object over a simplified one (ranks are e
 
 _valid_id = SPOTIFY_ID.fullmatch
 _PLAYLIST_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
+_FILE_DAY = re.compile(r"(?:^|/)dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/")
+TIME_RANGES = ("short_term", "medium_term", "long_term")
+_DAY_US = 86_400_000_000
 
 
 def page_offset_limit(n_items: int) -> int:
@@ -171,6 +193,7 @@ class Extractor:
         self._flushers = [b.maybe_flush for b in self.builders.values()]
         self._rows = {t: RowReader(spec) for t, spec in S.TABLES.items()}
         self._simple_artist = RowReader(S.TABLES["artists"], simplified=True)
+        self._day_bounds: dict[str, tuple[int, int] | None] = {}  # raw file -> its dt= day in UTC µs
 
     # -- context -------------------------------------------------------------------------------------
     def begin_task(self, task: int, source: str) -> None:
@@ -327,6 +350,27 @@ class Extractor:
 
     def _body_artists(self, body: dict) -> None:
         self._batch_or_single(body, "artists", lambda a: self.artist(a, True))
+
+    def _body_plays(self, body: dict) -> None:
+        items = body.get("items")
+        if type(items) is not list:
+            raise Reject("page has no items array")
+        day = self._file_day(self.env.file)
+        for it in items:
+            self.play(it, day)
+
+    def _body_top_tracks(self, body: dict) -> None:
+        self._top(body, "top_tracks", "track")
+
+    def _body_top_artists(self, body: dict) -> None:
+        self._top(body, "top_artists", "artist")
+
+    def _body_saved_tracks(self, body: dict) -> None:
+        items = body.get("items")
+        if type(items) is not list:
+            raise Reject("page has no items array")
+        for it in items:
+            self.saved_track(it)
 
     # -- entities ------------------------------------------------------------------------------------
     def _is_dup(self, table: str, key: str, rank: int) -> bool:
@@ -560,3 +604,133 @@ class Extractor:
                     cg.emitted += 1
                 else:
                     self._q("artist_genres", "genre is not a non-empty string", {"artist_id": arid, "genre": g})
+
+    # -- the listening sources -----------------------------------------------------------------------
+    def _file_day(self, file: str) -> tuple[int, int] | None:
+        """``[start, end)`` in UTC microseconds of the day named by ``file``'s ``dt=`` folder (None: no such
+        folder, every play is kept)."""
+        if file not in self._day_bounds:
+            m = _FILE_DAY.search(file)
+            bounds = None
+            if m:
+                try:
+                    start = timestamp_us(_dt.date.fromisoformat(m.group(1)).isoformat() + "T00:00:00+00:00")
+                    bounds = (start, start + _DAY_US)
+                except ValueError:
+                    bounds = None
+            self._day_bounds[file] = bounds
+        return self._day_bounds[file]
+
+    def play(self, it, day: tuple[int, int] | None) -> None:
+        c = self._c["plays"]
+        c.seen += 1
+        if it is None:
+            c.excluded["null item"] += 1
+            return
+        if type(it) is not dict:
+            self._q("plays", f"play is a JSON {type(it).__name__}", it)
+            return
+        reader = self._rows["plays"]
+        try:
+            values = reader.read(it)
+            played = values[0]  # played_at is the table's first path column (checked in _PLAYED_AT)
+            if played is None:
+                raise Bad("missing played_at")
+        except Bad as e:
+            self._q("plays", e.reason, it)
+            return
+        if day is not None and not day[0] <= played < day[1]:
+            c.excluded["played on another day"] += 1  # that day's folder holds the response too
+            return
+        try:
+            obj = it.get("track")
+            if obj is None:
+                raise Bad("missing track")
+            if type(obj) is not dict:
+                raise Bad(f"track is a JSON {type(obj).__name__}")
+            if obj.get("type") == "episode":
+                raise Bad("play of an episode (recently played lists tracks only)")
+            local = obj.get("is_local") is True
+            tid = None if local else spotify_id(obj.get("id"), "track id")
+        except Bad as e:
+            self._q("plays", e.reason, it)
+            return
+        self.builders["plays"].rows.append(reader.build(values, self.env.rank, track_id=tid))
+        c.emitted += 1
+        if local:
+            ct = self._c["tracks"]
+            ct.seen += 1
+            ct.excluded["local track"] += 1
+        else:
+            self.track(obj)
+
+    def _time_range(self) -> str:
+        q = parse_qs(urlsplit(self.env.request).query)
+        time_range = q.get("time_range", ["medium_term"])[0]  # Spotify's default
+        if time_range not in TIME_RANGES:
+            raise Reject(f"request's time_range {time_range[:40]!r} is not one of {', '.join(TIME_RANGES)}")
+        return time_range
+
+    def _top(self, body: dict, table: str, kind: str) -> None:
+        time_range = self._time_range()
+        items = body.get("items")
+        if type(items) is not list:
+            raise Reject("page has no items array")
+        offset = self._page_offset(body, len(items) + 1)  # ranks run to offset + len(items)
+        c = self._c[table]
+        build = self._rows[table].build
+        append = self.builders[table].rows.append
+        rank = self.env.rank
+        for i, obj in enumerate(items):
+            c.seen += 1
+            if obj is None:
+                c.excluded["null item"] += 1
+                continue
+            if type(obj) is not dict:
+                self._q(table, f"{kind} is a JSON {type(obj).__name__}", obj)
+                continue
+            try:
+                oid = spotify_id(obj.get("id"), f"{kind} id")
+            except Bad as e:
+                self._q(table, e.reason, obj)
+                continue
+            append(build((), rank, time_range=time_range, rank=offset + i + 1, **{f"{kind}_id": oid}))
+            c.emitted += 1
+            if kind == "track":
+                self.track(obj)
+            else:
+                self.artist(obj, True)
+
+    def saved_track(self, it) -> None:
+        c = self._c["saved_tracks"]
+        c.seen += 1
+        if it is None:
+            c.excluded["null item"] += 1
+            return
+        if type(it) is not dict:
+            self._q("saved_tracks", f"saved track is a JSON {type(it).__name__}", it)
+            return
+        obj = it.get("track")
+        if obj is None:
+            c.excluded["null item"] += 1
+            return
+        reader = self._rows["saved_tracks"]
+        try:
+            if type(obj) is not dict:
+                raise Bad(f"track is a JSON {type(obj).__name__}")
+            if obj.get("is_local") is True:
+                c.excluded["local track"] += 1  # no Spotify ID to key the row by
+                return
+            tid = spotify_id(obj.get("id"), "track id")
+            values = reader.read(it)
+        except Bad as e:
+            self._q("saved_tracks", e.reason, it)
+            return
+        self.builders["saved_tracks"].rows.append(reader.build(values, self.env.rank, track_id=tid))
+        c.emitted += 1
+        self.track(obj)
+
+
+# Extractor.play reads played_at as the first value RowReader gives for plays.
+_PLAYED_AT = S.TABLES["plays"].path_columns[0].name
+assert _PLAYED_AT == "played_at", "plays: played_at must stay the first path column"

@@ -1,6 +1,6 @@
-"""``transform_partition``: one day's raw zone → the 8 transformed tables + quarantine + accounting.
+"""``transform_partition``: one day's raw zone → the transformed tables + quarantine + accounting.
 
-Streams every raw file of the five sources (see :mod:`.records`), extracts candidate rows in chunks
+Streams every raw file of the raw sources (see :mod:`.records`), extracts candidate rows in chunks
 (:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), checks the
 accounting invariant and, given a :class:`~spotify_assets.lake.publication.Staging`, writes the tables'
 Parquet files and the quarantine files into that run's staging folder (publishing them is the caller's
@@ -57,8 +57,10 @@ from .entities import CHILD_OF, Extractor, output_schema
 from .fast import FAST_SOURCES, FastReader
 from .records import AccountingError, SourceCount, iter_file_lines
 
-# Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins.
-SOURCE_ORDER = ("albums", "artists", "tracks", "playlists", "playlist_items")
+# Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins; the listening
+# sources after the catalog's (their tracks and artists are full objects too).
+SOURCE_ORDER = ("albums", "artists", "tracks", "playlists", "playlist_items", "top_artists", "top_tracks",
+                "saved_tracks", "plays")
 assert sorted(SOURCE_ORDER) == sorted(RAW_SOURCES)
 
 
@@ -210,7 +212,7 @@ def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | N
     stored = {t: c.num_rows for t, c in candidates.items()}
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         entities = {t: pool.submit(dedupe_entities, candidates.pop(t), S.TABLES[t].key)
-                    for t in ("tracks", "playlist_items", "albums", "artists", "playlists")}
+                    for t in S.TABLES if t not in CHILD_OF}
         chosen: dict[str, pa.Table] = {t: f.result() for t, f in entities.items()}
         links = {t: pool.submit(dedupe_links, candidates.pop(t), S.TABLES[t].key, chosen[parent])
                  for t, parent in CHILD_OF.items()}

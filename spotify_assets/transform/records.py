@@ -35,6 +35,10 @@ SOURCE_TABLE = {
     "tracks": "tracks",
     "albums": "albums",
     "artists": "artists",
+    "top_tracks": "top_tracks",
+    "top_artists": "top_artists",
+    "saved_tracks": "saved_tracks",
+    "plays": "plays",
 }
 
 

@@ -125,7 +125,8 @@ def test_two_development_days_through_the_whole_graph(tmp_path):
     lake = Lake(str(tmp_path / "lake"))
     for table in TABLES:
         first, second = (read_table_partitions(lake, table, [d]).drop(["dt"]) for d in days)
-        assert second.num_rows > 0 and second.equals(first), table
+        # no plays: raw_plays is not part of this graph (and not empty is no rule for plays)
+        assert (second.num_rows == 0 if table == "plays" else second.num_rows > 0) and second.equals(first), table
     assert pc.all(pc.is_null(read_table_partitions(lake, "albums", days)["label"])).as_py()
     top = read_table_partitions(lake, "daily_top_tracks", [days[1]], zone="analytics")
     assert top.num_rows and set(top["ranked_by"].to_pylist()) == {"playlist_appearances"}

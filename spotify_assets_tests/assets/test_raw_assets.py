@@ -1,4 +1,4 @@
-"""The raw extraction asset against the emulator: lands all five sources, locally and on S3 (moto)."""
+"""The raw extraction asset against the emulator: lands every source of the daily crawl, locally and on S3 (moto)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from spotify_assets.defs.raw.spotify_crawl import ExtractConfig, raw_spotify
-from spotify_assets.lake.paths import RAW_SOURCES
+from spotify_assets.lake.paths import CRAWL_SOURCES
 from spotify_assets.lake.raw import iter_raw_envelopes
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
@@ -57,9 +57,9 @@ def test_raw_assets_land_every_source_in_the_design_layout(emulator, tmp_path):
     result = _materialize(emulator, str(tmp_path))
     assert result.success
     metadata = _materializations(result)
-    assert set(metadata) == {f"raw_{s}" for s in RAW_SOURCES}
+    assert set(metadata) == {f"raw_{s}" for s in CRAWL_SOURCES}
     lake = Lake(str(tmp_path))
-    for source in RAW_SOURCES:
+    for source in CRAWL_SOURCES:
         path = tmp_path / "raw" / source / f"dt={DAY}" / "spotify_assets.jsonl.gz"
         assert path.exists(), path
         lines = gzip.decompress(path.read_bytes()).splitlines()
@@ -77,8 +77,8 @@ def test_rerunning_a_partition_replaces_instead_of_duplicating(emulator, tmp_pat
     first = _materializations(_materialize(emulator, str(tmp_path)))
     second = _materializations(_materialize(emulator, str(tmp_path)))
     files = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "raw").rglob("*") if p.is_file())
-    assert files == sorted(f"raw/{s}/dt={DAY}/spotify_assets.jsonl.gz" for s in RAW_SOURCES)
-    for source in RAW_SOURCES:
+    assert files == sorted(f"raw/{s}/dt={DAY}/spotify_assets.jsonl.gz" for s in CRAWL_SOURCES)
+    for source in CRAWL_SOURCES:
         key = f"raw_{source}"
         on_disk = len(gzip.decompress((tmp_path / f"raw/{source}/dt={DAY}/spotify_assets.jsonl.gz").read_bytes()).splitlines())
         assert on_disk == second[key]["dagster/row_count"]
@@ -91,7 +91,7 @@ def test_raw_assets_write_to_s3(emulator, s3_bucket, aws_env):
     assert result.success
     lake = Lake(f"s3://{s3_bucket}/lake", endpoint_url=aws_env)
     keys = [f.path for f in lake.list_files("raw")]
-    assert keys == sorted(f"raw/{s}/dt={DAY}/spotify_assets.jsonl.gz" for s in RAW_SOURCES)
+    assert keys == sorted(f"raw/{s}/dt={DAY}/spotify_assets.jsonl.gz" for s in CRAWL_SOURCES)
     assert sum(1 for _ in iter_raw_envelopes(lake, "albums", DAY)) > 0
 
 

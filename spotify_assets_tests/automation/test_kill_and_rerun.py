@@ -136,10 +136,11 @@ def _kill_at(tmp_path, root: str, partition: str, mode: str) -> None:
 
 @pytest.fixture(scope="module")
 def versions(crawled_raw, tmp_path_factory):
-    """The old version (published without the albums and artists sources) and the new one (the whole raw zone)."""
+    """The old version (published without the full album and artist objects: the albums, artists and top_artists
+    sources) and the new one (the whole raw zone)."""
     raw_root, partition = crawled_raw
     base = tmp_path_factory.mktemp("versions")
-    old_root = _lake_with_raw(raw_root, str(base / "old"), without=("albums", "artists"))
+    old_root = _lake_with_raw(raw_root, str(base / "old"), without=("albums", "artists", "top_artists"))
     assert transform_day(Lake(old_root), partition, "old").held_back is None
     new_root = _lake_with_raw(raw_root, str(base / "new"))
     assert transform_day(Lake(new_root), partition, "new").held_back is None

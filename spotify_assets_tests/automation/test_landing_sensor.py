@@ -60,9 +60,10 @@ def test_local_lake_reports_each_landing_once(local_lake, land_raw, repo):
     for source in SOURCES:
         _age(local_lake, land_raw(local_lake, source, "2026-11-20"), 50)
     _age(local_lake, land_raw(local_lake, "tracks", "2026-11-21"), 40)
-    # Not reported: our own crawl's file, a temporary upload, a stray file, an unknown source, a subfolder,
+    # Not reported: our own crawl's file, raw_plays' file, a temporary upload, a stray file, an unknown source, a subfolder,
     # a partition before the start.
     land_raw(local_lake, "albums", "2026-11-21", name="spotify_assets")
+    land_raw(local_lake, "plays", "2026-11-21", name="plays-20261121T000100000Z-20261121T004500000Z")
     land_raw(local_lake, "tracks", "2026-11-21", name="_tmp-abc-extract")
     with open(os.path.join(local_lake, "raw/tracks/dt=2026-11-21/README.txt"), "w") as f:
         f.write("not data")
@@ -89,6 +90,11 @@ def test_local_lake_reports_each_landing_once(local_lake, land_raw, repo):
         # The cursor carries the memory (a daemon restart with a fresh instance reports nothing again).
         with dg.instance_for_test() as fresh:
             assert tick(repo, fresh, local_lake, cursor3)[0] == {}
+
+        # Plays landed by another tool are reported like any source (only raw_plays' own names are skipped).
+        land_raw(local_lake, "plays", "2026-11-22", name="listening-export")
+        reported, cursor3, _ = tick(repo, instance, local_lake, cursor3)
+        assert list(reported) == [("raw_plays", "2026-11-22")]
 
         # Rewriting a file of an already-seen partition is a new landing.
         land_raw(local_lake, "albums", "2026-11-20", lines=2)

@@ -51,10 +51,45 @@ def test_the_cron_tick_runs_the_whole_graph_for_today(defs):
         assert before == {}  # nothing before the tick
         at_tick, cursor = _evaluate(defs, instance, _at(TODAY, 6, 1), cursor)
         all_assets = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-        assert set(at_tick) == all_assets  # one tick: crawl, transform, catalog, analytics, insights
+        # one tick: crawl, transform, catalog, analytics, insights (the plays have their own cron, at :05)
+        assert set(at_tick) == all_assets - {"raw_plays"}
         assert all(days == {TODAY.isoformat()} for days in at_tick.values())
         again, _ = _evaluate(defs, instance, _at(TODAY, 6, 2), cursor)
         assert again == {}  # handled: not requested twice
+
+
+def test_the_plays_land_hourly_for_today(defs):
+    with dg.instance_for_test() as instance:
+        _, cursor = _evaluate(defs, instance, _at(TODAY, 0, 1))
+        for hour in (0, 1, 2):  # (the crawl's tick at 06:00 is the other test's)
+            requested, cursor = _evaluate(defs, instance, _at(TODAY, hour, 6), cursor)
+            assert requested == {"raw_plays": {TODAY.isoformat()}}
+            between, cursor = _evaluate(defs, instance, _at(TODAY, hour, 30), cursor)
+            assert between == {}
+
+
+def _report(instance, keys, day: str) -> None:
+    for key in keys:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+
+
+def test_a_day_of_plays_alone_waits_for_its_crawl_then_follows_each_hours_plays(defs):
+    """Plays land from midnight, the crawl at 06:00: before it the day's transform could only be held back."""
+    day = (TODAY - dt.timedelta(days=1)).isoformat()  # also what a run after midnight reports for the day before
+    with dg.instance_for_test() as instance:
+        _, cursor = _evaluate(defs, instance, _at(TODAY, 2))
+        _report(instance, ["raw_plays"], day)
+        waiting, cursor = _evaluate(defs, instance, _at(TODAY, 2, 1), cursor)
+        assert waiting == {}
+        _report(instance, ["raw_playlists", "raw_tracks"], day)  # the day's crawl lands
+        requested, cursor = _evaluate(defs, instance, _at(TODAY, 2, 2), cursor)
+        assert {t for t in TABLES} <= set(requested) and requested["plays"] == {day}
+        _report(instance, TABLES, day)  # the run transformed the day
+        handled, cursor = _evaluate(defs, instance, _at(TODAY, 2, 3), cursor)
+        assert not set(TABLES) & set(handled)
+        _report(instance, ["raw_plays"], day)  # the next hour's plays
+        again, _ = _evaluate(defs, instance, _at(TODAY, 2, 4), cursor)
+        assert all(again[t] == {day} for t in TABLES)
 
 
 def test_raw_files_of_another_tool_transform_that_recent_day_only(defs):
@@ -104,10 +139,12 @@ def test_a_held_back_day_stops_at_the_catalog(defs, passed):
     assert "catalog_albums" in requested  # its parent's checks passed
 
 
-def test_the_crawl_follows_the_configured_cron(monkeypatch):
+def test_the_crawl_and_the_plays_follow_their_configured_crons(monkeypatch):
     monkeypatch.setenv("SPOTIFY_SCHEDULE_CRON", "30 23 * * *")
     monkeypatch.setenv("SPOTIFY_SCHEDULE_TIMEZONE", "America/Los_Angeles")
     assert conditions.crawl().get_label() == "on_cron(30 23 * * *, America/Los_Angeles)"
+    monkeypatch.setenv("SPOTIFY_PLAYS_SCHEDULE_CRON", "*/20 * * * *")
+    assert conditions.plays().get_label() == "on_cron(*/20 * * * *, UTC)"
     monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "2")
     assert conditions.follow_parents().get_label() == "follow parents (last 2 days)"
     monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "soon")

@@ -63,7 +63,8 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
     order = {**{g: i for i, g in enumerate(GROUPS)}, "insights": GROUPS.index("transformed") + 1}
     assert all(order[a] < order[b] for a, b in group_edges), f"an edge points upstream: {group_edges}"
     assert {"raw_tracks", "tracks", "daily_top_tracks"} <= set(group_of)
-    catalog_tracks = [k for k, g in group_of.items() if g == "catalog" and k.endswith("tracks")]
+    # exactly tracks' catalog entry (catalog_top_tracks and catalog_saved_tracks are not its neighbours)
+    catalog_tracks = [k for k, g in group_of.items() if g == "catalog" and k.rsplit("/", 1)[-1] == "catalog_tracks"]
     _state["catalog_tracks"] = catalog_tracks[0] if catalog_tracks else None
 
     # One asset's neighbourhood: raw sources upstream of tracks, the catalog table downstream.
@@ -94,13 +95,14 @@ def test_automation_page_lists_the_sensors_and_the_daily_crawl_condition(page, d
         "automation_sensor": "STOPPED",
         "run_failure_alert": "STOPPED",
     }
-    # What runs when is on each asset: the crawl's cron condition, shown on the raw asset's page.
+    # What runs when is on each asset: the crawl's and the plays' cron conditions, shown on the raw asset's page.
     conditions = dagster_ui.graphql(
         "{ assetNodes { assetKey { path } automationCondition { label } } }"
     )["assetNodes"]
     label = {"/".join(n["assetKey"]["path"]): (n["automationCondition"] or {}).get("label") for n in conditions}
     assert label["raw_tracks"].startswith("on_cron(0 6 * * *")
-    assert label["tracks"].startswith("follow parents")
+    assert label["raw_plays"].startswith("on_cron(5 * * * *")
+    assert label["tracks"] == "follow parents once the day's crawl landed"
     assert label["catalog_tracks"] == "follow parents whose blocking checks passed"
 
 

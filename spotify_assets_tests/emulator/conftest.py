@@ -147,17 +147,23 @@ def _relax_required(node, removed: set[str]):
 
 def spec_relaxed_instance(obj):
     """Spotify really sends nulls the spec does not declare nullable (null tracks, added_by: null,
-    local files with null ids, null entries in batch look-ups). Strip exactly those before validating."""
+    local files with null ids, null entries in batch look-ups; in recently played, ``next`` and ``cursors``
+    at the end of the history and ``context: null`` for a track played from no context). Strip exactly
+    those before validating."""
     if isinstance(obj, list):
         return [spec_relaxed_instance(x) for x in obj if x is not None]
     if not isinstance(obj, dict):
         return obj
     out = {}
     is_item = "added_at" in obj and "is_local" in obj
+    is_cursor_page = "cursors" in obj
+    is_play = "played_at" in obj
     for k, v in obj.items():
         if is_item and k in ("track", "item") and (v is None or obj.get("is_local")):
             continue
         if is_item and k == "added_by" and v is None:
+            continue
+        if (is_cursor_page and k in ("cursors", "next") or is_play and k == "context") and v is None:
             continue
         out[k] = spec_relaxed_instance(v)
     return out

@@ -117,6 +117,42 @@ def test_development_mode_shapes(request, validate, variant):
         assert DEV_DISPUTED <= seen
 
 
+@pytest.mark.parametrize("variant", ["extended", "development", "development-kept"])
+def test_listening_shapes(emu_factory, validate, variant):
+    """Recently played (a page, the last one, an empty one), top artists and tracks of each time range and
+    the saved tracks, in each mode's shapes; the relaxations must not hide the interesting cases: plays with
+    and without a context, a page with a next link, an empty history answer. (The clock is set: the last 40
+    plays before 13:05 include one from no context, at 07:10.)"""
+    import datetime as dt
+
+    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
+
+    from .conftest import Api, get_token
+
+    server = emu_factory(mode="extended" if variant == "extended" else "development",
+                         dev_keep_disputed_fields=variant == "development-kept",
+                         now=dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC))
+    api = Api(server, get_token(server, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+    first = api.ok("me/player/recently-played", limit=20)
+    validate(first, "CursorPagedPlayHistory", variant)
+    assert first["next"] and len(first["items"]) == 20
+    rest = api.ok(first["next"])
+    validate(rest, "CursorPagedPlayHistory", variant)
+    newest = int(first["cursors"]["after"])
+    empty = api.ok("me/player/recently-played", after=newest)
+    validate(empty, "CursorPagedPlayHistory", variant)
+    assert empty["items"] == [] and empty["cursors"] is None and empty["next"] is None
+    contexts = {i["context"]["type"] if i["context"] else None for i in first["items"] + rest["items"]}
+    assert None in contexts and len(contexts) >= 3
+    for time_range in ("short_term", "medium_term", "long_term"):
+        validate(api.ok("me/top/artists", time_range=time_range, limit=50), "PagingArtistObject", variant)
+        validate(api.ok("me/top/tracks", time_range=time_range, limit=50), "PagingTrackObject", variant)
+    page = api.ok("me/tracks", limit=50)
+    validate(page, "PagingSavedTrackObject", variant)
+    validate(api.ok(page["next"]), "PagingSavedTrackObject", variant)
+    validate(api.ok("me/tracks", limit=50, market="SE"), "PagingSavedTrackObject", variant)
+
+
 def test_error_bodies_match_spec(api, cc_api, emu, validate):
     import requests
 
@@ -124,6 +160,8 @@ def test_error_bodies_match_spec(api, cc_api, emu, validate):
     validate(api.get("tracks/" + "A" * 22).json(), "NotFound")
     validate(requests.get(emu.api_url + "me", timeout=5).json(), "Unauthorized")
     validate(cc_api.get("me").json(), "Unauthorized")
+    validate(cc_api.get("me/player/recently-played").json(), "Unauthorized")
+    validate(api.get("me/player/recently-played", limit=51).json(), "BadRequest")
     validate(api.get("tracks", ids=",".join(["A" * 22] * 51)).json(), "BadRequest")
 
 

@@ -148,8 +148,9 @@ def test_daily_job_runs_on_postgres_and_state_survives_a_restart(deployment):
     materialized = {row[0] for row in pg.query(
         "SELECT asset_key FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
         (run.run_id,))}
-    expected = {"raw_playlists", "raw_tracks", *TABLES, *(f"catalog_{t}" for t in TABLES),
-                "daily_top_tracks", "artist_trend", "genre_share", "playlist_churn"}
+    expected = {"raw_playlists", "raw_tracks", "raw_plays", *TABLES, *(f"catalog_{t}" for t in TABLES),
+                "daily_top_tracks", "artist_trend", "genre_share", "playlist_churn", "listening_by_hour",
+                "top_artists_by_plays", "discoveries"}
     assert {json.dumps([key]) for key in expected} <= materialized
     [(events,)] = pg.query("SELECT count(*) FROM event_logs WHERE run_id = %s", (run.run_id,))
     assert events > 100

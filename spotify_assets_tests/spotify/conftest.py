@@ -88,6 +88,12 @@ def api_requests(stats: dict) -> int:
     return sum(n for k, n in stats["requests"].items() if " /v1/" in k)
 
 
+def library_requests(stats: dict) -> int:
+    """Requests for the user's top items and saved tracks (made by every crawl with a user token)."""
+    reqs = stats["requests"]
+    return reqs.get("GET /v1/me/top/{id}", 0) + reqs.get("GET /v1/me/tracks", 0)
+
+
 def settled_stats(server, expected_api_requests: int | None = None, timeout_s: float = 2.0) -> dict:
     """The emulator counts a request after answering it: wait until the counts stop moving."""
     import time

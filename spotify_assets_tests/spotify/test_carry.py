@@ -16,7 +16,7 @@ import pytest
 from spotify_assets.spotify.carry import Carrier, FullCopy, max_age_days
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
 
-from .conftest import DAY1, api_requests, client_for, record_set, settled_stats
+from .conftest import DAY1, api_requests, client_for, library_requests, record_set, settled_stats
 
 
 def crawl(server, today, seeds=None, previous=None, *, mode, max_age=7):
@@ -67,10 +67,14 @@ def test_development_unchanged_library_second_day_looks_nothing_up(start):
 
     albums, artists = ids_of(rec1, "albums"), ids_of(rec1, "artists")
     assert albums and artists and lookups(stats1, "albums") == len(albums)
-    # day 2: only the playlist list and one request per playlist (their pages are carried too)
+    # day 2: only the playlist list, one request per playlist (their pages are carried too) and the user's
+    # top items and saved tracks (6 requests, and one per page of 50 saved tracks)
     assert lookups(stats2, "albums") == lookups(stats2, "artists") == 0
     assert day2.total_requests == api_requests(stats2) == day2.minimum_requests
-    assert day2.total_requests == stats2["requests"]["GET /v1/me/playlists"] + day2.playlists_total
+    saved = srv.app.listening.saved(DAY1.toordinal())
+    assert library_requests(stats2) == 6 + math.ceil(len(saved) / 50)
+    assert day2.total_requests == (stats2["requests"]["GET /v1/me/playlists"] + day2.playlists_total
+                                   + library_requests(stats2))
     assert day2.playlists_unchanged == day2.playlists_total - day2.playlists_unavailable
     # the accounting says what was carried
     assert (day2.albums_carried, day2.albums_fetched, day2.albums) == (len(albums), 0, len(albums))
@@ -133,7 +137,7 @@ def seeds_for_albums(server, albums) -> CrawlSeeds:
     """A library of one track from each of ``albums`` (album indexes of the emulator's catalog)."""
     cat = server.catalog
     return CrawlSeeds(playlist_ids=[], track_ids=[cat.id("track", cat.album_track_range(a).start) for a in albums],
-                      include_my_playlists=False)
+                      include_my_playlists=False, include_my_library=False)
 
 
 def test_development_changed_library_looks_up_only_new_albums_and_artists(start):

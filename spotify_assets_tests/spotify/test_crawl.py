@@ -9,7 +9,7 @@ import pytest
 
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
 
-from .conftest import DAY1, api_requests, client_for, record_set, settled_stats
+from .conftest import DAY1, api_requests, client_for, library_requests, record_set, settled_stats
 
 
 def item_pages(records) -> set:
@@ -54,8 +54,10 @@ def test_extended_requests_equal_minimum(start):
     albums = {a["id"] for e in sink.by_source("albums") for a in e["body"]["albums"] if a}
     artists = {a["id"] for e in sink.by_source("artists") for a in e["body"]["artists"] if a}
     me_pages = stats["requests"]["GET /v1/me/playlists"]
+    library = len(sink.by_source("top_tracks")) + len(sink.by_source("top_artists")) + len(sink.by_source("saved_tracks"))
+    assert library == library_requests(stats) == 6 + math.ceil(sink.by_source("saved_tracks")[0]["body"]["total"] / 50)
     assert report.minimum_requests == (me_pages + pages + math.ceil(len(albums) / 20)
-                                       + math.ceil(len(artists) / 50) + len(sink.by_source("tracks")))
+                                       + math.ceil(len(artists) / 50) + len(sink.by_source("tracks")) + library)
     assert report.albums == len(albums) and report.artists == len(artists)
     assert all(k in report.requests_by_endpoint for k in ("GET /v1/albums", "GET /v1/artists"))
     # all item pages at the maximum size; requests recorded relative to the API root with /v1

@@ -2,11 +2,13 @@
 
 The data is designed to exercise every analytics rule: popularity present (D1, D2) and absent
 (development mode, D3); an artist missing on one day; a playlist that first appears on D2; local files,
-episodes and a track appearing twice in one playlist.
+episodes and a track appearing twice in one playlist; plays (a Friday, a Saturday and a Sunday) at both ends
+of a UTC day, repeats, a track credited to two artists, a local file's play and plays without a context.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import uuid
 
@@ -97,7 +99,25 @@ def build_dataset() -> dict[str, dict[str, list[dict]]]:
         ]
         data["albums"][dt] = []
         data["album_artists"][dt] = []
+        data["plays"][dt] = [
+            {"played_at": _dt.datetime.fromisoformat(f"{dt}T{at}+00:00"), "track_id": track,
+             "context_type": ctx.split(":")[1] if ctx else None, "context_uri": ctx}
+            for at, track, ctx in PLAYS[dt]
+        ]
     return data
+
+
+# (time of day UTC, track, context uri) per day: D1 is a Friday, D2 a Saturday, D3 a Sunday.
+PLAYS = {
+    D1: [("08:15:00.100", "t0", "spotify:playlist:p0"), ("08:19:30.200", "t1", "spotify:playlist:p0"),
+         ("18:05:00.000", "t0", None), ("23:59:59.999", "t8", "spotify:album:al8")],
+    D2: [("10:00:00.000", "t0", "spotify:album:al0"), ("10:04:00.000", "t5", "spotify:album:al0"),
+         ("22:30:00.000", "t5", None), ("22:34:00.000", "t2", "spotify:user:u:collection")],
+    D3: [("00:00:00.000", "t9", None), ("07:00:00.000", "t6", "spotify:artist:a4"),
+         ("07:04:00.000", "t0", "spotify:artist:a4"), ("19:00:00.000", "t7", "spotify:user:u:collection"),
+         ("19:05:00.000", None, "spotify:user:u:collection"), ("19:09:00.000", "t4", "spotify:playlist:p1"),
+         ("19:12:00.000", "t1", None)],
+}
 
 
 def write_dataset(lake: Lake, data: dict, tables=None) -> None:

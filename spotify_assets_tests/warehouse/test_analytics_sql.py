@@ -94,6 +94,66 @@ def expected_churn(data, day):
     return out
 
 
+def _rounded(row: tuple) -> tuple:
+    return tuple(round(v, 9) if isinstance(v, float) else v for v in row)
+
+
+def _window(data, table, day, days):
+    start = (dt.date.fromisoformat(day) - dt.timedelta(days=days - 1)).isoformat()
+    return [(d, r) for d in sorted(data[table]) if start <= d <= day for r in data[table][d]]
+
+
+def expected_listening_by_hour(data, day, days):
+    durations = {(d, t["track_id"]): t["duration_ms"] for d in data["tracks"] for t in data["tracks"][d]}
+    plays = _window(data, "plays", day, days)
+    cells: dict[tuple[int, int], list] = {}
+    for d, p in plays:
+        cells.setdefault((p["played_at"].isoweekday(), p["played_at"].hour), []).append((d, p))
+    out = {}
+    for (weekday, hour), ps in cells.items():
+        ms = sum(durations.get((d, p["track_id"]), 0) for d, p in ps)
+        out[(weekday, hour)] = (len(ps), len({p["track_id"] for _, p in ps if p["track_id"]}), ms / 60000,
+                                len(ps) / len(plays))
+    return out
+
+
+def expected_top_artists(data, day, top_n):
+    out = []
+    for window in (7, 30):
+        plays = _window(data, "plays", day, window)
+        credits = {(d, ta["track_id"]): [] for d in data["track_artists"] for ta in data["track_artists"][d]}
+        for d in data["track_artists"]:
+            for ta in data["track_artists"][d]:
+                credits[(d, ta["track_id"])].append(ta["artist_id"])
+        counts, tracks, last = {}, {}, {}
+        for d, p in plays:
+            for a in credits.get((d, p["track_id"]), []):
+                counts[a] = counts.get(a, 0) + 1
+                tracks.setdefault(a, set()).add(p["track_id"])
+                last[a] = max(last.get(a, p["played_at"]), p["played_at"])
+        names = {a["artist_id"]: a["name"] for _, a in _window(data, "artists", day, 30)}  # latest day wins
+        ranked = sorted(counts, key=lambda a: (-counts[a], -last[a].timestamp(), a))[:top_n]
+        out += [(window, i + 1, a, names.get(a), counts[a], len(tracks[a]), counts[a] / len(plays))
+                for i, a in enumerate(ranked)]
+    return out
+
+
+def expected_discoveries(data, day, lookback):
+    start = (dt.date.fromisoformat(day) - dt.timedelta(days=lookback)).isoformat()
+    earlier = {p["track_id"] for d in data["plays"] if start <= d < day for p in data["plays"][d]}
+    names = {t["track_id"]: t["name"] for t in data["tracks"][day]}
+    today: dict[str, list] = {}
+    for p in data["plays"][day]:
+        if p["track_id"]:
+            today.setdefault(p["track_id"], []).append(p)
+    out = []
+    for track, ps in today.items():
+        if track not in earlier:
+            first = min(ps, key=lambda p: p["played_at"])
+            out.append((track, names.get(track), first["played_at"], len(ps), first["context_type"], first["context_uri"]))
+    return sorted(out, key=lambda r: (r[2], r[0]))
+
+
 # -- tests ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("day", [D1, D2, D3])
 def test_daily_top_tracks(duck, dataset, day):
@@ -241,9 +301,85 @@ def test_churn_without_previous_snapshot_in_window(tmp_path, dataset):
     spec = importlib.util.spec_from_file_location("wh_conftest", pathlib.Path(__file__).with_name("conftest.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    mod.write_dataset(lake, {t: {D1: v[D1], D3: v[D3]} for t, v in dataset.items()})  # D2 missing
+    mod.write_dataset(lake, {t: {d: v[d] for d in (D1, D3) if d in v} for t, v in dataset.items()})  # D2 missing
     engine = DuckDBEngine(lake, str(tmp_path / "x.duckdb"))
     got = {r["playlist_id"]: r for r in run_analytics(engine, "playlist_churn", D3, lookback_days=1).table.to_pylist()}
     assert all(r["previous_dt"] is None and r["items_added"] is None for r in got.values())
     got = {r["playlist_id"]: r for r in run_analytics(engine, "playlist_churn", D3).table.to_pylist()}
     assert got["p0"]["previous_dt"] == D1 and got["p2"]["previous_dt"] is None
+
+
+@pytest.mark.parametrize("day,days", [(D1, 28), (D3, 28), (D3, 2)])
+def test_listening_by_hour(duck, dataset, day, days):
+    got = run_analytics(duck, "listening_by_hour", day, days=days).table.to_pylist()
+    want = expected_listening_by_hour(dataset, day, days)
+    assert {(r["weekday"], r["hour"]): _rounded((r["plays"], r["distinct_tracks"], r["track_minutes"], r["share_of_plays"]))
+            for r in got} == {k: _rounded(v) for k, v in want.items()}
+    assert [(r["weekday"], r["hour"]) for r in got] == sorted(want)  # ordered by weekday, hour
+    assert all(r["window_days"] == days and r["dt"] == day for r in got)
+    names = {r["weekday"]: r["weekday_name"] for r in got}
+    assert {5: "Friday", 6: "Saturday", 7: "Sunday"}.items() >= names.items()
+
+
+def test_listening_by_hour_known_values(duck):
+    got = {(r["weekday"], r["hour"]): r for r in run_analytics(duck, "listening_by_hour", D3).table.to_pylist()}
+    # Friday 08:00 UTC: t0 and t1 (200 000 ms each); 23:59:59.999 is still Friday 23:00; Sunday 00:00.000 is Sunday
+    assert (got[(5, 8)]["plays"], got[(5, 8)]["track_minutes"]) == (2, pytest.approx(400_000 / 60000))
+    assert got[(5, 23)]["plays"] == 1 and got[(7, 0)]["plays"] == 1
+    # Sunday 19:00: t7, t4, t1 and a local file (no track: counted as a play, not as a track, no minutes)
+    assert (got[(7, 19)]["plays"], got[(7, 19)]["distinct_tracks"]) == (4, 3)
+    assert got[(7, 19)]["track_minutes"] == pytest.approx(3 * 200_000 / 60000)
+    assert sum(r["plays"] for r in got.values()) == 15 and sum(r["share_of_plays"] for r in got.values()) == pytest.approx(1)
+
+
+@pytest.mark.parametrize("day", [D1, D2, D3])
+def test_top_artists_by_plays(duck, dataset, day):
+    got = run_analytics(duck, "top_artists_by_plays", day, top_n=3).table.to_pylist()
+    rows = [(r["window_days"], r["artist_rank"], r["artist_id"], r["name"], r["plays"], r["distinct_tracks"],
+             r["share_of_plays"]) for r in got]
+    assert [_rounded(r) for r in rows] == [_rounded(r) for r in expected_top_artists(dataset, day, 3)]
+    assert {r["dt"] for r in got} == {day}
+
+
+def test_top_artists_by_plays_known_values(duck):
+    got = run_analytics(duck, "top_artists_by_plays", D3).table.to_pylist()
+    week = [(r["artist_rank"], r["artist_id"], r["plays"]) for r in got if r["window_days"] == 7]
+    # a0: t0 x4, t1 x2, t8 = 7 plays; a1 (t1 x2, t2) and a3 (t5 x2, t4) 3 each: a1 played last (19:12 on D3);
+    # a2 (t8, t4) and a4 (t9, t6) 2 each: a2 played last (19:09); a5 once
+    assert [(a, n) for _, a, n in week] == [("a0", 7), ("a1", 3), ("a3", 3), ("a2", 2), ("a4", 2), ("a5", 1)]
+    # a5 is missing from D2's artists: its name comes from the latest day it appears on
+    assert {r["artist_id"]: r["name"] for r in got}["a5"] == "Artist a5"
+    assert [r["window_days"] for r in got] == [7] * 6 + [30] * 6  # the 30-day window holds the same three days
+
+
+@pytest.mark.parametrize("day", [D1, D2, D3])
+@pytest.mark.parametrize("lookback", [1, 90])
+def test_discoveries(duck, dataset, day, lookback):
+    got = run_analytics(duck, "discoveries", day, lookback_days=lookback).table.to_pylist()
+    rows = [(r["track_id"], r["name"], r["first_played_at"], r["plays"], r["first_context_type"],
+             r["first_context_uri"]) for r in got]
+    assert rows == expected_discoveries(dataset, day, lookback)
+
+
+def test_discoveries_known_values(duck):
+    assert [r["track_id"] for r in run_analytics(duck, "discoveries", D1).table.to_pylist()] == ["t0", "t1", "t8"]
+    d2 = run_analytics(duck, "discoveries", D2).table.to_pylist()
+    assert [(r["track_id"], r["plays"], r["first_context_type"]) for r in d2] == [("t5", 2, "album"), ("t2", 1, "user")]
+    # t1 was played two days before D3: a discovery with a one-day look-back, not with the default 90 days
+    short = run_analytics(duck, "discoveries", D3, lookback_days=1).table.to_pylist()
+    assert [r["track_id"] for r in short] == ["t9", "t6", "t7", "t4", "t1"]
+    assert [r["track_id"] for r in run_analytics(duck, "discoveries", D3).table.to_pylist()] == ["t9", "t6", "t7", "t4"]
+
+
+def test_analytics_inputs_are_the_tables_the_sql_reads():
+    """ANALYTICS_INPUTS (the lineage the UI draws) names exactly the lake tables each query reads."""
+    from spotify_assets.defs.analytics.tables import ANALYTICS_INPUTS
+    from spotify_assets.tables import TABLES
+
+    assert set(ANALYTICS_INPUTS) == set(ANALYTICS)
+    for name in ANALYTICS:
+        tree = sqlglot.parse_one(render_analytics(name, D2), read="trino")
+        ctes = {c.alias for c in tree.find_all(sqlglot.exp.CTE)}
+        read = {t.name for t in tree.find_all(sqlglot.exp.Table)} - ctes
+        assert read <= set(TABLES), name
+        assert read == set(ANALYTICS_INPUTS[name]), name

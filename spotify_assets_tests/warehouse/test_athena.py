@@ -269,3 +269,22 @@ def test_failed_athena_query_leaves_every_published_day_intact(aws_env, s3_lake,
     # the replaced version stays (for readers in flight), every other day is untouched
     assert all(after[p] == data for p, data in before.items() if not p.endswith("_published.json"))
     assert catalog.list_partitions("daily_top_tracks") == [DAY]
+
+
+@pytest.mark.parametrize("name", ["listening_by_hour", "top_artists_by_plays", "discoveries"])
+def test_listening_analytics_on_athena_match_duckdb(aws_env, s3_lake, glue_db, tmp_path, name):
+    """The listening queries go through UNLOAD like the others and publish what DuckDB computes, typed as
+    declared (discoveries' first_played_at is a timestamp: Athena's Parquet and DuckDB's must both cast)."""
+    engine, catalog = _athena_and_glue(aws_env, s3_lake, glue_db)
+    day = "2024-03-03"
+    with athena_runs_on_duckdb(s3_lake.uri()) as statements:
+        info = materialize_analytics(engine, name, day, lake=s3_lake, catalog=catalog, run_id="run-1")
+    assert statements[0].startswith("UNLOAD (SELECT * FROM (\n" + render_analytics(name, day))
+    duck = DuckDBEngine(s3_lake, str(tmp_path / "duck.duckdb"))
+    duck.refresh_tables()
+    spec = ANALYTICS_TABLES[name]
+    expected = run_analytics(duck, name, day).table.drop_columns(["dt"]).sort_by([(k, "ascending") for k in spec.key])
+    got = read_table_file(s3_lake, published_file(s3_lake, "analytics", name, day))
+    assert info.row_count == got.num_rows == expected.num_rows > 0
+    assert got.schema.equals(spec.schema) and got.to_pylist() == expected.cast(spec.schema).to_pylist()
+    assert catalog.list_partitions(name) == [day]

@@ -20,6 +20,9 @@ ANALYTICS_INPUTS = {
     "artist_trend": ["artists"],
     "genre_share": ["artists", "artist_genres", "track_artists", "playlist_items"],
     "playlist_churn": ["playlists", "playlist_items"],
+    "listening_by_hour": ["plays", "tracks"],
+    "top_artists_by_plays": ["plays", "track_artists", "artists"],
+    "discoveries": ["plays", "tracks"],
 }
 
 

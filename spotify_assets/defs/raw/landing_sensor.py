@@ -27,7 +27,7 @@ from ...lake.raw import is_extractor_file
 from ...lake.resource import LakeResource
 from ..automation.conditions import sensor_status
 from ..partitions import daily_partitions
-from .spotify_crawl import raw_asset_key
+from .shared import raw_asset_key
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def detect_landings(
             ignored.append(f"{obj.key} (not a raw file the pipeline reads)")
             continue
         source, partition, name = parsed
-        if is_extractor_file(name):
-            continue  # our crawl's run materialized it already
+        if is_extractor_file(source, name):
+            continue  # the run that wrote it (the crawl, raw_plays) materialized it already
         landed.setdefault((source, partition), []).append(obj)
     new_floor = high_water - lookback
     seen = {sig: m for sig, m in seen.items() if m >= new_floor}

@@ -6,10 +6,9 @@ from datetime import date
 import dagster as dg
 from pydantic import Field
 
-from ...lake.paths import RAW_SOURCES
+from ...lake.paths import CRAWL_SOURCES
 from ...lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ...lake.resource import LakeResource
-from ...preflight import ConfigurationError, check_lake
 from ...spotify.carry import max_age_days
 from ...spotify.crawl import CrawlSeeds
 from ...spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
@@ -20,25 +19,16 @@ from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions, today_utc
 from ..resources import spotify_setup_problems
-
-RAW_DESCRIPTIONS = {
-    "playlists": "Verbatim `GET /v1/playlists/{id}` responses: playlist metadata plus the first page of items.",
-    "playlist_items": "Verbatim playlist item pages (`/tracks` in extended mode, `/items` in development mode); "
-    "pages of playlists whose snapshot_id did not change are carried over from the previous partition.",
-    "tracks": "Verbatim track look-ups (`/v1/tracks?ids=` batches, or single look-ups in development mode) "
-    "for seed tracks not already seen in full inside playlist items.",
-    "albums": "Verbatim album look-ups (`/v1/albums?ids=` batches of 20, or single look-ups); an album whose "
-    "last full copy is younger than the maximum copy age is carried over from the previous partition instead.",
-    "artists": "Verbatim artist look-ups (`/v1/artists?ids=` batches of 50, or single look-ups); in development "
-    "mode an artist whose last full copy is younger than the maximum copy age is carried over instead.",
-}
-
+from .shared import (
+    RAW_DESCRIPTIONS,
+    RAW_RETRY_POLICY,
+    annotate_raw_assets,
+    check_lake_ready,
+    raw_asset_key,
+    require_spotify,
+)
 
 log = logging.getLogger(__name__)
-
-
-def raw_asset_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(f"raw_{source}")
 
 
 class ExtractConfig(dg.Config):
@@ -49,6 +39,10 @@ class ExtractConfig(dg.Config):
     track_ids: list[str] = Field(default_factory=list, description="Track ids to crawl (base62).")
     include_my_playlists: bool = Field(
         default=True, description="Also crawl the user's own playlists (needs SPOTIFY_REFRESH_TOKEN)."
+    )
+    include_my_library: bool = Field(
+        default=True, description="Also fetch the user's top tracks and artists and saved tracks (needs "
+        "SPOTIFY_REFRESH_TOKEN; skipped with a log line otherwise)."
     )
     full_copy_max_age_days: int | None = Field(
         default=None, ge=0,
@@ -86,23 +80,6 @@ def _check_seed_ids(config: ExtractConfig) -> None:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 
-def _require_spotify(spotify: SpotifyResource) -> None:
-    """Production without Spotify credentials stops here: before any request or lake access (never retried)."""
-    try:
-        spotify.require_credentials()
-    except SpotifyAuthError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-
-def _check_lake(lake) -> None:
-    """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
-    the step's retry policy nor by a run retry (the jobs' failure hook sees ``allow_retries=False``)."""
-    try:
-        check_lake(lake)
-    except ConfigurationError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-
 def _discarded(writer: RawPartitionWriter) -> str:
     n = sum(writer.records.values())
     return (f"The {n} records fetched before this point were discarded and the raw zone is unchanged; "
@@ -137,17 +114,19 @@ def _previous_records(lake, partition: str | None):
             metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
             automation_condition=conditions.crawl(),
         )
-        for source in RAW_SOURCES
+        for source in CRAWL_SOURCES
     ],
     partitions_def=daily_partitions,
     hooks=RUN_HOOKS,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=RAW_RETRY_POLICY,
 )
 def raw_spotify(
     context: dg.AssetExecutionContext, config: ExtractConfig, spotify: SpotifyResource, lake: LakeResource
 ):
-    """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone.
+    """Crawl the Spotify Web API for today's partition and land every response verbatim in the raw zone:
+    the playlists and their items, tracks, albums and artists, and — with a user token — the user's top
+    tracks and artists and saved tracks (without one they are skipped, and a log line says so).
 
     The crawl makes the fewest requests it can: batch look-ups at their maximum sizes, maximum page
     sizes, one request for a playlist whose snapshot_id did not change since the previous partition, and
@@ -156,19 +135,20 @@ def raw_spotify(
     Re-running a partition replaces the files this asset wrote; it never adds duplicates.
     """
     partition = context.partition_key
-    _require_spotify(spotify)
+    require_spotify(spotify)
     _check_partition_is_today(partition, config.allow_past_partition)
     _check_seed_ids(config)
     token = spotify.refresh_token_status()
     if token is not None and token.needs_attention:
         context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
     the_lake = lake.get_lake()
-    _check_lake(the_lake)
+    check_lake_ready(the_lake)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),
         track_ids=list(config.track_ids),
         include_my_playlists=config.include_my_playlists,
+        include_my_library=config.include_my_library,
     )
     previous = the_lake.previous_partition("raw/playlists", partition)
     context.log.info(f"Crawling for {partition}; previous raw partition: {previous or 'none'}")
@@ -201,7 +181,7 @@ def raw_spotify(
         f"Crawl done: {report.total_requests} requests (minimum {report.minimum_requests}), "
         f"records {writer.records}"
     )
-    for source in RAW_SOURCES:
+    for source in CRAWL_SOURCES:
         info = written[source]
         yield dg.MaterializeResult(
             asset_key=raw_asset_key(source),
@@ -215,21 +195,6 @@ def raw_spotify(
                 **{f"crawl/{k}": v for k, v in crawl_metadata.items()},
             },
         )
-
-
-def annotate_raw_assets(assets_def: dg.AssetsDefinition, problems: list[str]) -> dg.AssetsDefinition:
-    """The raw assets with ``problems`` (setup messages, no secrets) in front of their description."""
-    if not problems:
-        return assets_def
-    note = "\n".join(f"- {p}" for p in problems)
-
-    def annotate(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.replace_attributes(
-            description=f"**Spotify setup needs attention:**\n{note}\n\n{spec.description or ''}",
-            metadata={**spec.metadata, "spotify/setup": dg.MetadataValue.md(note)},
-        )
-
-    return assets_def.map_asset_specs(annotate)
 
 
 @dg.definitions

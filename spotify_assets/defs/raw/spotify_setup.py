@@ -5,7 +5,7 @@
   refresh token expires, when it has expired, or when its authorization date is unknown. It never stops
   the pipeline; the asset page's *Checks* tab shows it with the dates as metadata.
 (Problems found when the definitions load — missing credentials in production, a token about to expire —
-are also shown on the raw assets themselves: :func:`.spotify_crawl.annotate_raw_assets`.)
+are also shown on the raw assets themselves: :func:`.shared.annotate_raw_assets`.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import dagster as dg
 
 from ...spotify.resource import SpotifyResource
 from ..partitions import daily_partitions
-from .spotify_crawl import raw_asset_key
+from .shared import raw_asset_key
 
 TOKEN_CHECK_NAME = "spotify_refresh_token_expiry"
 

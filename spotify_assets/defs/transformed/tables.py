@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ...audit import blocking_failures
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
+from ...lake.paths import CRAWL_SOURCES
 from ...lake.publication import published_file
 from ...lake.resource import LakeResource
 from ...tables import TABLE_SOURCES, TABLES, TableSpec
@@ -24,7 +25,7 @@ from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
 from ..metadata import column_schema
 from ..partitions import daily_partitions
-from ..raw.spotify_crawl import raw_asset_key
+from ..raw.shared import raw_asset_key
 from .checks import check_result, transformed_check_specs
 from .pipes import TransformCompute, stage_remotely
 
@@ -42,6 +43,14 @@ _IN_PROGRESS = (
 )
 
 
+# Plays land hourly from midnight, the crawl once a day: a day is transformed once its crawl landed (before,
+# the audit would only hold it back), then again whenever a parent changes (each hour's plays).
+_CONDITION = (
+    conditions.follow_parents()
+    & conditions.day_landed([raw_asset_key(s) for s in CRAWL_SOURCES], "the day's crawl landed")
+).with_label("follow parents once the day's crawl landed")
+
+
 def _spec(table: TableSpec) -> dg.AssetSpec:
     return dg.AssetSpec(
         table.name,
@@ -53,7 +62,7 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
         "or an Arrow table through the `lake_io_manager`.",
         kinds={"python", "parquet", "s3"},
         freshness_policy=FRESHNESS,
-        automation_condition=conditions.follow_parents(),
+        automation_condition=_CONDITION,
         metadata={
             "dagster/column_schema": column_schema(table),
             "dagster/table_name": table.name,
@@ -83,7 +92,7 @@ def _other_runs_in_progress(context: dg.AssetExecutionContext) -> list[str]:
     return [r.run_id for r in runs if r.run_id != context.run_id]
 
 
-_DESCRIPTION = """Stage, audit and publish one day of the eight tables.
+_DESCRIPTION = """Stage, audit and publish one day of the transformed tables (catalog and listening).
 
 The raw responses are parsed, validated and normalized into the run's staging folder — in this process,
 or in AWS Lambda / an AWS Glue job through Dagster Pipes when SPOTIFY_TRANSFORM_COMPUTE says so; records
@@ -219,11 +228,9 @@ def _stage_audit_publish(
         )
 
 
-# The in-process asset (tests, scripts); definitions.py builds the one SPOTIFY_TRANSFORM_COMPUTE asks for.
+# The in-process asset (tests, scripts); the code location builds the one SPOTIFY_TRANSFORM_COMPUTE asks
+# for in transformed_assets().
 transformed_tables = build_transformed_tables()
-
-
-transformed_tables = build_transformed_tables()  # in process; the code location uses transformed_assets()
 
 
 @dg.definitions
