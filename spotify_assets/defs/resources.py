@@ -67,19 +67,24 @@ def _int_env(name: str, default: int | None) -> int | None:
 
 
 def spotify_resource(env: str | None = None) -> SpotifyResource:
+    """The ``spotify`` resource: on a laptop (``local``) the emulator may stand in for missing credentials;
+    anywhere else the plain resource, which has no path to the emulator."""
     env = env or current_environment()
-    return SpotifyResource(
+    fields = dict(
         client_id=_env_or_none("SPOTIFY_CLIENT_ID"),
         client_secret=_env_or_none("SPOTIFY_CLIENT_SECRET"),
         refresh_token=_env_or_none("SPOTIFY_REFRESH_TOKEN"),
         refresh_token_issued_at=_plain_env("SPOTIFY_REFRESH_TOKEN_ISSUED_AT"),
         refresh_token_warn_days=_int_env("SPOTIFY_REFRESH_TOKEN_WARN_DAYS", DEFAULT_WARN_DAYS),
-        # The emulator is a development tool: production without credentials must fail, not crawl fakes.
-        allow_bundled_emulator=env == "local",
         api_url=_plain_env("SPOTIFY_API_URL"),
         accounts_url=_plain_env("SPOTIFY_ACCOUNTS_URL"),
         rate_limit_per_30s=_int_env("SPOTIFY_RATE_LIMIT_PER_30S", None),
     )
+    if env == "local":
+        from ..emulator.resource import LocalSpotifyResource  # the emulator is imported for laptops only
+
+        return LocalSpotifyResource(**fields)
+    return SpotifyResource(**fields)
 
 
 def spotify_setup_problems(env: str | None = None) -> list[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
 from collections.abc import Iterable
 from datetime import date
 
@@ -18,26 +16,6 @@ from .errors import SpotifyCredentialsMissingError
 from .tokens import DEFAULT_WARN_DAYS, LOGIN_COMMAND, RefreshTokenStatus, refresh_token_status
 
 log = logging.getLogger(__name__)
-
-_emulator_lock = threading.Lock()
-_emulator = None  # one in-process emulator per process
-
-
-def _bundled_emulator():
-    """Start (once per process) the bundled emulator: seed 42, scale "small", on the wall clock (UTC)."""
-    global _emulator
-    with _emulator_lock:
-        if _emulator is None:
-            from spotify_assets.emulator import EmulatorConfig, start_emulator
-
-            # The wall clock, not a day fixed at start: plays exist up to now, and a code server that runs
-            # for days (make dev, the hourly plays schedule) sees each new day and its plays.
-            _emulator = start_emulator(EmulatorConfig(port=0, seed=42, scale="small"))
-            atexit.register(_emulator.stop)
-            log.warning("No Spotify credentials and no SPOTIFY_API_URL: started the bundled Spotify emulator "
-                        "in-process at %s (seed 42, scale small)", _emulator.api_url)
-        return _emulator
-
 
 def missing_credentials(client_id: str | None, client_secret: str | None, refresh_token: str | None) -> list[str]:
     """The environment variables that are missing for real Spotify ([] when the credentials suffice)."""
@@ -58,13 +36,11 @@ def missing_credentials_message(missing: list[str]) -> str:
 
 
 class SpotifyResource(dg.ConfigurableResource):
-    """Spotify Web API access (real Spotify, an emulator URL, or the bundled emulator).
+    """Spotify Web API access with the configured credentials (real Spotify unless ``api_url`` says otherwise).
 
-    Secrets should be passed as ``dg.EnvVar("SPOTIFY_CLIENT_SECRET")`` etc. With credentials and no URL,
-    real Spotify is used. Without credentials, the bundled emulator (or the emulator at ``api_url``, with
-    its well-known credentials) stands in only when ``allow_bundled_emulator`` is set, which
-    ``resources.py`` does for ``SPOTIFY_ASSETS_ENV=local`` alone; otherwise the crawl fails before any
-    request, naming the missing variables.
+    Secrets should be passed as ``dg.EnvVar("SPOTIFY_CLIENT_SECRET")`` etc. Without credentials a crawl
+    fails before any request, naming the missing variables. (A laptop's resource, which lets the emulator
+    stand in, is wired in for ``SPOTIFY_ASSETS_ENV=local`` only, outside this package.)
     """
 
     client_id: str | None = Field(default=None, description="Spotify app client id (SPOTIFY_CLIENT_ID).")
@@ -77,8 +53,6 @@ class SpotifyResource(dg.ConfigurableResource):
     refresh_token_warn_days: int = Field(
         default=DEFAULT_WARN_DAYS, description="Warn this many days before the refresh token expires "
         "(SPOTIFY_REFRESH_TOKEN_WARN_DAYS).")
-    allow_bundled_emulator: bool = Field(
-        default=False, description="Without credentials, use the bundled emulator (local only; never in production).")
     api_url: str | None = Field(default=None, description="API root, e.g. http://127.0.0.1:8000/v1/.")
     accounts_url: str | None = Field(default=None, description="Accounts service root.")
     mode: str = Field(default="auto", description="auto | extended | development")
@@ -90,10 +64,11 @@ class SpotifyResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=30.0)
 
     def missing_credentials(self) -> list[str]:
-        """What is missing before a crawl can run ([] when credentials are set or the emulator may stand in)."""
-        if self.allow_bundled_emulator:
-            return []
+        """What is missing before a crawl can run ([] when the credentials suffice)."""
         return missing_credentials(self.client_id, self.client_secret, self.refresh_token)
+
+    def has_credentials(self) -> bool:
+        return bool(self.client_id and (self.client_secret or self.refresh_token))
 
     def require_credentials(self) -> None:
         """Raise :class:`SpotifyCredentialsMissingError` (naming the variables) when a crawl cannot run."""
@@ -107,31 +82,18 @@ class SpotifyResource(dg.ConfigurableResource):
             return None
         return refresh_token_status(self.refresh_token_issued_at, warn_days=self.refresh_token_warn_days, now=now)
 
-    def settings(self) -> SpotifyApiSettings:
-        has_credentials = bool(self.client_id and (self.client_secret or self.refresh_token))
-        common = dict(mode=self.mode, max_workers=self.max_workers, rate_limit_per_30s=self.rate_limit_per_30s,
-                      retry_after_ceiling_s=self.retry_after_ceiling_s,
-                      max_retries_total=self.max_retries_total, timeout_s=self.timeout_s)
-        if not has_credentials:
-            self.require_credentials()  # production: fail here, before any request
-            from spotify_assets.emulator import (
-                EMULATOR_CLIENT_ID,
-                EMULATOR_CLIENT_SECRET,
-                EMULATOR_REFRESH_TOKEN,
-            )
+    def client_options(self) -> dict:
+        """The client's settings besides where it connects and as whom."""
+        return dict(mode=self.mode, max_workers=self.max_workers, rate_limit_per_30s=self.rate_limit_per_30s,
+                    retry_after_ceiling_s=self.retry_after_ceiling_s, max_retries_total=self.max_retries_total,
+                    timeout_s=self.timeout_s)
 
-            if self.api_url:  # an emulator the developer started: its well-known credentials work
-                api_url, accounts_url = self.api_url, self.accounts_url or self.api_url.rstrip("/").removesuffix("/v1")
-            else:
-                emu = _bundled_emulator()
-                api_url, accounts_url = emu.api_url, emu.accounts_url
-            return SpotifyApiSettings(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
-                                      refresh_token=EMULATOR_REFRESH_TOKEN, api_url=api_url,
-                                      accounts_url=accounts_url, **common)
+    def settings(self) -> SpotifyApiSettings:
+        self.require_credentials()  # fail here, before any request
         return SpotifyApiSettings(
             client_id=self.client_id, client_secret=self.client_secret, refresh_token=self.refresh_token,
             api_url=self.api_url or SPOTIFY_API_URL, accounts_url=self.accounts_url or SPOTIFY_ACCOUNTS_URL,
-            **common)
+            **self.client_options())
 
     def get_client(self) -> SpotifyClient:
         return SpotifyClient(self.settings())

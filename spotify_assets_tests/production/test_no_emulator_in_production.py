@@ -11,7 +11,7 @@ import pytest
 
 from spotify_assets.defs.partitions import today_utc
 from spotify_assets.defs.resources import spotify_resource, spotify_setup_problems
-from spotify_assets.spotify import resource as spotify_resource_module
+from spotify_assets.emulator import resource as local_spotify
 from spotify_assets.spotify.errors import SpotifyCredentialsMissingError
 from spotify_assets.spotify.resource import SpotifyResource
 
@@ -39,7 +39,7 @@ def test_aws_without_credentials_fails_before_any_request_and_lands_nothing(aws_
         assert "SPOTIFY_CLIENT_ID" in node.metadata["spotify/setup"].value
         assert node.description.startswith("**Spotify setup needs attention:**")
 
-    emulator_before = spotify_resource_module._emulator
+    emulator_before = local_spotify._bundled
     raw = defs.resolve_assets_def(dg.AssetKey("raw_playlists"))
     result = dg.materialize(
         [raw], partition_key=today_utc(), raise_on_error=False,  # resources: bound by the definitions
@@ -52,7 +52,7 @@ def test_aws_without_credentials_fails_before_any_request_and_lands_nothing(aws_
     assert "developer.spotify.com/dashboard" in failure.message
     # Not retried by the step's RetryPolicy: a missing secret does not come back by itself.
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
-    assert spotify_resource_module._emulator is emulator_before, "the bundled emulator must not start"
+    assert local_spotify._bundled is emulator_before, "the bundled emulator must not start"
     s3 = boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
     assert s3.list_objects_v2(Bucket=aws_without_spotify).get("KeyCount", 0) == 0, "nothing may land in the lake"
 
@@ -62,7 +62,7 @@ def test_aws_resource_refuses_the_emulator_even_with_an_api_url(monkeypatch, emu
     monkeypatch.setenv("SPOTIFY_API_URL", emulator.api_url)
     emulator.reset_stats()
     resource = spotify_resource("aws")
-    assert not resource.allow_bundled_emulator
+    assert type(resource) is SpotifyResource  # the plain resource: no code path to an emulator
     with pytest.raises(SpotifyCredentialsMissingError) as error:
         resource.get_client()
     assert "SPOTIFY_CLIENT_ID" in str(error.value)
@@ -86,7 +86,7 @@ def test_local_without_credentials_uses_an_emulator(monkeypatch, emulator):
     clear_spotify_env(monkeypatch)
     monkeypatch.setenv("SPOTIFY_API_URL", emulator.api_url)
     resource = spotify_resource("local")
-    assert resource.allow_bundled_emulator and resource.missing_credentials() == []
+    assert isinstance(resource, local_spotify.LocalSpotifyResource) and resource.missing_credentials() == []
     client = resource.get_client()
     try:
         assert client.get("me/playlists", {"limit": 5}).status == 200
