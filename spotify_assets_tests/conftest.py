@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import boto3
 import dagster as dg
 import pytest
 
-TEST_DAY = dt.date(2026, 11, 24)
+from spotify_assets_tests.emulation import TEST_DAY, crawl_into_lake, running_emulator
+
+__all__ = ["TEST_DAY"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -62,36 +63,12 @@ def s3_bucket(aws_env, request):
 @pytest.fixture
 def emulator():
     """A tiny-scale Spotify emulator in extended mode, its clock on TEST_DAY."""
-    from spotify_assets.emulator import EmulatorConfig, start_emulator
-
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended", today=TEST_DAY))
-    yield server
-    server.stop()
+    with running_emulator(mode="extended") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def crawled_raw(tmp_path_factory):
     """A local lake holding one real raw partition (TEST_DAY) crawled from a tiny-scale emulator."""
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-    from spotify_assets.lake.raw import RawPartitionWriter
-    from spotify_assets.lake.storage import Lake
-    from spotify_assets.spotify.crawl import CrawlSeeds
-    from spotify_assets.spotify.resource import SpotifyResource
-
     root = str(tmp_path_factory.mktemp("crawled") / "lake")
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended", today=TEST_DAY))
-    try:
-        spotify = SpotifyResource(
-            client_id="test-client",
-            client_secret="test-secret-value",
-            refresh_token=EMULATOR_REFRESH_TOKEN,
-            api_url=server.api_url,
-            accounts_url=server.accounts_url,
-        )
-        lake = Lake(root)
-        writer = RawPartitionWriter(lake, TEST_DAY.isoformat())
-        spotify.crawl(CrawlSeeds(playlist_ids=[]), writer)
-        writer.commit()
-    finally:
-        server.stop()
-    return root, TEST_DAY.isoformat()
+    return root, crawl_into_lake(root, TEST_DAY, mode="extended")

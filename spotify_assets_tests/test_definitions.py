@@ -29,7 +29,9 @@ def test_definitions_load_with_every_layer_and_resource():
     for key in graph.get_all_asset_keys():
         if groups_of(graph, key) in ("transformed", "analytics"):
             assert graph.get(key).metadata["dagster/io_manager_key"] == "lake_io_manager", key
-    assert defs.resolve_job_def("daily_job") is not None
+    # the daily job is the whole graph: every asset, each stage once
+    daily = defs.resolve_job_def("daily_job")
+    assert set(daily.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys())
 
 
 def groups_of(graph, key) -> str:

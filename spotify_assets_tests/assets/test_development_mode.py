@@ -15,39 +15,30 @@ from spotify_assets.defs.catalog.tables import catalog_tables
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.defs.transformed.tables import transformed_tables
-from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.raw import RawPartitionWriter
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.spotify.crawl import CrawlSeeds
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.tables import TABLES
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.warehouse.resources import WarehouseResource
-from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import TEST_DAY, running_emulator, spotify_for
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
 
-def _resource(server) -> SpotifyResource:
-    return SpotifyResource(client_id="id", client_secret="secret", refresh_token=EMULATOR_REFRESH_TOKEN,
-                           api_url=server.api_url, accounts_url=server.accounts_url)
-
-
 @pytest.fixture(params=[False, True], ids=["disputed-dropped", "disputed-kept"])
 def dev_server(request):
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="development", today=TEST_DAY,
-                                           dev_keep_disputed_fields=request.param))
-    yield server, request.param
-    server.stop()
+    with running_emulator(mode="development", dev_keep_disputed_fields=request.param) as server:
+        yield server, request.param
 
 
 def test_transform_reads_development_days_with_and_without_the_disputed_fields(dev_server, tmp_path):
     server, kept = dev_server
     lake, day, market_day = Lake(str(tmp_path)), TEST_DAY.isoformat(), "2026-11-25"
-    spotify = _resource(server)
+    spotify = spotify_for(server)
     writer = RawPartitionWriter(lake, day)
     spotify.crawl(CrawlSeeds(playlist_ids=[]), writer)
     writer.commit()
@@ -92,7 +83,7 @@ def _defs(server, root) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables],
         jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
-        resources={"lake": lake, "spotify": _resource(server), "lake_io_manager": LakeIOManager(lake=lake),
+        resources={"lake": lake, "spotify": spotify_for(server), "lake_io_manager": LakeIOManager(lake=lake),
                    "warehouse": WarehouseResource(env="local", lake=lake, duckdb_path=str(root / "w.duckdb"))},
     )
 
@@ -100,17 +91,13 @@ def _defs(server, root) -> dg.Definitions:
 def test_two_development_days_through_the_whole_graph(tmp_path):
     """An unchanged library crawled on two days: day 2 looks no album or artist up (their day-1 copies are
     carried), every check passes both days, and day 2's tables equal day 1's."""
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="development", today=TEST_DAY))
     # The crawl ages copies by the partition day against fetched_at (the wall clock): crawl today and yesterday.
     today = dt.datetime.now(dt.UTC).date()
     days = [(today - dt.timedelta(days=1)).isoformat(), today.isoformat()]
-    try:
-        defs = _defs(server, tmp_path)
-        job = defs.resolve_job_def("everything")
+    with running_emulator(mode="development") as server:
+        job = _defs(server, tmp_path).resolve_job_def("everything")
         results = [job.execute_in_process(partition_key=d, raise_on_error=False, run_config={
             "ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}}) for d in days]
-    finally:
-        server.stop()
     for result in results:
         assert result.success
         assert [e for e in result.get_asset_check_evaluations() if not e.passed] == []

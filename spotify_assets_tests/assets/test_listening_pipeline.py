@@ -15,29 +15,22 @@ from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.defs.raw.spotify_plays import raw_plays
 from spotify_assets.defs.transformed.tables import transformed_tables
-from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.tables import LISTENING_TABLES
 from spotify_assets.warehouse.resources import WarehouseResource
+from spotify_assets_tests.emulation import running_emulator, spotify_for
 
 NOW = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC)
 DAY = NOW.date().isoformat()
 
 
-def _spotify(server, refresh_token=EMULATOR_REFRESH_TOKEN) -> SpotifyResource:
-    return SpotifyResource(client_id="id", client_secret="secret", refresh_token=refresh_token,
-                           api_url=server.api_url, accounts_url=server.accounts_url)
-
-
 @pytest.fixture(params=["extended", "development"])
 def server(request):
-    s = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode=request.param, now=NOW))
-    yield s
-    s.stop()
+    with running_emulator(mode=request.param, now=NOW) as s:
+        yield s
 
 
 def test_listening_tables_and_analytics_through_the_whole_graph(server, tmp_path):
@@ -47,7 +40,7 @@ def test_listening_tables_and_analytics_through_the_whole_graph(server, tmp_path
         assets=[raw_spotify, raw_plays, transformed_tables, catalog_tables, analytics_tables],
         jobs=[dg.define_asset_job("everything", selection=dg.AssetSelection.all(), partitions_def=daily_partitions)],
         resources={"lake": lake_resource, "lake_io_manager": LakeIOManager(lake=lake_resource),
-                   "spotify": _spotify(server), "warehouse": warehouse},
+                   "spotify": spotify_for(server), "warehouse": warehouse},
     )
     result = defs.resolve_job_def("everything").execute_in_process(
         partition_key=DAY, raise_on_error=False,
@@ -98,16 +91,13 @@ def test_listening_tables_and_analytics_through_the_whole_graph(server, tmp_path
 
 
 def test_raw_plays_reports_every_day_it_landed_in_and_skips_without_a_user_token(tmp_path):
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", now=dt.datetime(2026, 11, 21, 23, 3, tzinfo=dt.UTC)))
     lake = LakeResource(root_uri=str(tmp_path / "lake"))
-    try:
-        first = dg.materialize([raw_plays], partition_key="2026-11-21", resources={"lake": lake, "spotify": _spotify(server)})
+    with running_emulator(now=dt.datetime(2026, 11, 21, 23, 3, tzinfo=dt.UTC)) as server:
+        first = dg.materialize([raw_plays], partition_key="2026-11-21", resources={"lake": lake, "spotify": spotify_for(server)})
         server.set_now(dt.datetime(2026, 11, 22, 12, 30, tzinfo=dt.UTC))
-        second = dg.materialize([raw_plays], partition_key="2026-11-22", resources={"lake": lake, "spotify": _spotify(server)})
+        second = dg.materialize([raw_plays], partition_key="2026-11-22", resources={"lake": lake, "spotify": spotify_for(server)})
         without_user = dg.materialize([raw_plays], partition_key="2026-11-22",
-                                      resources={"lake": lake, "spotify": _spotify(server, refresh_token=None)})
-    finally:
-        server.stop()
+                                      resources={"lake": lake, "spotify": spotify_for(server, refresh_token=None)})
 
     def reported(result):
         return {e.materialization.partition: {k: v.value for k, v in e.materialization.metadata.items()}

@@ -104,6 +104,10 @@ def test_automation_page_lists_the_sensors_and_the_daily_crawl_condition(page, d
     assert label["raw_plays"].startswith("on_cron(5 * * * *")
     assert label["tracks"] == "follow parents once the day's crawl landed"
     assert label["catalog_tracks"] == "follow parents whose blocking checks passed"
+    # and a person sees the plays' hourly cron on raw_plays' page
+    page.goto(f"{dagster_ui.url}/assets/raw_plays", wait_until="domcontentloaded")
+    page.get_by_text(re.compile(r"on_cron\(5 \* \* \* \*")).first.wait_for(state="visible", timeout=60_000)
+    screenshot(page, "03b-raw-plays-hourly")
 
 
 def _runs(dagster_ui) -> list[dict]:

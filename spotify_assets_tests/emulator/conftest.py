@@ -4,15 +4,15 @@ client, and an OpenAPI validator built from the shared Spotify spec (never copie
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from pathlib import Path
 
 import pytest
 import requests
 
-from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
+from spotify_assets_tests.emulation import TEST_DAY, emulator_factory, running_emulator
 
-DAY = dt.date(2026, 11, 24)
+DAY = TEST_DAY
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "spotify" / "spotify-openapi.yml"
 # Fields development mode removes; the spec still lists some of them as required.
@@ -49,50 +49,31 @@ def get_token(server, grant: dict, auth=("emu-id", "emu-secret")) -> dict:
     return r.json()
 
 
-def _start(**kw):
-    kw.setdefault("seed", 42)
-    kw.setdefault("scale", "tiny")
-    kw.setdefault("today", DAY)
-    return start_emulator(EmulatorConfig(port=0, **kw))
-
-
 @pytest.fixture(scope="session")
 def emu():
     """Shared tiny emulator, extended mode. Tests must not move its clock or reset its stats."""
-    s = _start(mode="extended")
-    yield s
-    s.stop()
+    with running_emulator(mode="extended") as s:
+        yield s
 
 
 @pytest.fixture(scope="session")
 def dev_emu():
     """Shared tiny emulator, development mode."""
-    s = _start(mode="development")
-    yield s
-    s.stop()
+    with running_emulator(mode="development") as s:
+        yield s
 
 
 @pytest.fixture(scope="session")
 def dev_kept_emu():
     """Shared tiny emulator, development mode, keeping the disputed fields."""
-    s = _start(mode="development", dev_keep_disputed_fields=True)
-    yield s
-    s.stop()
+    with running_emulator(mode="development", dev_keep_disputed_fields=True) as s:
+        yield s
 
 
 @pytest.fixture
 def emu_factory():
     """Start private emulators with custom settings; all are stopped after the test."""
-    started = []
-
-    def make(**kw):
-        s = _start(**kw)
-        started.append(s)
-        return s
-
-    yield make
-    for s in started:
-        s.stop()
+    yield from emulator_factory()
 
 
 @pytest.fixture(scope="session")

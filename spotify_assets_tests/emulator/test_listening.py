@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from spotify_assets.emulator.listening import HISTORY_START, REMEMBERED_PLAYS, TIME_RANGE_DAYS, day_start_ms
+from spotify_assets_tests.emulation import start_test_emulator
 
 from .conftest import Api, get_token
 
@@ -26,10 +27,9 @@ def _ms(played_at: str) -> int:
 @pytest.fixture(scope="module")
 def listening(request):
     """Both modes at NOW (module-scoped: the tests here move no clock)."""
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
 
-    servers = {m: start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode=m, now=NOW))
-               for m in ("extended", "development")}
+    servers = {m: start_test_emulator(mode=m, now=NOW) for m in ("extended", "development")}
     apis = {m: Api(s, get_token(s, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
             for m, s in servers.items()}
     yield apis

@@ -25,7 +25,8 @@ from botocore.awsrequest import AWSResponse
 
 from spotify_assets.defs.partitions import today_utc
 from spotify_assets.defs.raw.landing_sensor import RAW_SENSOR_NAME
-from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
+from spotify_assets_tests.emulation import start_test_emulator
 
 from .aws_recording import (
     ACCOUNT,
@@ -69,7 +70,7 @@ def _json_response(status: int, body: dict):
 def recording():
     moto = RecordingMoto()
     endpoint = moto.start()
-    emulator = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended"))  # clock: today
+    emulator = start_test_emulator(mode="extended", today=None)  # clock: today
     try:
         with pytest.MonkeyPatch.context() as mp:
             clear_spotify_env(mp)

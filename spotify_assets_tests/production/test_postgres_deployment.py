@@ -23,8 +23,9 @@ from dagster._core.scheduler.instigation import InstigatorStatus
 
 from spotify_assets.defs.partitions import today_utc
 from spotify_assets.defs.raw.landing_sensor import RawSensorCursor
-from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
+from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
 from spotify_assets.tables import TABLES
+from spotify_assets_tests.emulation import start_test_emulator
 
 from .helpers import DEPLOY
 from .postgres import LocalPostgres
@@ -78,7 +79,7 @@ def deployment(tmp_path_factory):
     for d in (home, logs, lake):
         d.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(home)))
-    emulator = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", mode="extended"))  # clock: today
+    emulator = start_test_emulator(mode="extended", today=None)  # clock: today
     pg = LocalPostgres().start()
     services = []
     instance = None

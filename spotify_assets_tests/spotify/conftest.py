@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import orjson
 import pytest
@@ -10,39 +9,26 @@ from spotify_assets.emulator import (
     EMULATOR_CLIENT_ID,
     EMULATOR_CLIENT_SECRET,
     EMULATOR_REFRESH_TOKEN,
-    EmulatorConfig,
-    start_emulator,
 )
 from spotify_assets.spotify.client import SpotifyClient
 from spotify_assets.spotify.config import SpotifyApiSettings
+from spotify_assets_tests.emulation import TEST_DAY, emulator_factory, running_emulator
 
 from .faultproxy import FaultProxy
 
-DAY1 = date(2026, 11, 24)
+DAY1 = TEST_DAY
 
 
 @pytest.fixture
 def start():
     """Factory: start an emulator (tiny scale, fixed day unless given); stopped at teardown."""
-    servers = []
-
-    def _start(**kw):
-        kw.setdefault("scale", "tiny")
-        kw.setdefault("today", DAY1)
-        srv = start_emulator(EmulatorConfig(port=0, seed=42, **kw))
-        servers.append(srv)
-        return srv
-
-    yield _start
-    for s in servers:
-        s.stop()
+    yield from emulator_factory()
 
 
 @pytest.fixture(scope="module")
 def shared_emulator():
-    srv = start_emulator(EmulatorConfig(port=0, seed=42, scale="tiny", today=DAY1))
-    yield srv
-    srv.stop()
+    with running_emulator() as server:
+        yield server
 
 
 @pytest.fixture

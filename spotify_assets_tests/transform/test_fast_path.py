@@ -17,29 +17,11 @@ import pytest
 from spotify_assets.lake.storage import Lake
 from spotify_assets.transform import pipeline
 from spotify_assets.transform.pipeline import transform_partition
+from spotify_assets_tests.emulation import crawl_into_lake
 
 from .conftest import PARTITION, env, item, page, playlist, sid, track
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _crawl(root: str, mode: str, day) -> str:
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-    from spotify_assets.lake.raw import RawPartitionWriter
-    from spotify_assets.spotify.crawl import CrawlSeeds
-    from spotify_assets.spotify.resource import SpotifyResource
-
-    server = start_emulator(EmulatorConfig(port=0, seed=7, scale="tiny", mode=mode, today=day))
-    try:
-        spotify = SpotifyResource(client_id="test-client", client_secret="test-secret-value",
-                                  refresh_token=EMULATOR_REFRESH_TOKEN, api_url=server.api_url,
-                                  accounts_url=server.accounts_url)
-        writer = RawPartitionWriter(Lake(root), day.isoformat())
-        spotify.crawl(CrawlSeeds(playlist_ids=[]), writer)
-        writer.commit()
-    finally:
-        server.stop()
-    return day.isoformat()
 
 
 def _run_both(lake: Lake, partition: str) -> dict:
@@ -67,7 +49,7 @@ def test_emulator_partition_same_output(tmp_path, mode):
     from spotify_assets_tests.conftest import TEST_DAY
 
     root = str(tmp_path / "lake")
-    partition = _crawl(root, mode, TEST_DAY)
+    partition = crawl_into_lake(root, TEST_DAY, seed=7, mode=mode)
     lake = Lake(root)
     stats = _run_both(lake, partition)
     if mode == "extended":  # development mode's single-object album/artist bodies are not on the fast path
