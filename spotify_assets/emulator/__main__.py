@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 from datetime import date, datetime
 
 from . import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN, EmulatorConfig
 from .server import EmulatorServer
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     cfg = EmulatorConfig(port=a.port, seed=a.seed, scale=a.scale, mode=a.mode, latency_ms=a.latency_ms,
                          fault_rate=a.fault_rate, rate_limit=a.rate_limit, token_lifetime_s=a.token_lifetime,
                          today=a.today, now=a.now, dev_keep_disputed_fields=a.dev_keep_disputed_fields)
+    # A parent that ignored SIGTERM/SIGINT while it forked us (some test runners, process supervisors) passes
+    # that on: without its own handlers the server would outlive every polite request to stop.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     server = EmulatorServer(cfg)
     c = server.catalog.counts()
     kept = ", disputed fields kept" if cfg.mode == "development" and cfg.dev_keep_disputed_fields else ""

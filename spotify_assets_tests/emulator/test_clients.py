@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -82,10 +83,18 @@ def test_spotipy_development_mode(dev_emu):
         assert e.http_status == 403
 
 
+def _ignore_stop_signals() -> None:
+    # what the child of a parent that ignores SIGTERM/SIGINT inherits (seen once from the suite's own process)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_cli_serves_and_prints_urls():
+    """The CLI prints its URLs, serves the admin summary, and stops on SIGTERM even when it was started with
+    SIGTERM ignored (otherwise a stray emulator outlives the suite)."""
     proc = subprocess.Popen([sys.executable, "-m", "spotify_assets.emulator", "--port", "0", "--scale", "tiny",
                              "--seed", "3", "--today", "2026-11-24", "--mode", "development"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, preexec_fn=_ignore_stop_signals)
     try:
         lines = [proc.stdout.readline() for _ in range(3)]
         api_url = next(ln.split("=", 1)[1].strip() for ln in lines if "SPOTIFY_API_URL=" in ln)
@@ -94,7 +103,10 @@ def test_cli_serves_and_prints_urls():
         assert summary["seed"] == 3 and summary["mode"] == "development" and summary["today"] == "2026-11-24"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            assert proc.wait(timeout=10) is not None
+        finally:
+            proc.kill()
 
 
 def test_single_track_lookup_throughput(emu):
