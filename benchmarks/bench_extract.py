@@ -207,18 +207,29 @@ def run_naive_subset(srv, tracks: list[dict], n: int) -> tuple[int, float]:
     return calls, time.monotonic() - t0
 
 
-def next_day(srv, args, mode: str, seeds: CrawlSeeds, day1: LineSink, today: date):
-    """Day 2 of an unchanged library: the same seeds crawled a day later with day 1 as the previous
-    partition (the emulator's clock is not moved). Returns (report, requests the emulator counted)."""
+def crawl_day(srv, args, mode: str, seeds: CrawlSeeds, sink: LineSink, today: date, previous=None):
+    """One day's crawl into ``sink``, counted from a reset of the emulator's stats. Returns (report, requests
+    the emulator counted)."""
     srv.reset_stats()
-    report = run_crawl(SpotifyClient(settings(srv, args, mode)), seeds, LineSink(), previous=day1.records,
-                       today=today + timedelta(days=1), logger=logging.getLogger("bench"))
+    report = run_crawl(SpotifyClient(settings(srv, args, mode)), seeds, sink, previous=previous, today=today,
+                       logger=logging.getLogger("bench"))
     time.sleep(0.2)
     return report, emulator_api_requests(srv)
 
 
+def next_day(srv, args, mode: str, seeds: CrawlSeeds, day1: LineSink, today: date):
+    """Day 2 of an unchanged library: the same seeds crawled a day later with day 1 as the previous
+    partition (the emulator's clock is not moved). Returns (report, requests the emulator counted)."""
+    return crawl_day(srv, args, mode, seeds, LineSink(), today + timedelta(days=1), previous=day1.records)
+
+
+def api_requests(stats: dict) -> int:
+    """The ``/v1/`` requests in the emulator's stats (its accounts and admin requests left out)."""
+    return sum(v for k, v in stats["requests"].items() if " /v1/" in k)
+
+
 def emulator_api_requests(srv) -> int:
-    return sum(v for k, v in srv.stats()["requests"].items() if " /v1/" in k)
+    return api_requests(srv.stats())
 
 
 def print_incremental(mode: str, day1, day1_emu: int, day2, day2_emu: int, target: float | None) -> None:
@@ -258,7 +269,7 @@ def main() -> None:
         steady = steady_state(client.stats.timeline, args.trim)
         time.sleep(0.2)
         emu = srv.stats()
-        emu_api = sum(v for k, v in emu["requests"].items() if " /v1/" in k)
+        emu_api = api_requests(emu)
         if not args.no_incremental:
             ext_day2, ext_day2_emu = next_day(srv, args, "extended", seeds, sink, today)
         naive, tracks = naive_requests(sink)
@@ -289,12 +300,8 @@ def main() -> None:
         srv = EmulatorProcess(scale=scale, latency_ms=args.latency_ms, rate_limit=args.rate_limit, mode="development")
         try:
             dev_seeds = pick_seeds(srv, args, "development")
-            srv.reset_stats()
             dev_sink = LineSink()
-            dev_day1 = run_crawl(SpotifyClient(settings(srv, args, "development")), dev_seeds, dev_sink,
-                                 logger=logging.getLogger("bench"), today=today)
-            time.sleep(0.2)
-            dev_day1_emu = emulator_api_requests(srv)
+            dev_day1, dev_day1_emu = crawl_day(srv, args, "development", dev_seeds, dev_sink, today)
             dev_day2, dev_day2_emu = next_day(srv, args, "development", dev_seeds, dev_sink, today)
         finally:
             srv.stop()

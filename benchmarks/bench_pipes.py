@@ -28,26 +28,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _crawl(root: str, scale: str, day) -> None:
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN, EmulatorConfig, start_emulator
-    from spotify_assets.lake.raw import RawPartitionWriter
-    from spotify_assets.lake.storage import Lake
-    from spotify_assets.spotify.crawl import CrawlSeeds
-    from spotify_assets.spotify.resource import SpotifyResource
-
-    server = start_emulator(EmulatorConfig(port=0, seed=42, scale=scale, mode="extended", today=day))
-    try:
-        spotify = SpotifyResource(
-            client_id="bench", client_secret="bench-secret", refresh_token=EMULATOR_REFRESH_TOKEN,
-            api_url=server.api_url, accounts_url=server.accounts_url,
-        )
-        writer = RawPartitionWriter(Lake(root), day.isoformat())
-        spotify.crawl(CrawlSeeds(playlist_ids=[]), writer)
-        writer.commit()
-    finally:
-        server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -76,6 +56,7 @@ def main() -> None:
     from spotify_assets.lake.io_manager import LakeIOManager
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
+    from spotify_assets_tests.emulation import crawl_into_lake
     from spotify_assets_tests.pipes.fake_aws import FakeLambdaClient
 
     day = dt.date(2026, 11, 24)
@@ -83,7 +64,7 @@ def main() -> None:
     s3.create_bucket(Bucket="bench")
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        _crawl(tmp, args.scale, day)
+        crawl_into_lake(tmp, day, scale=args.scale, mode="extended")
         raw = Lake(tmp)
         files = raw.list_files("raw")
         print(f"crawled scale {args.scale}: {len(files)} raw files, {sum(f.size for f in files) / 1e6:.1f} MB "

@@ -30,12 +30,17 @@ BUILD = ROOT / "build"
 # channel. Pinned from requirements.lock.
 REMOTE_PACKAGES = ["pyarrow", "numpy", "orjson", "dagster-pipes"]
 BOTO = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
+# Per target: the Python it runs and the packages it is given (Glue 5.0 brings boto3).
+TARGETS = {
+    "lambda": {"python": "3.12", "packages": REMOTE_PACKAGES + BOTO},
+    "glue": {"python": "3.11", "packages": REMOTE_PACKAGES},
+}
 WHEEL_PLACEHOLDER = "s3://<artifacts bucket>/spotify_assets/"
 LAMBDA_ZIP_LIMIT_MB = 250
 
 
-def pins(names: list[str]) -> list[str]:
-    lock = (ROOT / "requirements.lock").read_text()
+def pins(names: list[str], lock: str) -> list[str]:
+    """``name==version`` for each of ``names``, from the text of requirements.lock."""
     found = []
     for name in names:
         m = re.search(rf"^{re.escape(name)}==([^\s;#]+)", lock, flags=re.MULTILINE | re.IGNORECASE)
@@ -56,25 +61,26 @@ def build_wheel() -> Path:
     return wheel
 
 
-def lambda_context(wheel: Path) -> Path:
-    out = BUILD / "lambda"
+def bundle(target: str, source: Path, wheel: Path) -> Path:
+    """A fresh ``build/<target>/`` holding ``source`` and the wheel."""
+    out = BUILD / target
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    shutil.copy(ROOT / "deploy" / "lambda" / "Dockerfile", out / "Dockerfile")
+    shutil.copy(source, out / source.name)
     shutil.copy(wheel, out / wheel.name)
-    (out / "requirements.txt").write_text("\n".join(pins(REMOTE_PACKAGES + BOTO)) + "\n")
     return out
 
 
-def glue_bundle(wheel: Path) -> Path:
-    out = BUILD / "glue"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    shutil.copy(ROOT / "deploy" / "glue" / "transform_job.py", out / "transform_job.py")
-    shutil.copy(wheel, out / wheel.name)
-    modules = [WHEEL_PLACEHOLDER + wheel.name, *pins(REMOTE_PACKAGES)]  # Glue 5.0 brings boto3
+def lambda_context(wheel: Path, requirements: list[str]) -> Path:
+    out = bundle("lambda", ROOT / "deploy" / "lambda" / "Dockerfile", wheel)
+    (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    return out
+
+
+def glue_bundle(wheel: Path, requirements: list[str]) -> Path:
+    out = bundle("glue", ROOT / "deploy" / "glue" / "transform_job.py", wheel)
     arguments = {
-        "--additional-python-modules": ",".join(modules),
+        "--additional-python-modules": ",".join([WHEEL_PLACEHOLDER + wheel.name, *requirements]),
         # the wheel's own dependencies are the Dagster side's (dagster, duckdb…): not wanted in the job
         "--python-modules-installer-option": "--no-deps",
         "--job-language": "python",
@@ -142,14 +148,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="install and smoke-test the packaged modules")
     args = parser.parse_args()
+    lock = (ROOT / "requirements.lock").read_text()
+    requirements = {target: pins(spec["packages"], lock) for target, spec in TARGETS.items()}
     wheel = build_wheel()
-    lam, glue = lambda_context(wheel), glue_bundle(wheel)
+    lam, glue = lambda_context(wheel, requirements["lambda"]), glue_bundle(wheel, requirements["glue"])
     print(f"Lambda image context: {lam.relative_to(ROOT)}/ (docker build -t spotify-transform {lam.relative_to(ROOT)})")
     print(f"Glue job: {glue.relative_to(ROOT)}/ (script, wheel, job-arguments.json)")
     if args.check:
-        check("lambda", "3.12", pins(REMOTE_PACKAGES + BOTO), wheel)
-        check("glue", "3.11", pins(REMOTE_PACKAGES), wheel)
-
+        for target, spec in TARGETS.items():
+            check(target, spec["python"], requirements[target], wheel)
 
 if __name__ == "__main__":
     main()

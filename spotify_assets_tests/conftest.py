@@ -8,6 +8,7 @@ import boto3
 import dagster as dg
 import pytest
 
+from spotify_assets.lake.storage import Lake
 from spotify_assets_tests.emulation import TEST_DAY, crawl_into_lake, running_emulator
 
 __all__ = ["TEST_DAY"]
@@ -58,6 +59,20 @@ def s3_bucket(aws_env, request):
     name = "lake-" + re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:40].strip("-") + f"-{id(request) % 10000}"
     boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def s3(aws_env):
+    """A boto3 S3 client of the moto server."""
+    return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
+
+
+@pytest.fixture(params=["local", "s3"])
+def local_or_s3_lake(request, tmp_path) -> Lake:
+    """An empty lake, once a local directory (``tmp_path/lake``) and once on S3 (``s3://<s3_bucket>/lake``)."""
+    if request.param == "local":
+        return Lake(str(tmp_path / "lake"))
+    return Lake(f"s3://{request.getfixturevalue('s3_bucket')}/lake")
 
 
 @pytest.fixture

@@ -72,6 +72,10 @@ def ms_to_iso_seconds(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _at_ms(play: Play) -> int:
+    return play.at_ms
+
+
 class Listening:
     """The demo user's listening on one catalog. Thread-safe (LRUs and a locked library memo)."""
 
@@ -80,11 +84,13 @@ class Listening:
         self.history_start = HISTORY_START.toordinal()
         self.plays_on = lru_cache(maxsize=1024)(self._plays_on)
         self.top = lru_cache(maxsize=64)(self._top)
+        self.saved = lru_cache(maxsize=64)(self._saved)
         self._lock = threading.RLock()  # re-entered: a day's plays need the library of that day
         self._initial: dict[int, int] | None = None  # track -> added_at ms, saved before the history starts
         self._saves: list[tuple[int, int, int]] = []  # (day, track, added_at ms) of every save so far, by day
         self._saves_until = self.history_start  # _saves covers the days before this one
-        self._owned = [p for p in range(catalog.n_playlists) if catalog.playlist(p)["owner"] == DEMO_USER_ID]
+        # the demo user's own playlists (catalog indexes)
+        self.owned = [p for p in range(catalog.n_playlists) if catalog.playlist(p)["owner"] == DEMO_USER_ID]
 
     # ------------------------------------------------------------------ building blocks
     def playable(self, t: int) -> bool:
@@ -100,7 +106,7 @@ class Listening:
         """The tracks saved before the history starts (2019-2024), from the demo user's playlists."""
         r = random.Random(mix(self.c.seed, _SALT_LIBRARY))
         pool: list[int] = []
-        for p in self._owned:
+        for p in self.owned:
             for key in self.c.playlist_entries(p, self.history_start):
                 e = self.c.entry(p, key)
                 if e["kind"] == "track" and self.playable(e["ref"]):
@@ -141,8 +147,8 @@ class Listening:
         """A context and the tracks played from it, in order."""
         length = r.randint(4, 16) if weekend else r.randint(3, 12)
         u = r.random()
-        if u < 0.45 and self._owned:
-            p = r.choice(self._owned)
+        if u < 0.45 and self.owned:
+            p = r.choice(self.owned)
             entries = self.c.playlist_entries(p, day)
             if entries:
                 start = r.randrange(len(entries))
@@ -176,7 +182,7 @@ class Listening:
         day = min(now_ms // DAY_MS + date(1970, 1, 1).toordinal(), date.max.toordinal())
         while day >= self.history_start and len(out) < REMEMBERED_PLAYS:
             plays = self.plays_on(day)
-            upto = bisect_right([p.at_ms for p in plays], now_ms)
+            upto = bisect_right(plays, now_ms, key=_at_ms)
             out.extend(reversed(plays[:upto]))
             day -= 1
         return out[:REMEMBERED_PLAYS]
@@ -214,9 +220,9 @@ class Listening:
             library[t] = at
         return library
 
-    def saved(self, day: int) -> list[tuple[int, int]]:
+    def _saved(self, day: int) -> tuple[tuple[int, int], ...]:
         """The library of ``day`` as ``/me/tracks`` lists it: ``(track, added_at ms)``, most recently saved first."""
-        return sorted(self.saved_before(day).items(), key=lambda kv: (-kv[1], kv[0]))
+        return tuple(sorted(self.saved_before(day).items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _top(self, kind: str, time_range: str, day: int) -> tuple[int, ...]:
         """The top ``kind`` ("tracks" or "artists") indexes for ``day``, from the plays of the window before it."""

@@ -434,7 +434,7 @@ class EmulatorApp:
     # ------------------------------------------------------------------ admin
     def catalog_summary(self) -> dict:
         c = self.catalog
-        owned = [c.id("playlist", p) for p in range(c.n_playlists) if c.playlist(p)["owner"] == DEMO_USER_ID]
+        owned = [c.id("playlist", p) for p in self.listening.owned]
         return {
             "scale": c.scale, "seed": c.seed, "mode": self.cfg.mode, "today": self.today().isoformat(),
             "now": self.now().isoformat(timespec="milliseconds"), "remembered_plays": REMEMBERED_PLAYS,

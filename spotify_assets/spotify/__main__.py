@@ -15,7 +15,7 @@ import sys
 from .config import SPOTIFY_ACCOUNTS_URL
 from .errors import SpotifyAuthError
 from .login import DEFAULT_SCOPES, pkce_login
-from .tokens import DEFAULT_WARN_DAYS, ISSUED_AT_ENV, format_utc, refresh_token_expires_at
+from .tokens import DEFAULT_WARN_DAYS, ISSUED_AT_ENV, WARN_DAYS_ENV, format_utc, refresh_token_expires_at
 
 
 def storage_instructions(issued_at: dt.datetime) -> str:
@@ -27,7 +27,7 @@ def storage_instructions(issued_at: dt.datetime) -> str:
         "  SPOTIFY_REFRESH_TOKEN = the line printed on stdout - a secret: your secret store (AWS Secrets Manager "
         "for the ECS deployment), never a file in the repository\n"
         f"  {ISSUED_AT_ENV}={format_utc(issued_at)} - not secret: a plain environment variable\n"
-        f"The platform warns {DEFAULT_WARN_DAYS} days before the expiry (SPOTIFY_REFRESH_TOKEN_WARN_DAYS); log in "
+        f"The platform warns {DEFAULT_WARN_DAYS} days before the expiry ({WARN_DAYS_ENV}); log in "
         "again before then."
     )
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import Counter
 
-_ID_SEGMENT = re.compile(r"[0-9A-Za-z]{22}")
+from .ids import is_spotify_id
 
 
 def endpoint_template(method: str, request_path: str) -> str:
     """``GET /v1/playlists/3cEY.../tracks?limit=100`` -> ``GET /v1/playlists/{id}/tracks``."""
     path = request_path.split("?", 1)[0]
-    segments = ["{id}" if _ID_SEGMENT.fullmatch(s) else s for s in path.split("/")]
+    segments = ["{id}" if is_spotify_id(s) else s for s in path.split("/")]
     return f"{method} {'/'.join(segments)}"
 
 

@@ -23,6 +23,7 @@ from spotipy.cache_handler import MemoryCacheHandler
 from .config import SpotifyApiSettings
 from .errors import RefreshTokenExpiredError, SpotifyAuthError
 from .redact import install_log_redaction, register_client_credentials, register_secret
+from .tokens import ISSUED_AT_ENV, LOGIN_COMMAND
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,7 @@ class RefreshTokenProvider(TokenProvider):
             return RefreshTokenExpiredError(
                 "Spotify rejected the refresh token (invalid_grant): it has expired (refresh tokens end six "
                 "months after the user authorized the app) or was revoked. Retrying cannot help: log in again "
-                "with `python -m spotify_assets.spotify login` and store the SPOTIFY_REFRESH_TOKEN and "
-                "SPOTIFY_REFRESH_TOKEN_ISSUED_AT it prints."
+                f"with `{LOGIN_COMMAND}` and store the SPOTIFY_REFRESH_TOKEN and {ISSUED_AT_ENV} it prints."
             )
         return super()._oauth_error(e)
 
@@ -204,7 +204,7 @@ def make_token_provider(settings: SpotifyApiSettings) -> TokenProvider:
     if not settings.client_secret:
         raise SpotifyAuthError(
             "No Spotify credentials: set SPOTIFY_CLIENT_SECRET (client credentials) or "
-            "SPOTIFY_REFRESH_TOKEN (run `python -m spotify_assets.spotify login`)."
+            f"SPOTIFY_REFRESH_TOKEN (run `{LOGIN_COMMAND}`)."
         )
     return ClientCredentialsProvider(settings.client_id, settings.client_secret, settings.accounts_url,
                                      settings.timeout_s)

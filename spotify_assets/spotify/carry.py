@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from .ids import is_spotify_id
+from .ids import artist_ids, is_spotify_id
 
 MAX_AGE_ENV = "SPOTIFY_FULL_COPY_MAX_AGE_DAYS"
 DEFAULT_MAX_AGE_DAYS = 7
@@ -57,12 +57,6 @@ def max_age_days(value: int | None = None, env: dict[str, str] | None = None) ->
     if value < 0:
         raise ValueError(f"the maximum age of a carried album/artist copy must be >= 0 days, not {value}")
     return value
-
-
-def _artist_ids(artists) -> tuple[str, ...]:
-    if not isinstance(artists, list):
-        return ()
-    return tuple(a["id"] for a in artists if isinstance(a, dict) and is_spotify_id(a.get("id")))
 
 
 def _fetched_on(envelope: dict) -> date | None:
@@ -119,7 +113,7 @@ class FullCopy:
             return None
         if not all(isinstance(o, dict) and o.get("id") == i for o, i in zip(objects, ids, strict=True)):
             return None  # a null entry, or not the objects asked for: look them up again
-        artists = tuple(a for o in objects for a in _artist_ids(o.get("artists"))) if source == "albums" else ()
+        artists = tuple(a for o in objects for a in artist_ids(o.get("artists"))) if source == "albums" else ()
         return cls(source, ids, batch, fetched_on, orjson.dumps(envelope), artists)
 
 

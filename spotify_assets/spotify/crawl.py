@@ -50,8 +50,8 @@ from urllib.parse import parse_qs
 from .accounting import ProgressLogger
 from .carry import CARRIED_SOURCES, Carrier, FullCopy, PreviousCopies, max_age_days
 from .client import Response, SpotifyClient
-from .errors import SpotifyError
-from .ids import chunks, is_spotify_id, validate_ids
+from .errors import LOGIN_HINT, SCOPE_OF, SpotifyError, error_message
+from .ids import artist_ids, chunks, is_spotify_id, validate_ids
 from .mode import detect_mode
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,6 @@ SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists", "top_tr
 ME_PLAYLISTS_LIMIT = 50
 LIBRARY_LIMIT = 50  # top items: the first page is the top 50; saved tracks: pages of 50
 TIME_RANGES = ("short_term", "medium_term", "long_term")
-# The scope each user-data endpoint needs (a token from an older login may lack it: Spotify answers 403).
-SCOPE_OF = {"top_tracks": "user-top-read", "top_artists": "user-top-read", "saved_tracks": "user-library-read",
-            "plays": "user-read-recently-played"}
-LOGIN_HINT = "log in again (`python -m spotify_assets.spotify login`) to grant it and store the new refresh token"
 BATCH_SIZE = {"tracks": 50, "albums": 20, "artists": 50}
 
 
@@ -231,18 +227,20 @@ def _track_refs(obj: dict | None) -> _TrackRefs | None:
     if isinstance(album, dict):
         if is_spotify_id(album.get("id")):
             album_id = album["id"]
-        artists += _artist_ids(album.get("artists"))
-    artists += _artist_ids(obj.get("artists"))
+        artists += artist_ids(album.get("artists"))
+    artists += artist_ids(obj.get("artists"))
     return obj["id"], album_id, tuple(artists)
 
 
-def _artist_ids(artists: Any) -> list[str]:
-    if not isinstance(artists, list):
+def _tracks_refs(tracks: Any) -> list[_TrackRefs]:
+    """The refs of a list of track objects (look-up answers, top tracks)."""
+    if not isinstance(tracks, list):
         return []
-    return [a["id"] for a in artists if isinstance(a, dict) and is_spotify_id(a.get("id"))]
+    return [r for r in map(_track_refs, tracks) if r is not None]
 
 
 def _items_refs(items: Any) -> list[_TrackRefs]:
+    """The refs of a page of playlist items or saved tracks (``{"item"/"track": {...}}`` entries)."""
     if not isinstance(items, list):
         return []
     return [r for r in (_track_refs(_item_object(e)) for e in items) if r is not None]
@@ -432,7 +430,7 @@ class _Crawl:
                 self.logger.warning("%s answered %d (recorded)", resp.request, resp.status)
             objs = self._objects(resp.body, "tracks") if resp.status == 200 else []
             self.tracks_looked_up += len(objs)
-            seg.parts[i] = [r for r in map(_track_refs, objs) if r is not None]
+            seg.parts[i] = _tracks_refs(objs)
             self._pump()
 
         if self.mode == "extended":
@@ -441,12 +439,12 @@ class _Crawl:
             self._submit("tracks", "tracks", f"tracks/{batch[0]}", None, cb)
 
     def _consume_track(self, refs: _TrackRefs) -> None:
-        track_id, album_id, artist_ids = refs
+        track_id, album_id, track_artists = refs
         self.tracks.add(track_id)
         if album_id is not None and album_id not in self.albums:
             self.albums.add(album_id)
             self._want_album(album_id)
-        for a in artist_ids:
+        for a in track_artists:
             if a not in self.artists:
                 self._artist_stream.append(a)
         self._pump_artists()
@@ -485,7 +483,7 @@ class _Crawl:
         artists: list[str] = []
         for a in self._objects(body, "albums"):
             self.albums_fetched += 1
-            artists += _artist_ids(a.get("artists"))
+            artists += artist_ids(a.get("artists"))
         self._album_batch_artists[token] = artists
         self._albums_in_flight -= 1
         self._pump_artists()
@@ -524,9 +522,10 @@ class _Crawl:
         if resp.status == 200 and isinstance(resp.body, dict):
             return True
         if resp.status == 403:
-            self.logger.warning("%s answered 403 (%s): the user token may lack the scope %s; %s. Recorded; "
-                                "the %s table stays empty until then", resp.request, _error_message(resp.body),
-                                SCOPE_OF[source], LOGIN_HINT, source)
+            self.logger.warning("%s answered 403 (%s): the user token may lack the scope %s; %s and store the new "
+                                "refresh token. Recorded; the %s table stays empty until then", resp.request,
+                                error_message(resp.body) or "no error message", SCOPE_OF[source], LOGIN_HINT,
+                                source)
         else:
             self.logger.warning("%s answered %d (recorded)", resp.request, resp.status)
         return False
@@ -547,8 +546,7 @@ class _Crawl:
 
             def on_top(resp: Response, seg: _Segment = seg) -> None:
                 ok = self._user_data_answered("top_tracks", resp)
-                seg.parts[0] = [r for r in map(_track_refs, resp.body.get("items") or []) if r is not None] \
-                    if ok else []
+                seg.parts[0] = _tracks_refs(resp.body.get("items")) if ok else []
                 self._pump()
 
             self._submit("me_top", "top_tracks", "me/top/tracks",
@@ -862,13 +860,6 @@ def run_crawl(client: SpotifyClient, seeds: CrawlSeeds, sink: RawSink, *,
                 "(carried over: %s)", report.total_requests, report.minimum_requests, report.retries,
                 report.rate_limited, report.seconds, report.records_by_source, report.records_carried_by_source)
     return report
-
-
-def _error_message(body: Any) -> str:
-    """Spotify's error message of a response body (``{"error": {"message": …}}``), else a placeholder."""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or "no message")[:200]
-    return "no error message"
 
 
 def _playlist_records(previous: Iterable[tuple[str, dict]] | None,

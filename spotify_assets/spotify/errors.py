@@ -1,8 +1,26 @@
-"""Exceptions raised by the Spotify client. None of them ever carries a secret."""
+"""Exceptions raised by the Spotify client (none of them ever carries a secret), and what a log line says
+of an error answer."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from .tokens import LOGIN_COMMAND, format_utc
+
+# The scope each user-data endpoint needs (a token from an older login may lack it: Spotify answers 403).
+SCOPE_OF = {"top_tracks": "user-top-read", "top_artists": "user-top-read", "saved_tracks": "user-library-read",
+            "plays": "user-read-recently-played"}
+LOGIN_HINT = f"log in again (`{LOGIN_COMMAND}`) to grant it"
+
+
+def error_message(body: Any) -> str | None:
+    """Spotify's error message in a response body (``{"error": {"message": …}}``, at most 200 characters),
+    or None when it holds none."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])[:200]
+    return None
 
 
 class SpotifyError(Exception):
@@ -42,7 +60,7 @@ class RateLimitedError(SpotifyError):
         self.report = None  # set by run_crawl: the partial CrawlReport
         super().__init__(
             f"Spotify rate limit: {request} answered 429 with Retry-After {retry_after_s:g} s, above the "
-            f"ceiling of {ceiling_s:g} s. Retry after {self.retry_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC)."
+            f"ceiling of {ceiling_s:g} s. Retry after {format_utc(self.retry_at)} (UTC)."
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
 
@@ -11,6 +12,13 @@ BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
 def is_spotify_id(value: object) -> bool:
     # fullmatch: with match, "$" would also match before a final "\n"
     return isinstance(value, str) and BASE62_ID.fullmatch(value) is not None
+
+
+def artist_ids(artists: Any) -> list[str]:
+    """The valid ids of a list of (simplified) artist objects, in order (a track's or an album's ``artists``)."""
+    if not isinstance(artists, list):
+        return []
+    return [a["id"] for a in artists if isinstance(a, dict) and is_spotify_id(a.get("id"))]
 
 
 def validate_ids(kind: str, ids: Iterable[str]) -> list[str]:

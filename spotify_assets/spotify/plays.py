@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .client import Response, SpotifyClient
+from .errors import LOGIN_HINT, SCOPE_OF, error_message
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,10 @@ def fetch_plays(client: SpotifyClient, after_ms: int | None, *, logger: logging.
         seen.add(tuple(sorted(params.items())))
         resp = client.get("me/player/recently-played", params)
         if resp.status != 200 or not isinstance(resp.body, dict):
-            message = resp.body.get("error", {}).get("message") if isinstance(resp.body, dict) and \
-                isinstance(resp.body.get("error"), dict) else None
+            message = error_message(resp.body)
             problem = f"{resp.request} answered {resp.status}" + (f" ({message})" if message else "")
             if resp.status == 403:
-                problem += ("; the user token may lack the scope user-read-recently-played: log in again "
-                            "(`python -m spotify_assets.spotify login`) to grant it")
+                problem += f"; the user token may lack the scope {SCOPE_OF['plays']}: {LOGIN_HINT}"
             logger.warning("plays: %s; nothing more fetched", problem)
             break
         responses.append(resp)
@@ -75,8 +74,6 @@ def fetch_plays(client: SpotifyClient, after_ms: int | None, *, logger: logging.
                        "older plays may be lost; run the plays schedule more often (SPOTIFY_PLAYS_SCHEDULE_CRON)",
                        plays, _iso(after_ms), PLAYS_LIMIT)
     return PlaysFetch(responses, after_ms, plays, possible_gap, problem)
-
-
 
 
 def _iso(ms: int) -> str:

@@ -13,7 +13,14 @@ from .client import SpotifyClient
 from .config import SPOTIFY_ACCOUNTS_URL, SPOTIFY_API_URL, SpotifyApiSettings
 from .crawl import CrawlReport, CrawlSeeds, RawSink, run_crawl
 from .errors import SpotifyCredentialsMissingError
-from .tokens import DEFAULT_WARN_DAYS, LOGIN_COMMAND, RefreshTokenStatus, refresh_token_status
+from .tokens import (
+    DEFAULT_WARN_DAYS,
+    ISSUED_AT_ENV,
+    LOGIN_COMMAND,
+    WARN_DAYS_ENV,
+    RefreshTokenStatus,
+    refresh_token_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +38,7 @@ def missing_credentials_message(missing: list[str]) -> str:
         "falls back to the bundled emulator, so nothing is crawled. Create an app in the Spotify developer "
         "dashboard (https://developer.spotify.com/dashboard), then set SPOTIFY_CLIENT_ID and "
         "SPOTIFY_CLIENT_SECRET (client credentials; list the playlists to crawl) and, for a user's own "
-        f"playlists, SPOTIFY_REFRESH_TOKEN and SPOTIFY_REFRESH_TOKEN_ISSUED_AT from `{LOGIN_COMMAND}`."
+        f"playlists, SPOTIFY_REFRESH_TOKEN and {ISSUED_AT_ENV} from `{LOGIN_COMMAND}`."
     )
 
 
@@ -46,13 +53,13 @@ class SpotifyResource(dg.ConfigurableResource):
     client_id: str | None = Field(default=None, description="Spotify app client id (SPOTIFY_CLIENT_ID).")
     client_secret: str | None = Field(default=None, repr=False, description="Client secret (SPOTIFY_CLIENT_SECRET).")
     refresh_token: str | None = Field(default=None, repr=False, description="User refresh token (SPOTIFY_REFRESH_TOKEN) "
-                                      "from `python -m spotify_assets.spotify login`.")
+                                      f"from `{LOGIN_COMMAND}`.")
     refresh_token_issued_at: str | None = Field(
-        default=None, description="When the user authorized the app (SPOTIFY_REFRESH_TOKEN_ISSUED_AT, printed by "
+        default=None, description=f"When the user authorized the app ({ISSUED_AT_ENV}, printed by "
         "the login helper); the refresh token expires six months later.")
     refresh_token_warn_days: int = Field(
         default=DEFAULT_WARN_DAYS, description="Warn this many days before the refresh token expires "
-        "(SPOTIFY_REFRESH_TOKEN_WARN_DAYS).")
+        f"({WARN_DAYS_ENV}).")
     api_url: str | None = Field(default=None, description="API root, e.g. http://127.0.0.1:8000/v1/.")
     accounts_url: str | None = Field(default=None, description="Accounts service root.")
     mode: str = Field(default="auto", description="auto | extended | development")
@@ -68,7 +75,7 @@ class SpotifyResource(dg.ConfigurableResource):
         return missing_credentials(self.client_id, self.client_secret, self.refresh_token)
 
     def has_credentials(self) -> bool:
-        return bool(self.client_id and (self.client_secret or self.refresh_token))
+        return not missing_credentials(self.client_id, self.client_secret, self.refresh_token)
 
     def require_credentials(self) -> None:
         """Raise :class:`SpotifyCredentialsMissingError` (naming the variables) when a crawl cannot run."""

@@ -36,10 +36,7 @@ def parse_issued_at(text: str) -> dt.datetime:
     """``2026-11-30`` or ``2026-11-30T08:15:00Z`` (naive values are UTC) → an aware UTC datetime."""
     value = text.strip()
     try:
-        if len(value) == 10:
-            parsed = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
-        else:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"{ISSUED_AT_ENV}={value!r} is not a date or an ISO 8601 timestamp (e.g. 2026-11-30T08:15:00Z, "

@@ -1,9 +1,7 @@
 """The whole graph against the emulator: raw → transformed → checks → catalog → analytics, offline."""
 
-import gzip
 
 import dagster as dg
-import orjson
 
 from spotify_assets.defs.analytics.tables import analytics_tables
 from spotify_assets.defs.catalog.tables import catalog_tables
@@ -15,18 +13,16 @@ from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.tables import TABLES
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import BAD_TRACK, land_bad_track, spotify_for
 
 DAY = TEST_DAY.isoformat()
 RUN_CONFIG = {"ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}}
 
 
 def _defs(emulator, tmp_path) -> dg.Definitions:
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
     lake_root = str(tmp_path / "lake")
     return dg.Definitions(
         assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables, weekly_movers],
@@ -34,10 +30,7 @@ def _defs(emulator, tmp_path) -> dg.Definitions:
         resources={
             "lake": LakeResource(root_uri=lake_root),
             "lake_io_manager": LakeIOManager(lake=LakeResource(root_uri=lake_root)),
-            "spotify": SpotifyResource(
-                client_id="id", client_secret="secret", refresh_token=EMULATOR_REFRESH_TOKEN,
-                api_url=emulator.api_url, accounts_url=emulator.accounts_url,
-            ),
+            "spotify": spotify_for(emulator),
             "warehouse": WarehouseResource(
                 env="local", lake=LakeResource(root_uri=lake_root), duckdb_path=str(tmp_path / "w.duckdb")
             ),
@@ -90,27 +83,6 @@ def test_whole_graph_materializes_and_analytics_are_queryable(emulator, tmp_path
     assert top.table["popularity"][0].as_py() == expected_top
 
 
-def _inject_bad_track(lake_root, track_id: str) -> None:
-    """A raw file landed by 'another tool' whose track has popularity 150: parseable, but out of range."""
-    body = {
-        "tracks": [
-            {
-                "id": track_id, "name": "Injected", "type": "track", "uri": f"spotify:track:{track_id}",
-                "duration_ms": 1000, "explicit": False, "popularity": 150, "disc_number": 1, "track_number": 1,
-                "external_ids": {"isrc": "XX0000000001"},
-                "album": {"id": "0" * 22, "name": "Injected album", "album_type": "single",
-                          "release_date": "2020", "release_date_precision": "year", "total_tracks": 1,
-                          "type": "album", "artists": [{"id": "1" * 22, "name": "Someone", "type": "artist"}]},
-                "artists": [{"id": "1" * 22, "name": "Someone", "type": "artist"}],
-            }
-        ]
-    }
-    line = orjson.dumps({"request": f"/v1/tracks?ids={track_id}", "status": 200,
-                         "fetched_at": f"{DAY}T06:00:00Z", "body": body})
-    path = lake_root / "raw" / "tracks" / f"dt={DAY}" / "injected.jsonl.gz"
-    path.write_bytes(gzip.compress(line + b"\n"))
-
-
 def _published_objects(lake_root) -> dict[str, bytes]:
     lake = Lake(str(lake_root))
     return {f.path: lake.read_bytes(f.path) for z in ("transformed", "quarantine", "analytics")
@@ -124,7 +96,7 @@ def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     query = f"SELECT track_id, popularity FROM tracks WHERE dt = '{DAY}' ORDER BY track_id"
     rows_before, published_before = engine.query(query).to_pylist(), _published_objects(tmp_path / "lake")
 
-    _inject_bad_track(tmp_path / "lake", "Z" * 22)
+    land_bad_track(str(tmp_path / "lake"), DAY)
     selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
     job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
     defs2 = dg.Definitions(
@@ -148,4 +120,4 @@ def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     # and nothing a consumer reads changed: the lake's published objects, DuckDB's answer
     assert _published_objects(tmp_path / "lake") == published_before
     assert engine.query(query).to_pylist() == rows_before
-    assert "Z" * 22 not in {r["track_id"] for r in rows_before}
+    assert BAD_TRACK not in {r["track_id"] for r in rows_before}

@@ -13,33 +13,17 @@ from spotify_assets.lake.paths import CRAWL_SOURCES
 from spotify_assets.lake.raw import iter_raw_envelopes
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import spotify_for
 
 DAY = TEST_DAY.isoformat()
-
-
-def _spotify(emulator) -> SpotifyResource:
-    return SpotifyResource(
-        client_id="test-client",
-        client_secret="test-secret-value",
-        refresh_token=_refresh_token(),
-        api_url=emulator.api_url,
-        accounts_url=emulator.accounts_url,
-    )
-
-
-def _refresh_token() -> str:
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
-    return EMULATOR_REFRESH_TOKEN
 
 
 def _materialize(emulator, root_uri: str, config: dict | None = None, endpoint_url=None, raise_on_error=True):
     return dg.materialize(
         [raw_spotify],
         partition_key=DAY,
-        resources={"lake": LakeResource(root_uri=root_uri, endpoint_url=endpoint_url), "spotify": _spotify(emulator)},
+        resources={"lake": LakeResource(root_uri=root_uri, endpoint_url=endpoint_url), "spotify": spotify_for(emulator)},
         run_config={"ops": {"raw_spotify": {"config": {"allow_past_partition": True, **(config or {})}}}},
         raise_on_error=raise_on_error,
     )
@@ -99,7 +83,7 @@ def test_past_partition_is_refused_with_a_clear_message(emulator, tmp_path):
     result = dg.materialize(
         [raw_spotify],
         partition_key="2026-01-05",
-        resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": _spotify(emulator)},
+        resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": spotify_for(emulator)},
         raise_on_error=False,
     )
     assert not result.success
@@ -137,7 +121,7 @@ def test_album_copies_are_carried_unless_the_config_or_environment_says_otherwis
     def crawl_metadata(partition, config=None, raise_on_error=True):
         result = dg.materialize(
             [raw_spotify], partition_key=partition,
-            resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": _spotify(emulator)},
+            resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": spotify_for(emulator)},
             run_config={"ops": {"raw_spotify": {"config": {"allow_past_partition": True, **(config or {})}}}},
             raise_on_error=raise_on_error,
         )

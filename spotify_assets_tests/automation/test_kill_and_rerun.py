@@ -30,6 +30,7 @@ from spotify_assets.lake.publication import STAGING_ROOT, published_file, staged
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
+from spotify_assets_tests.emulation import copy_raw
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
@@ -102,13 +103,6 @@ def _published(root: str) -> dict[str, bytes | None]:
     return found
 
 
-def _lake_with_raw(src_root: str, dest: str, *, without: tuple[str, ...] = ()) -> str:
-    shutil.copytree(os.path.join(src_root, "raw"), os.path.join(dest, "raw"))
-    for source in without:
-        shutil.rmtree(os.path.join(dest, "raw", source))
-    return dest
-
-
 def _kill_at(tmp_path, root: str, partition: str, mode: str) -> None:
     ready = tmp_path / f"ready-{mode}"
     proc = subprocess.Popen(
@@ -140,9 +134,10 @@ def versions(crawled_raw, tmp_path_factory):
     sources) and the new one (the whole raw zone)."""
     raw_root, partition = crawled_raw
     base = tmp_path_factory.mktemp("versions")
-    old_root = _lake_with_raw(raw_root, str(base / "old"), without=("albums", "artists", "top_artists"))
+    old_root, new_root = str(base / "old"), str(base / "new")
+    copy_raw(raw_root, old_root, without=("albums", "artists", "top_artists"))
     assert transform_day(Lake(old_root), partition, "old").held_back is None
-    new_root = _lake_with_raw(raw_root, str(base / "new"))
+    copy_raw(raw_root, new_root)
     assert transform_day(Lake(new_root), partition, "new").held_back is None
     old, new = _published(old_root), _published(new_root)
     assert all(old[f"transformed/{t}"] != new[f"transformed/{t}"] for t in ("albums", "artists")), "versions must differ"
@@ -156,7 +151,7 @@ def test_killed_run_leaves_old_or_new_version_and_rerun_converges(tmp_path, craw
     killed = str(tmp_path / "killed")
     shutil.copytree(old_root, killed)  # the old version published ...
     shutil.rmtree(os.path.join(killed, "raw"))
-    _lake_with_raw(raw_root, killed)  # ... and the whole raw zone landed since
+    copy_raw(raw_root, killed)  # ... and the whole raw zone landed since
 
     _kill_at(tmp_path, killed, partition, mode)
 

@@ -7,7 +7,6 @@ import gzip
 import os
 import time
 
-import boto3
 import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
@@ -136,11 +135,6 @@ def test_same_second_and_late_files_are_not_missed():
         ("albums", "2026-11-19"): ["raw/albums/dt=2026-11-19/late.jsonl.gz"],
     }
     assert detect_landings(second, cursor, 300)[0] == {}
-
-
-@pytest.fixture
-def s3(aws_env):
-    return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
 
 
 def _put(s3, bucket: str, key: str, body: bytes = b"{}\n") -> None:

@@ -49,6 +49,11 @@ def get_token(server, grant: dict, auth=("emu-id", "emu-secret")) -> dict:
     return r.json()
 
 
+def user_api(server) -> Api:
+    """An :class:`Api` for ``server`` with a demo-user token (refresh-token flow)."""
+    return Api(server, get_token(server, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+
+
 @pytest.fixture(scope="session")
 def emu():
     """Shared tiny emulator, extended mode. Tests must not move its clock or reset its stats."""
@@ -79,7 +84,7 @@ def emu_factory():
 @pytest.fixture(scope="session")
 def api(emu) -> Api:
     """Extended mode, demo-user token (refresh-token flow)."""
-    return Api(emu, get_token(emu, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+    return user_api(emu)
 
 
 @pytest.fixture(scope="session")
@@ -91,15 +96,13 @@ def cc_api(emu) -> Api:
 @pytest.fixture(scope="session")
 def dev_api(dev_emu) -> Api:
     """Development mode, demo-user token."""
-    tok = get_token(dev_emu, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})
-    return Api(dev_emu, tok["access_token"])
+    return user_api(dev_emu)
 
 
 @pytest.fixture(scope="session")
 def dev_kept_api(dev_kept_emu) -> Api:
     """Development mode keeping the disputed fields, demo-user token."""
-    tok = get_token(dev_kept_emu, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})
-    return Api(dev_kept_emu, tok["access_token"])
+    return user_api(dev_kept_emu)
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from contextlib import ExitStack
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from spotify_assets.emulator.listening import HISTORY_START, REMEMBERED_PLAYS, TIME_RANGE_DAYS, day_start_ms
-from spotify_assets_tests.emulation import start_test_emulator
+from spotify_assets_tests.emulation import running_emulator, scoped_login
 
-from .conftest import Api, get_token
+from .conftest import Api, get_token, user_api
 
 NOW = dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -25,16 +26,11 @@ def _ms(played_at: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def listening(request):
+def listening():
     """Both modes at NOW (module-scoped: the tests here move no clock)."""
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
-    servers = {m: start_test_emulator(mode=m, now=NOW) for m in ("extended", "development")}
-    apis = {m: Api(s, get_token(s, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
-            for m, s in servers.items()}
-    yield apis
-    for s in servers.values():
-        s.stop()
+    with ExitStack() as stack:
+        servers = {m: stack.enter_context(running_emulator(mode=m, now=NOW)) for m in ("extended", "development")}
+        yield {m: user_api(s) for m, s in servers.items()}
 
 
 def _recent(api, **params) -> dict:
@@ -96,9 +92,7 @@ def test_recently_played_rejects_bad_parameters(listening, params, status):
 
 def test_the_clock_reveals_plays_as_it_moves(emu_factory):
     server = emu_factory(now=NOW)
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
-    api = Api(server, get_token(server, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+    api = user_api(server)
     before = _recent(api, limit=50)
     newest = int(before["cursors"]["after"])
     assert _recent(api, after=newest)["items"] == []
@@ -135,12 +129,14 @@ def test_top_items_are_ranked_by_the_plays_before_today(listening):
         ranked = [api.server.catalog.lookup(t["id"], "track") for t in top["items"]]
         assert top["total"] == len(ranked) == min(50, len(counts))
         assert [counts[t] for t in ranked] == sorted((counts[t] for t in ranked), reverse=True)
-        assert counts[ranked[-1]] >= max(c for t, c in counts.items() if t not in ranked) if len(counts) > 50 else True
+        assert len(counts) > 50, "the history must hold more tracks than one answer ranks"
+        assert counts[ranked[-1]] >= max(c for t, c in counts.items() if t not in ranked)
         artists = api.ok("me/top/artists", time_range=time_range, limit=50)
         credited = Counter(a for p in plays for a in api.server.catalog.track(p.track, 0)["artists"])
         ranked_artists = [api.server.catalog.lookup(a["id"], "artist") for a in artists["items"]]
         assert [credited[a] for a in ranked_artists] == sorted((credited[a] for a in ranked_artists), reverse=True)
-        assert set(ranked_artists) == set(credited) if len(credited) <= 50 else True
+        assert len(credited) <= 50, "every credited artist must fit one answer"
+        assert set(ranked_artists) == set(credited)
     # paging and the default range
     assert api.ok("me/top/tracks", limit=5, offset=5)["items"] == api.ok("me/top/tracks", limit=10)["items"][5:]
     assert api.get("me/top/tracks", time_range="forever").status_code == 400
@@ -171,11 +167,7 @@ def test_listening_needs_a_user_token_with_its_scopes(listening, emu):
     for path in ("me/player/recently-played", "me/top/tracks", "me/top/artists", "me/tracks"):
         assert cc.get(path).status_code == 401
     # a login that granted only the playlist scopes: 403, as Spotify answers
-    redirect = "http://127.0.0.1:9999/callback"
-    r = requests.get(emu.accounts_url + "/authorize", allow_redirects=False, timeout=5, params={
-        "response_type": "code", "client_id": "emu-id", "redirect_uri": redirect, "scope": "playlist-read-private"})
-    code = r.headers["Location"].split("code=")[1].split("&")[0]
-    token = get_token(emu, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect})
+    token = scoped_login(emu, "playlist-read-private")
     assert token["scope"] == "playlist-read-private"
     limited = Api(emu, token["access_token"])
     assert limited.get("me/playlists").status_code == 200

@@ -125,14 +125,12 @@ def test_listening_shapes(emu_factory, validate, variant):
     plays before 13:05 include one from no context, at 07:10.)"""
     import datetime as dt
 
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
-    from .conftest import Api, get_token
+    from .conftest import user_api
 
     server = emu_factory(mode="extended" if variant == "extended" else "development",
                          dev_keep_disputed_fields=variant == "development-kept",
                          now=dt.datetime(2026, 11, 24, 13, 5, tzinfo=dt.UTC))
-    api = Api(server, get_token(server, {"grant_type": "refresh_token", "refresh_token": EMULATOR_REFRESH_TOKEN})["access_token"])
+    api = user_api(server)
     first = api.ok("me/player/recently-played", limit=20)
     validate(first, "CursorPagedPlayHistory", variant)
     assert first["next"] and len(first["items"]) == 20

@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from pathlib import Path
 
-import boto3
 import pytest
 
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
 from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import copy_raw
 
 D = TEST_DAY.isoformat()
 
@@ -35,13 +36,12 @@ def _copy_published_day(root: str, src: str, dst: str) -> None:
 def published_lake(crawled_raw, tmp_path_factory) -> str:
     raw_root, partition = crawled_raw
     root = str(tmp_path_factory.mktemp("published") / "lake")
-    shutil.copytree(os.path.join(raw_root, "raw"), os.path.join(root, "raw"))
+    copy_raw(raw_root, root)
     assert transform_day(Lake(root), partition, "full").held_back is None
     _copy_published_day(root, D, day(-1))
     # D-6: the same crawl without the item pages after each playlist's first
     reduced = str(tmp_path_factory.mktemp("reduced") / "lake")
-    shutil.copytree(os.path.join(raw_root, "raw"), os.path.join(reduced, "raw"))
-    shutil.rmtree(os.path.join(reduced, "raw", "playlist_items"))
+    copy_raw(raw_root, reduced, without=("playlist_items",))
     assert transform_day(Lake(reduced), partition, "reduced").held_back is None
     for zone in ("transformed", "quarantine"):
         for table in TABLES:
@@ -49,21 +49,10 @@ def published_lake(crawled_raw, tmp_path_factory) -> str:
     return root
 
 
-def upload_tree(root: str, bucket: str, prefix: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            s3.upload_file(path, bucket, f"{prefix}/{os.path.relpath(path, root).replace(os.sep, '/')}")
-
-
-@pytest.fixture(params=["local", "s3"])
-def lake_uri(request, published_lake, tmp_path) -> str:
-    """The published lake, as a local directory (a fresh copy) or on the moto S3 server."""
-    if request.param == "local":
-        root = str(tmp_path / "lake")
-        shutil.copytree(published_lake, root)
-        return root
-    bucket = request.getfixturevalue("s3_bucket")
-    upload_tree(published_lake, bucket, "lake")
-    return f"s3://{bucket}/lake"
+@pytest.fixture
+def lake_uri(published_lake, local_or_s3_lake) -> str:
+    """The published lake, copied whole (manifests included) to a local directory or to the moto S3 server."""
+    for path in Path(published_lake).rglob("*"):
+        if path.is_file():
+            local_or_s3_lake.write_bytes(path.relative_to(published_lake).as_posix(), path.read_bytes())
+    return local_or_s3_lake.root_uri

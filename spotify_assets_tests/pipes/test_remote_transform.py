@@ -6,7 +6,6 @@ and check results as an in-process run and publish byte-identical objects."""
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 
 import boto3
 import dagster as dg
-import orjson
 import pytest
 from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR, decode_param
 
@@ -27,9 +25,9 @@ from spotify_assets.defs.transformed.pipes import (
 from spotify_assets.defs.transformed.tables import build_transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.resource import LakeResource
-from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import copy_raw, land_bad_track
 from spotify_assets_tests.pipes.fake_aws import FakeGlueClient, FakeLambdaClient
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
@@ -37,17 +35,6 @@ pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest 
 DAY = TEST_DAY.isoformat()
 # Metadata that says where the staging ran (the only keys allowed to differ between the paths).
 COMPUTE_KEYS = {"compute", "lambda_function", "glue_job", "glue_job_run_id"}
-
-
-@pytest.fixture
-def s3(aws_env):
-    return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
-
-
-def _land_raw(s3, bucket: str, prefix: str, raw_root: str) -> None:
-    src = Lake(raw_root)
-    for f in src.list_files("raw"):
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/{f.path}", Body=src.read_bytes(f.path))
 
 
 def _defs(lake_uri: str, compute: TransformCompute, client=None) -> dg.Definitions:
@@ -113,34 +100,58 @@ def in_process_run(moto_endpoint, crawled_raw):
         s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
         bucket = "pipes-in-process-reference"
         s3.create_bucket(Bucket=bucket)
-        _land_raw(s3, bucket, "inproc", raw_root)
         uri = f"s3://{bucket}/inproc"
+        copy_raw(raw_root, uri)
         with dg.instance_for_test() as instance:
             result, seconds = _run(_defs(uri, TransformCompute()), instance)
         assert result.success
         return _reported(result, uri), _published(s3, bucket, "inproc"), seconds
 
 
-def test_lambda_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucket, crawled_raw):
-    raw_root, _ = crawled_raw
-    _land_raw(s3, s3_bucket, "remote", raw_root)
-    uri = f"s3://{s3_bucket}/remote"
-    fake = FakeLambdaClient()
-    client = build_pipes_lambda_client(uri, s3_client=s3_resource().get_client(), lambda_client=fake)
-    compute = TransformCompute("lambda", lambda_function="spotify-transform")
+def _remote_uri(bucket: str) -> str:
+    return f"s3://{bucket}/remote"
+
+
+def _remote_run(crawled_raw, bucket: str, compute: TransformCompute, fake, *, bad_track: bool = False):
+    """The crawled day landed at ``_remote_uri(bucket)`` (with a track out of range if ``bad_track``), then the
+    transformed step run with its staging on ``compute``, whose boto3 client is the stand-in ``fake``:
+    ``(result, seconds, the run's user log lines)``."""
+    uri = _remote_uri(bucket)
+    lake = copy_raw(crawled_raw[0], uri)
+    if bad_track:
+        land_bad_track(lake, DAY)
+    if compute.mode == "lambda":
+        client = build_pipes_lambda_client(uri, s3_client=s3_resource().get_client(), lambda_client=fake)
+    else:
+        client = build_pipes_glue_client(uri, s3_client=s3_resource().get_client(), glue_client=fake)
     with dg.instance_for_test() as instance:
         result, seconds = _run(_defs(uri, compute, client), instance)
-        assert result.success, _user_logs(instance, result.run_id)
         logs = _user_logs(instance, result.run_id)
+    return result, seconds, logs
 
-    expected_reports, expected_objects, in_process_seconds = in_process_run
+
+def _assert_same_as_in_process(result, logs: list[str], in_process_run, s3, bucket: str) -> None:
+    """A successful remote run reported and published exactly what the in-process run did, its remote stage's own
+    log lines reached the run, and it left nothing behind under ``_staging/``."""
+    uri = _remote_uri(bucket)
+    assert result.success, logs
+    expected_reports, expected_objects, _ = in_process_run
     assert _reported(result, uri) == expected_reports
-    assert _published(s3, s3_bucket, "remote") == expected_objects  # byte for byte, manifests included
+    assert _published(s3, bucket, "remote") == expected_objects  # byte for byte, manifests included
+    assert f"Staging {DAY} of {uri} for run {result.run_id}" in logs
+    # the staged folder was published and removed; the Pipes context and message objects deleted
+    assert [k for k in _objects(s3, bucket, "remote") if k.startswith("_staging/")] == []
+
+
+def test_lambda_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucket, crawled_raw):
+    fake = FakeLambdaClient()
+    compute = TransformCompute("lambda", lambda_function="spotify-transform")
+    result, seconds, logs = _remote_run(crawled_raw, s3_bucket, compute, fake)
+
+    _assert_same_as_in_process(result, logs, in_process_run, s3, s3_bucket)
     for m in result.asset_materializations_for_node("transformed_tables"):
         assert m.metadata["compute"].value == "lambda"
         assert m.metadata["lambda_function"].value == "spotify-transform"
-    # the remote stage's own log lines reached the run
-    assert f"Staging {DAY} of {uri} for run {result.run_id}" in logs
     # exactly what PipesLambdaClient sends: our arguments plus the Pipes bootstrap parameters
     (call,) = fake.invocations
     assert call["FunctionName"] == "spotify-transform" and call["LogType"] == "None"
@@ -148,33 +159,22 @@ def test_lambda_stage_through_pipes_equals_in_process(in_process_run, s3, s3_buc
     assert set(event) == {
         "lake_uri", "region", "other_runs_in_progress", DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR
     }
-    assert (event["lake_uri"], event["region"], event["other_runs_in_progress"]) == (uri, "us-east-1", False)
+    assert (event["lake_uri"], event["region"], event["other_runs_in_progress"]) == (
+        _remote_uri(s3_bucket), "us-east-1", False)
     context = decode_param(event[DAGSTER_PIPES_CONTEXT_ENV_VAR])["data"]
     assert (context["partition_key"], context["run_id"]) == (DAY, result.run_id)
     assert sorted(context["asset_keys"]) == sorted(TABLES)
     messages = decode_param(event[DAGSTER_PIPES_MESSAGES_ENV_VAR])
     assert messages["bucket"] == s3_bucket and messages["key_prefix"].startswith("remote/_staging/_pipes/")
-    # nothing left behind: the staged folder was published and removed, the message objects deleted
-    assert [k for k in _objects(s3, s3_bucket, "remote") if k.startswith("_staging/")] == []
-    print(f"\nstage+audit+publish of the tiny day: in process {in_process_seconds:.2f} s, "
+    print(f"\nstage+audit+publish of the tiny day: in process {in_process_run[2]:.2f} s, "
           f"through Pipes in a Lambda subprocess {seconds:.2f} s")
 
 
 def test_glue_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucket, crawled_raw):
-    raw_root, _ = crawled_raw
-    _land_raw(s3, s3_bucket, "remote", raw_root)
-    uri = f"s3://{s3_bucket}/remote"
     fake = FakeGlueClient()
-    client = build_pipes_glue_client(uri, s3_client=s3_resource().get_client(), glue_client=fake)
-    compute = TransformCompute("glue", glue_job="spotify-transform")
-    with dg.instance_for_test() as instance:
-        result, _ = _run(_defs(uri, compute, client), instance)
-        assert result.success, _user_logs(instance, result.run_id)
-        logs = _user_logs(instance, result.run_id)
+    result, _, logs = _remote_run(crawled_raw, s3_bucket, TransformCompute("glue", glue_job="spotify-transform"), fake)
 
-    expected_reports, expected_objects, _ = in_process_run
-    assert _reported(result, uri) == expected_reports
-    assert _published(s3, s3_bucket, "remote") == expected_objects
+    _assert_same_as_in_process(result, logs, in_process_run, s3, s3_bucket)
     (start,) = fake.started
     (run_id,) = fake.runs
     assert start["JobName"] == "spotify-transform"
@@ -182,36 +182,13 @@ def test_glue_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucke
     context_params = decode_param(start["Arguments"]["--dagster-pipes-context"])
     assert context_params["bucket"] == s3_bucket and context_params["key"].startswith("remote/_staging/_pipes/")
     assert fake.runs[run_id].polls >= 2  # RUNNING was reported before SUCCEEDED
-    assert f"Staging {DAY} of {uri} for run {result.run_id}" in logs
     for m in result.asset_materializations_for_node("transformed_tables"):
         assert (m.metadata["compute"].value, m.metadata["glue_job_run_id"].value) == ("glue", run_id)
-    # the context object and the message objects are gone, the staging folder too
-    assert [k for k in _objects(s3, s3_bucket, "remote") if k.startswith("_staging/")] == []
-
-
-def _land_bad_track(s3, bucket: str, prefix: str) -> None:
-    """One parseable track with popularity 150: the values_in_range check fails."""
-    artist = {"id": "1" * 22, "name": "Someone", "type": "artist"}
-    track = {
-        "id": "Z" * 22, "name": "Injected", "type": "track", "duration_ms": 1000, "explicit": False,
-        "popularity": 150, "disc_number": 1, "track_number": 1, "external_ids": {"isrc": "XX0000000001"},
-        "album": {"id": "0" * 22, "name": "Injected album", "album_type": "single", "release_date": "2020",
-                  "release_date_precision": "year", "total_tracks": 1, "type": "album", "artists": [artist]},
-        "artists": [artist],
-    }
-    line = orjson.dumps({"request": "/v1/tracks?ids=" + "Z" * 22, "status": 200, "fetched_at": f"{DAY}T06:00:00Z",
-                         "body": {"tracks": [track]}})
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/raw/tracks/dt={DAY}/injected.jsonl.gz", Body=gzip.compress(line + b"\n"))
 
 
 def test_a_remote_stage_is_audited_in_dagster_and_held_back(s3, s3_bucket, crawled_raw):
-    raw_root, _ = crawled_raw
-    _land_raw(s3, s3_bucket, "remote", raw_root)
-    _land_bad_track(s3, s3_bucket, "remote")
-    uri = f"s3://{s3_bucket}/remote"
-    client = build_pipes_lambda_client(uri, s3_client=s3_resource().get_client(), lambda_client=FakeLambdaClient())
-    with dg.instance_for_test() as instance:
-        result, _ = _run(_defs(uri, TransformCompute("lambda", lambda_function="f"), client), instance)
+    compute = TransformCompute("lambda", lambda_function="f")
+    result, _, _ = _remote_run(crawled_raw, s3_bucket, compute, FakeLambdaClient(), bad_track=True)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "was not published" in failure.step_failure_data.error.message
@@ -229,13 +206,8 @@ def test_a_timed_out_function_fails_the_step_and_publishes_nothing(s3, s3_bucket
     import dagster._core.pipes.utils as pipes_utils
 
     monkeypatch.setattr(pipes_utils, "WAIT_FOR_LOGS_AFTER_EXECUTION_INTERVAL", 1)  # no messages will come
-    raw_root, _ = crawled_raw
-    _land_raw(s3, s3_bucket, "remote", raw_root)
-    uri = f"s3://{s3_bucket}/remote"
     fake = FakeLambdaClient(timeout_s=0.3)  # killed while importing
-    client = build_pipes_lambda_client(uri, s3_client=s3_resource().get_client(), lambda_client=fake)
-    with dg.instance_for_test() as instance:
-        result, _ = _run(_defs(uri, TransformCompute("lambda", lambda_function="f"), client), instance)
+    result, _, _ = _remote_run(crawled_raw, s3_bucket, TransformCompute("lambda", lambda_function="f"), fake)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     error = failure.step_failure_data.error.to_string()

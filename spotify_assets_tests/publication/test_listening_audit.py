@@ -4,9 +4,7 @@ own data may be missing), and the catalog tables' not-empty rule unchanged."""
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 
-import orjson
 import pyarrow as pa
 import pytest
 
@@ -16,34 +14,39 @@ from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import LISTENING_TABLES, TABLES
 from spotify_assets.wap import transform_day
-from spotify_assets_tests.transform.conftest import env, full_artist, item, page, playlist, sid, track
+from spotify_assets_tests.transform.conftest import (
+    RawWriter,
+    env,
+    full_artist,
+    item,
+    page,
+    playlist,
+    sid,
+    track,
+)
 
 DAY, NEXT = "2026-11-24", "2026-11-25"
-
-
-def _land(lake: Lake, day: str, source: str, envelopes: list[dict], name: str = "spotify_assets") -> None:
-    lake.write_bytes(f"raw/{source}/dt={day}/{name}.jsonl.gz",
-                     gzip.compress(b"".join(orjson.dumps(e) + b"\n" for e in envelopes)))
 
 
 def _land_day(lake: Lake, day: str, *, listening: bool) -> None:
     """A small day: a catalog (a playlist holding t1, t1's artist looked up) and, with ``listening``, the user's data."""
     fetched = f"{day}T06:00:00Z"
-    _land(lake, day, "playlists", [env(f"/v1/playlists/{sid('pl1')}", playlist("pl1", [item(track("t1"))]),
-                                       fetched_at=fetched)])
-    _land(lake, day, "artists", [env(f"/v1/artists?ids={sid('ar1')}", {"artists": [full_artist("ar1")]},
-                                     fetched_at=fetched)])
+    raw = RawWriter(lake, day)
+
+    def land(source: str, envelopes: list[dict], name: str = "spotify_assets") -> None:
+        raw.write(source, envelopes, name=name)
+
+    land("playlists", [env(f"/v1/playlists/{sid('pl1')}", playlist("pl1", [item(track("t1"))]), fetched_at=fetched)])
+    land("artists", [env(f"/v1/artists?ids={sid('ar1')}", {"artists": [full_artist("ar1")]}, fetched_at=fetched)])
     top = page([track("t1")], limit=50) if listening else None
-    _land(lake, day, "top_tracks", [env("/v1/me/top/tracks?time_range=short_term", top, fetched_at=fetched)]
-          if listening else [])
-    _land(lake, day, "top_artists", [env("/v1/me/top/artists?time_range=short_term", page([full_artist("ar1")]),
-                                         fetched_at=fetched)] if listening else [])
-    _land(lake, day, "saved_tracks", [env("/v1/me/tracks?limit=50", page([{"added_at": f"{day}T01:00:00Z",
-                                                                          "track": track("t1")}]),
-                                          fetched_at=fetched)] if listening else [])
+    land("top_tracks", [env("/v1/me/top/tracks?time_range=short_term", top, fetched_at=fetched)] if listening else [])
+    land("top_artists", [env("/v1/me/top/artists?time_range=short_term", page([full_artist("ar1")]),
+                             fetched_at=fetched)] if listening else [])
+    land("saved_tracks", [env("/v1/me/tracks?limit=50", page([{"added_at": f"{day}T01:00:00Z", "track": track("t1")}]),
+                              fetched_at=fetched)] if listening else [])
     if listening:
         body = {"items": [{"track": track("t1"), "played_at": f"{day}T05:00:00Z", "context": None}]}
-        _land(lake, day, "plays", [env("/v1/me/player/recently-played?limit=50", body, fetched_at=fetched)], "plays-1")
+        land("plays", [env("/v1/me/player/recently-played?limit=50", body, fetched_at=fetched)], "plays-1")
 
 
 def _outcomes(outcome) -> dict[tuple[str, str], object]:
@@ -74,7 +77,7 @@ def test_listening_tables_may_be_empty_the_catalog_tables_may_not(tmp_path):
     # A day holding plays only (its crawl has not landed): the catalog tables still hold it back.
     third_day = "2026-11-26"
     body = {"items": [{"track": track("t1"), "played_at": f"{third_day}T00:30:00Z", "context": None}]}
-    _land(lake, third_day, "plays", [env("/v1/me/player/recently-played?limit=50", body)], "plays-1")
+    RawWriter(lake, third_day).write("plays", [env("/v1/me/player/recently-played?limit=50", body)], name="plays-1")
     third = transform_day(lake, third_day, "day-3")
     assert third.held_back is not None
     failed = {o.table for o in third.checks if o.check == "not_empty" and not o.passed}

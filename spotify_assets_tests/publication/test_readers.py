@@ -5,7 +5,6 @@ partition folder by a crashed writer change no query, locally and on S3 (httpfs)
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
+from spotify_assets_tests.emulation import copy_raw
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
@@ -57,12 +57,9 @@ def _counts(engine: DuckDBEngine) -> tuple:
 
 
 def _version_counts(raw_root: str, partition: str, tmp_path, name: str, *, without_items: bool) -> tuple:
-    root = str(tmp_path / name)
-    shutil.copytree(os.path.join(raw_root, "raw"), os.path.join(root, "raw"))
-    if without_items:
-        shutil.rmtree(os.path.join(root, "raw", "playlist_items"))
-    assert transform_day(Lake(root), partition, "v").held_back is None
-    engine = DuckDBEngine(Lake(root), str(tmp_path / f"{name}.duckdb"))
+    lake = copy_raw(raw_root, str(tmp_path / name), without=("playlist_items",) if without_items else ())
+    assert transform_day(lake, partition, "v").held_back is None
+    engine = DuckDBEngine(lake, str(tmp_path / f"{name}.duckdb"))
     engine.refresh_tables()
     return _counts(engine)
 
@@ -74,7 +71,7 @@ def test_readers_see_only_complete_versions_during_rewrites_and_a_kill(crawled_r
     assert all(a != b for a, b in zip(version_a[:1] + version_a[-1:], version_b[:1] + version_b[-1:], strict=True))
 
     root = str(tmp_path / "lake")
-    shutil.copytree(os.path.join(raw_root, "raw"), os.path.join(root, "raw"))
+    copy_raw(raw_root, root)
     assert transform_day(Lake(root), partition, "first").held_back is None
     engine = DuckDBEngine(Lake(root), str(tmp_path / "reader.duckdb"))
     engine.refresh_tables()
@@ -118,16 +115,9 @@ def test_readers_see_only_complete_versions_during_rewrites_and_a_kill(crawled_r
     assert queries > 20
 
 
-@pytest.mark.parametrize("where", ["local", "s3"])
-def test_files_left_in_a_partition_folder_change_no_query(crawled_raw, tmp_path, where, request):
+def test_files_left_in_a_partition_folder_change_no_query(crawled_raw, tmp_path, local_or_s3_lake):
     raw_root, partition = crawled_raw
-    if where == "local":
-        lake = Lake(str(tmp_path / "lake"))
-    else:
-        lake = Lake(f"s3://{request.getfixturevalue('s3_bucket')}/lake")
-    src = Lake(raw_root)
-    for f in src.list_files("raw"):
-        lake.write_bytes(f.path, src.read_bytes(f.path))
+    lake = copy_raw(raw_root, local_or_s3_lake)
     assert transform_day(lake, partition, "first").held_back is None
     engine = DuckDBEngine(lake, str(tmp_path / "reader.duckdb"))
     engine.refresh_tables()

@@ -9,7 +9,6 @@ import json
 import os
 
 import boto3
-import orjson
 import pytest
 
 from spotify_assets.lake.parquet import read_table_file
@@ -26,32 +25,7 @@ from spotify_assets.tables import TABLE_SOURCES, TABLES
 from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
-
-BAD_TRACK = "Z" * 22
-
-
-def _copy_raw(src_root: str, lake: Lake, partition: str, day: str) -> None:
-    """Land the crawled raw files of ``partition`` as the raw zone of ``day``."""
-    src = Lake(src_root)
-    for f in src.list_files("raw"):
-        lake.write_bytes(f.path.replace(f"dt={partition}", f"dt={day}"), src.read_bytes(f.path))
-
-
-def _land_bad_track(lake: Lake, day: str) -> str:
-    """A raw file 'another tool' landed: one parseable track with popularity 150 (out of range)."""
-    artist = {"id": "1" * 22, "name": "Someone", "type": "artist"}
-    body = {"tracks": [{
-        "id": BAD_TRACK, "name": "Injected", "type": "track", "duration_ms": 1000, "explicit": False,
-        "popularity": 150, "disc_number": 1, "track_number": 1, "external_ids": {"isrc": "XX0000000001"},
-        "album": {"id": "0" * 22, "name": "Injected album", "album_type": "single", "release_date": "2020",
-                  "release_date_precision": "year", "total_tracks": 1, "type": "album", "artists": [artist]},
-        "artists": [artist],
-    }]}
-    line = orjson.dumps({"request": f"/v1/tracks?ids={BAD_TRACK}", "status": 200, "fetched_at": f"{day}T06:00:00Z",
-                         "body": body})
-    rel = f"raw/tracks/dt={day}/injected.jsonl.gz"
-    lake.write_bytes(rel, gzip.compress(line + b"\n"))
-    return rel
+from spotify_assets_tests.emulation import BAD_TRACK, copy_raw, land_bad_track
 
 
 def _published(lake: Lake) -> dict[str, bytes]:
@@ -67,12 +41,9 @@ def _query(engine: DuckDBEngine) -> dict[str, list]:
     return {t: engine.query(f"SELECT * FROM {t} ORDER BY ALL").to_pylist() for t in ("tracks", "albums", "playlist_items")}
 
 
-@pytest.fixture(params=["local", "s3"])
-def lake(request, tmp_path):
-    if request.param == "local":
-        return Lake(str(tmp_path / "lake"))
-    bucket = request.getfixturevalue("s3_bucket")
-    return Lake(f"s3://{bucket}/lake")
+@pytest.fixture
+def lake(local_or_s3_lake):
+    return local_or_s3_lake
 
 
 @pytest.fixture
@@ -82,7 +53,7 @@ def two_days(lake, crawled_raw):
     today = partition
     yesterday = (dt.date.fromisoformat(today) - dt.timedelta(days=1)).isoformat()
     for day in (yesterday, today):
-        _copy_raw(src_root, lake, partition, day)
+        copy_raw(src_root, lake, day=day)
         assert transform_day(lake, day, f"good-{day}").held_back is None
     return yesterday, today
 
@@ -107,7 +78,7 @@ def test_failed_audit_changes_nothing_a_consumer_reads(lake, two_days, tmp_path)
     before, rows_before = _published(lake), _query(engine)
     assert any(r["dt"] == today for r in rows_before["tracks"]) and any(r["dt"] == yesterday for r in rows_before["tracks"])
 
-    _land_bad_track(lake, today)
+    injected = land_bad_track(lake, today)
     outcome = transform_day(lake, today, "bad-run")
 
     assert outcome.held_back and "tracks.values_in_range" in outcome.held_back
@@ -127,7 +98,7 @@ def test_failed_audit_changes_nothing_a_consumer_reads(lake, two_days, tmp_path)
     assert [r.run_id for r in staged_runs(lake)] == ["bad-run"] and staged_runs(lake)[0].held_back
 
     # the bad file removed, the next run publishes the same bytes as before and keeps the held-back folder
-    lake.delete(f"raw/tracks/dt={today}/injected.jsonl.gz")
+    lake.delete(injected)
     assert transform_day(lake, today, "good-again").held_back is None
     assert _published(lake) == before
     assert [r.run_id for r in staged_runs(lake)] == ["bad-run"]

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import orjson
 import pytest
+import requests
 
 from spotify_assets.emulator import (
     EMULATOR_CLIENT_ID,
     EMULATOR_CLIENT_SECRET,
     EMULATOR_REFRESH_TOKEN,
 )
+from spotify_assets.spotify.__main__ import main as cli_main
 from spotify_assets.spotify.client import SpotifyClient
 from spotify_assets.spotify.config import SpotifyApiSettings
+from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
 from spotify_assets_tests.emulation import TEST_DAY, emulator_factory, running_emulator
 
 from .faultproxy import FaultProxy
@@ -57,6 +61,42 @@ def settings_for(server, api_url: str | None = None, **kw) -> SpotifyApiSettings
 
 def client_for(server, api_url: str | None = None, **kw) -> SpotifyClient:
     return SpotifyClient(settings_for(server, api_url, **kw))
+
+
+def crawl(server, seeds=None, previous=None, *, today=None, max_age=None, **kw):
+    """One crawl of ``seeds`` (default: the demo user's library) with a :func:`client_for` client (``kw``: its
+    settings), the server's stats reset first: ``(report, sink, settled stats)``."""
+    client = client_for(server, **kw)
+    sink = ListSink()
+    server.reset_stats()
+    report = run_crawl(client, seeds or CrawlSeeds(playlist_ids=[]), sink, previous=previous, today=today,
+                       full_copy_max_age_days=max_age)
+    return report, sink, settled_stats(server, report.total_requests)
+
+
+def ids_of(records, source):
+    """The album or artist ids answered in the ``(source, envelope)`` records (batch or single look-ups)."""
+    out = []
+    for s, env in records:
+        if s == source and env["status"] == 200:
+            body = env["body"]
+            out += [o["id"] for o in body[source] if o] if source in body else [body["id"]]
+    return out
+
+
+def run_login(server, capsys):
+    """``python -m spotify_assets.spotify login`` against ``server``'s accounts service, its "browser" a thread
+    that opens the authorize URL (the emulator redirects straight back with a code). Asserts it succeeded;
+    returns what it printed (``capsys.readouterr()``: the refresh token on stdout, the rest on stderr)."""
+
+    def browser(url):
+        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True).start()
+
+    rc = cli_main(["login", "--port", "0", "--client-id", EMULATOR_CLIENT_ID, "--accounts-url", server.accounts_url,
+                   "--timeout", "10"], open_url=browser)
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return out
 
 
 _BASE = re.compile(rb"http://127\.0\.0\.1:\d+")

@@ -14,19 +14,15 @@ from datetime import timedelta
 import pytest
 
 from spotify_assets.spotify.carry import Carrier, FullCopy, max_age_days
-from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
+from spotify_assets.spotify.crawl import CrawlSeeds
 
-from .conftest import DAY1, api_requests, client_for, library_requests, record_set, settled_stats
+from .conftest import DAY1, api_requests, crawl, ids_of, library_requests, record_set
 
 
-def crawl(server, today, seeds=None, previous=None, *, mode, max_age=7):
+def crawl_on(server, today, seeds=None, previous=None, *, mode, max_age=7):
     """One crawl as if run on ``today``; by default of the demo user's library (its playlists)."""
-    client = client_for(server, mode=mode)
-    sink = ListSink()
-    server.reset_stats()
-    report = run_crawl(client, seeds or CrawlSeeds(playlist_ids=[]), sink, previous=previous, today=today,
-                       full_copy_max_age_days=max_age)
-    return report, as_fetched_on(sink.records, today), settled_stats(server, report.total_requests)
+    report, sink, stats = crawl(server, seeds, previous, today=today, max_age=max_age, mode=mode)
+    return report, as_fetched_on(sink.records, today), stats
 
 
 def as_fetched_on(records, day):
@@ -36,16 +32,6 @@ def as_fetched_on(records, day):
         if "carried_from" not in env:
             env = {**env, "fetched_at": f"{day.isoformat()}T06:00:00Z"}
         out.append((source, env))
-    return out
-
-
-def ids_of(records, source):
-    """The album or artist ids answered in the records (batch or single look-ups)."""
-    out = []
-    for s, env in records:
-        if s == source and env["status"] == 200:
-            body = env["body"]
-            out += [o["id"] for o in body[source] if o] if source in body else [body["id"]]
     return out
 
 
@@ -62,8 +48,8 @@ def lookups(stats, source):
 def test_development_unchanged_library_second_day_looks_nothing_up(start):
     srv = start(mode="development")
     d1 = DAY1
-    day1, rec1, stats1 = crawl(srv, d1, mode="development")
-    day2, rec2, stats2 = crawl(srv, d1 + timedelta(days=1), previous=rec1, mode="development")
+    day1, rec1, stats1 = crawl_on(srv, d1, mode="development")
+    day2, rec2, stats2 = crawl_on(srv, d1 + timedelta(days=1), previous=rec1, mode="development")
 
     albums, artists = ids_of(rec1, "albums"), ids_of(rec1, "artists")
     assert albums and artists and lookups(stats1, "albums") == len(albums)
@@ -95,11 +81,11 @@ def test_copies_are_looked_up_again_once_max_age_old_one_look_back_day_suffices(
     day 4 (age 3 = max age) looks everything up again; day 5 carries day 4's copies."""
     srv = start(mode="development")
     d1 = DAY1
-    _, rec, stats = crawl(srv, d1, mode="development", max_age=3)
+    _, rec, stats = crawl_on(srv, d1, mode="development", max_age=3)
     n_albums, n_artists = lookups(stats, "albums"), lookups(stats, "artists")
     seen = []
     for k in range(1, 5):
-        report, rec, stats = crawl(srv, d1 + timedelta(days=k), previous=rec, mode="development", max_age=3)
+        report, rec, stats = crawl_on(srv, d1 + timedelta(days=k), previous=rec, mode="development", max_age=3)
         seen.append((lookups(stats, "albums"), lookups(stats, "artists"), report.albums_carried,
                      {e["carried_from"] for e in carried(rec, "albums")}))
     day = (d1 + timedelta(days=3)).isoformat()
@@ -113,16 +99,16 @@ def test_copies_are_looked_up_again_once_max_age_old_one_look_back_day_suffices(
 
 def test_max_age_zero_and_the_environment(start, monkeypatch):
     srv = start(mode="development")
-    _, rec1, stats1 = crawl(srv, DAY1, mode="development")
+    _, rec1, stats1 = crawl_on(srv, DAY1, mode="development")
     day2 = DAY1 + timedelta(days=1)
-    report, rec2, stats2 = crawl(srv, day2, previous=rec1, mode="development", max_age=0)
+    report, rec2, stats2 = crawl_on(srv, day2, previous=rec1, mode="development", max_age=0)
     assert lookups(stats2, "albums") == lookups(stats1, "albums") and report.albums_carried == 0
     assert not carried(rec2, "albums") and not carried(rec2, "artists")
     monkeypatch.setenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS", "1")  # a day-old copy is too old
-    report, _, stats = crawl(srv, day2, previous=rec1, mode="development", max_age=None)
+    report, _, stats = crawl_on(srv, day2, previous=rec1, mode="development", max_age=None)
     assert report.full_copy_max_age_days == 1 and lookups(stats, "albums") == lookups(stats1, "albums")
     monkeypatch.setenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS", "2")
-    report, _, stats = crawl(srv, day2, previous=rec1, mode="development", max_age=None)
+    report, _, stats = crawl_on(srv, day2, previous=rec1, mode="development", max_age=None)
     assert report.full_copy_max_age_days == 2 and lookups(stats, "albums") == 0
     monkeypatch.setenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS", "a week")
     with pytest.raises(ValueError, match="SPOTIFY_FULL_COPY_MAX_AGE_DAYS"):
@@ -145,10 +131,10 @@ def test_development_changed_library_looks_up_only_new_albums_and_artists(start)
     the new albums and artists are looked up, the others carried, and the partition holds exactly the
     albums and artists of a crawl that looks everything up."""
     srv = start(mode="development")
-    _, rec1, _ = crawl(srv, DAY1, seeds_for_albums(srv, range(0, 12)), mode="development")
+    _, rec1, _ = crawl_on(srv, DAY1, seeds_for_albums(srv, range(0, 12)), mode="development")
     day2, seeds2 = DAY1 + timedelta(days=1), seeds_for_albums(srv, range(6, 18))
-    report, rec2, stats2 = crawl(srv, day2, seeds2, previous=rec1, mode="development")
-    _, reference, _ = crawl(srv, day2, seeds2, mode="development", max_age=0)
+    report, rec2, stats2 = crawl_on(srv, day2, seeds2, previous=rec1, mode="development")
+    _, reference, _ = crawl_on(srv, day2, seeds2, mode="development", max_age=0)
 
     for source in ("albums", "artists"):
         before, needed = set(ids_of(rec1, source)), set(ids_of(reference, source))
@@ -165,8 +151,8 @@ def test_development_changed_library_looks_up_only_new_albums_and_artists(start)
 # ------------------------------------------------------------------------------------------ extended mode
 def test_extended_unchanged_library_carries_album_batches_and_looks_artists_up(start):
     srv = start(mode="extended")
-    _, rec1, stats1 = crawl(srv, DAY1, mode="extended")
-    report, rec2, stats2 = crawl(srv, DAY1 + timedelta(days=1), previous=rec1, mode="extended")
+    _, rec1, stats1 = crawl_on(srv, DAY1, mode="extended")
+    report, rec2, stats2 = crawl_on(srv, DAY1 + timedelta(days=1), previous=rec1, mode="extended")
     albums, artists = ids_of(rec1, "albums"), ids_of(rec1, "artists")
     assert lookups(stats1, "albums") == math.ceil(len(albums) / 20) > 1
     assert lookups(stats2, "albums") == 0
@@ -183,15 +169,15 @@ def test_extended_changed_library_carries_only_batches_needed_as_a_whole(start):
     second and adds albums 25-29: the first batch is carried, the other 4 + 5 albums take one look-up."""
     srv = start(mode="extended")
     cat = srv.catalog
-    _, rec1, stats1 = crawl(srv, DAY1, seeds_for_albums(srv, range(25)), mode="extended")
+    _, rec1, stats1 = crawl_on(srv, DAY1, seeds_for_albums(srv, range(25)), mode="extended")
     # the sink holds responses in the order they arrived: tell the batches apart by their size
     batches = sorted((e for s, e in rec1 if s == "albums"), key=lambda e: -len(e["body"]["albums"]))
     assert [len(e["body"]["albums"]) for e in batches] == [20, 5]
     whole, partial = ({cat.lookup(a["id"], "album") for a in e["body"]["albums"]} for e in batches)
     albums2 = sorted(whole | set(sorted(partial)[1:]) | set(range(25, 30)))
     day2, seeds2 = DAY1 + timedelta(days=1), seeds_for_albums(srv, albums2)
-    report, rec2, stats2 = crawl(srv, day2, seeds2, previous=rec1, mode="extended")
-    _, reference, _ = crawl(srv, day2, seeds2, mode="extended", max_age=0)
+    report, rec2, stats2 = crawl_on(srv, day2, seeds2, previous=rec1, mode="extended")
+    _, reference, _ = crawl_on(srv, day2, seeds2, mode="extended", max_age=0)
 
     assert [e["request"] for e in carried(rec2, "albums")] == [batches[0]["request"]]
     assert lookups(stats2, "albums") == 1 and (report.albums_carried, report.albums_fetched) == (20, 9)

@@ -9,7 +9,7 @@ import pytest
 
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
 
-from .conftest import DAY1, api_requests, client_for, library_requests, record_set, settled_stats
+from .conftest import DAY1, api_requests, client_for, crawl, library_requests, record_set
 
 
 def item_pages(records) -> set:
@@ -26,15 +26,6 @@ def item_pages(records) -> set:
 
 def without_items(records):
     return [(s, e) for s, e in records if s != "playlist_items"]
-
-
-def crawl(server, seeds=None, previous=None, *, today=None, max_age=None, **kw):
-    client = client_for(server, **kw)
-    sink = ListSink()
-    server.reset_stats()
-    report = run_crawl(client, seeds or CrawlSeeds(playlist_ids=[]), sink, previous=previous, today=today,
-                       full_copy_max_age_days=max_age)
-    return report, sink, settled_stats(server, report.total_requests)
 
 
 def test_extended_requests_equal_minimum(start):

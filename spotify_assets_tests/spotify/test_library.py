@@ -7,20 +7,17 @@ import logging
 import math
 
 import pytest
-import requests
 
-from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
+from spotify_assets.spotify.crawl import CrawlSeeds
+from spotify_assets_tests.emulation import scoped_refresh_token
 
-from .conftest import api_requests, client_for, library_requests, settled_stats
+from .conftest import api_requests, crawl, ids_of, library_requests
 
 
 @pytest.mark.parametrize("mode", ["extended", "development"])
 def test_top_items_and_saved_tracks_are_crawled_and_their_albums_looked_up(start, mode):
     srv = start(mode=mode)
-    sink = ListSink()
-    srv.reset_stats()
-    report = run_crawl(client_for(srv, mode=mode), CrawlSeeds(playlist_ids=[]), sink)
-    stats = settled_stats(srv, report.total_requests)
+    report, sink, stats = crawl(srv, mode=mode)
     top_tracks, top_artists, saved = (sink.by_source(s) for s in ("top_tracks", "top_artists", "saved_tracks"))
     assert sorted(e["request"] for e in top_tracks) == [
         f"/v1/me/top/tracks?time_range={r}&limit=50&offset=0" for r in ("long_term", "medium_term", "short_term")]
@@ -32,28 +29,21 @@ def test_top_items_and_saved_tracks_are_crawled_and_their_albums_looked_up(start
     assert library_requests(stats) == 6 + 3 and api_requests(stats) == report.total_requests == report.minimum_requests
     assert report.records_by_source["saved_tracks"] == 3
     # the library's tracks are full tracks: their albums are looked up (or carried) like playlist tracks'
-    looked_up = set()
-    for env in sink.by_source("albums"):
-        body = env["body"]
-        looked_up |= {a["id"] for a in body["albums"] if a} if "albums" in body else {body["id"]}
+    looked_up = set(ids_of(sink.records, "albums"))
     library_albums = {i["track"]["album"]["id"] for e in saved for i in e["body"]["items"]}
     library_albums |= {t["album"]["id"] for e in top_tracks for t in e["body"]["items"]}
     assert library_albums and library_albums <= looked_up
     # no seed track is looked up again when the library already holds it in full
     known = next(iter(i["track"]["id"] for i in saved[0]["body"]["items"]))
-    again = ListSink()
-    run_crawl(client_for(srv, mode=mode), CrawlSeeds(playlist_ids=[], track_ids=[known]), again)
+    _, again, _ = crawl(srv, CrawlSeeds(playlist_ids=[], track_ids=[known]), mode=mode)
     assert again.by_source("tracks") == []
 
 
 def test_client_credentials_skip_the_user_data_with_a_log_line(start, caplog):
     srv = start(mode="development")
     caplog.set_level(logging.INFO)
-    sink = ListSink()
-    srv.reset_stats()
     playlist = srv.catalog_summary()["demo_owned_playlist_ids"][0]
-    report = run_crawl(client_for(srv, mode="development", refresh_token=None), CrawlSeeds(playlist_ids=[playlist]), sink)
-    stats = settled_stats(srv, report.total_requests)
+    report, _, stats = crawl(srv, CrawlSeeds(playlist_ids=[playlist]), mode="development", refresh_token=None)
     assert library_requests(stats) == 0 and not any("/me/" in k for k in stats["requests"])
     assert report.records_by_source["top_tracks"] == report.records_by_source["saved_tracks"] == 0
     assert report.records_by_source["playlists"] == 1
@@ -63,15 +53,9 @@ def test_client_credentials_skip_the_user_data_with_a_log_line(start, caplog):
 
 def test_a_token_without_the_scopes_records_403_and_names_the_scope(start, caplog):
     srv = start(mode="extended")
-    redirect = "http://127.0.0.1:9999/callback"
-    code = requests.get(srv.accounts_url + "/authorize", allow_redirects=False, timeout=5, params={
-        "response_type": "code", "client_id": "emu-id", "redirect_uri": redirect,
-        "scope": "playlist-read-private playlist-read-collaborative"}).headers["Location"].split("code=")[1]
-    token = requests.post(srv.accounts_url + "/api/token", auth=("emu-id", "emu-secret"), timeout=5, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect}).json()["refresh_token"]
+    token = scoped_refresh_token(srv, "playlist-read-private playlist-read-collaborative")
     caplog.set_level(logging.WARNING)
-    sink = ListSink()
-    report = run_crawl(client_for(srv, refresh_token=token), CrawlSeeds(playlist_ids=[]), sink)
+    report, sink, _ = crawl(srv, refresh_token=token)
     assert report.completed and report.records_by_source["playlists"] > 0  # the rest of the crawl went on
     library = sink.by_source("top_tracks") + sink.by_source("top_artists") + sink.by_source("saved_tracks")
     assert len(library) == 7 and {e["status"] for e in library} == {403}  # recorded, one page of saved tracks

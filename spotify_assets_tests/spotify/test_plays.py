@@ -10,7 +10,6 @@ import logging
 
 import orjson
 import pytest
-import requests
 
 from spotify_assets.emulator.listening import day_start_ms
 from spotify_assets.lake.plays import land_plays, plays_cursor
@@ -18,6 +17,7 @@ from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake
 from spotify_assets.spotify.plays import fetch_plays
 from spotify_assets.transform.pipeline import transform_partition
+from spotify_assets_tests.emulation import scoped_refresh_token
 
 from .conftest import client_for, settled_stats
 
@@ -177,12 +177,7 @@ def test_after_is_the_only_request_and_nothing_is_fetched_twice(start, lake):
 
 def test_a_token_without_the_scope_lands_nothing_and_says_why(start, lake, caplog):
     srv = start(now=at("2026-11-24T13:05:00"))
-    redirect = "http://127.0.0.1:9999/callback"
-    code = requests.get(srv.accounts_url + "/authorize", allow_redirects=False, timeout=5, params={
-        "response_type": "code", "client_id": "emu-id", "redirect_uri": redirect,
-        "scope": "playlist-read-private"}).headers["Location"].split("code=")[1]
-    token = requests.post(srv.accounts_url + "/api/token", auth=("emu-id", "emu-secret"), timeout=5, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect}).json()["refresh_token"]
+    token = scoped_refresh_token(srv, "playlist-read-private")
     caplog.set_level(logging.WARNING)
     fetched, landed = run(srv, lake, refresh_token=token)
     assert fetched.responses == [] and landed.days == {}

@@ -11,10 +11,10 @@ from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.preflight import ConfigurationError, LakeUnreachableError, check_glue_database, check_lake
 from spotify_assets.spotify.ids import is_spotify_id, validate_ids
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.warehouse.glue import GlueCatalog
 from spotify_assets.warehouse.resources import build_warehouse_resource
 from spotify_assets_tests.conftest import TEST_DAY
+from spotify_assets_tests.emulation import spotify_for
 
 GOOD_ID = "4iV5W9uYEdYUVa79Axb7Rh"
 
@@ -94,14 +94,6 @@ def test_glue_database_name_only_matters_on_aws(monkeypatch):
 # -- the raw asset -------------------------------------------------------------------------------------
 
 
-def _spotify(emulator, **kw) -> SpotifyResource:
-    from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-
-    return SpotifyResource(client_id="test-client", client_secret="test-secret-value",
-                           refresh_token=EMULATOR_REFRESH_TOKEN, api_url=kw.pop("api_url", emulator.api_url),
-                           accounts_url=emulator.accounts_url, **kw)
-
-
 def _run(emulator, root_uri: str, instance, **spotify_kw):
     """``raw_spotify`` in a job with the project's run hooks (they decide about run retries)."""
     from spotify_assets.defs.automation.retries import RUN_HOOKS
@@ -110,7 +102,7 @@ def _run(emulator, root_uri: str, instance, **spotify_kw):
     job = dg.define_asset_job("raw_only", selection="group:raw", partitions_def=daily_partitions, hooks=RUN_HOOKS)
     defs = dg.Definitions(
         assets=[raw_spotify], jobs=[job],
-        resources={"lake": LakeResource(root_uri=root_uri), "spotify": _spotify(emulator, **spotify_kw)},
+        resources={"lake": LakeResource(root_uri=root_uri), "spotify": spotify_for(emulator, **spotify_kw)},
     )
     return defs.resolve_job_def("raw_only").execute_in_process(
         partition_key=TEST_DAY.isoformat(), instance=instance,
@@ -135,16 +127,11 @@ def test_bad_lake_fails_the_crawl_before_any_request_and_is_never_retried(emulat
     assert emulator.stats()["total_requests"] == 0
 
 
-def test_retry_after_above_the_ceiling_says_the_records_were_discarded(emulator, tmp_path):
-    from .faultproxy import FaultProxy
-
-    proxy = FaultProxy(emulator.accounts_url)
-    try:
-        proxy.inject("429:3600", count=1, match="/v1/albums")
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = _run(emulator, str(tmp_path), instance, api_url=proxy.api_url, retry_after_ceiling_s=60)
-    finally:
-        proxy.stop()
+def test_retry_after_above_the_ceiling_says_the_records_were_discarded(emulator, tmp_path, proxy_factory):
+    proxy = proxy_factory(emulator.accounts_url)
+    proxy.inject("429:3600", count=1, match="/v1/albums")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _run(emulator, str(tmp_path), instance, api_url=proxy.api_url, retry_after_ceiling_s=60)
     (failure,) = result.get_step_failure_events()
     message = failure.step_failure_data.error.message
     assert "Retry-After 3600" in message and "were kept" not in message

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from datetime import date
 
 import dagster as dg
@@ -16,13 +15,12 @@ from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.defs.raw.spotify_setup import TOKEN_CHECK_NAME, spotify_refresh_token_expiry
 from spotify_assets.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN
 from spotify_assets.lake.resource import LakeResource
-from spotify_assets.spotify.__main__ import main as cli_main
 from spotify_assets.spotify.auth import RefreshTokenProvider
 from spotify_assets.spotify.errors import RefreshTokenExpiredError
-from spotify_assets.spotify.resource import SpotifyResource
 from spotify_assets.spotify.tokens import add_months, parse_issued_at, refresh_token_status
+from spotify_assets_tests.emulation import spotify_for
 
-from .conftest import DAY1
+from .conftest import DAY1, run_login
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
@@ -70,14 +68,7 @@ def test_emulator_never_rotates_and_expires_six_months_after_authorization(start
 
 def test_emulator_login_tokens_expire_on_the_emulator_clock(start, capsys):
     server = start()  # clock on DAY1 = 2026-11-24
-
-    def browser(url):  # the emulator's /authorize redirects straight back with a code
-        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True).start()
-
-    rc = cli_main(["login", "--port", "0", "--client-id", EMULATOR_CLIENT_ID, "--accounts-url", server.accounts_url,
-                   "--timeout", "10"], open_url=browser)
-    out = capsys.readouterr()
-    assert rc == 0, out.err
+    out = run_login(server, capsys)
     token = out.out.strip()
     # The helper says when the token was issued, when it expires and how to store both.
     assert "Refresh token issued " in out.err and "; it expires " in out.err
@@ -102,16 +93,10 @@ def test_invalid_grant_is_a_relogin_error_without_the_secret(start):
     assert EMULATOR_REFRESH_TOKEN not in message and EMULATOR_CLIENT_SECRET not in message
 
 
-def _spotify(server, issued_at: str | None) -> SpotifyResource:
-    return SpotifyResource(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
-                           refresh_token=EMULATOR_REFRESH_TOKEN, refresh_token_issued_at=issued_at,
-                           api_url=server.api_url, accounts_url=server.accounts_url)
-
-
 def _materialize(server, tmp_path, issued_at, instance=None):
     return dg.materialize(
         [raw_spotify, spotify_refresh_token_expiry], partition_key=DAY1.isoformat(), raise_on_error=False,
-        resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": _spotify(server, issued_at)},
+        resources={"lake": LakeResource(root_uri=str(tmp_path)), "spotify": spotify_for(server, refresh_token_issued_at=issued_at)},
         run_config={"ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}},
         instance=instance,
     )

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 import time
 from pathlib import Path
 
 import orjson
 import pytest
-import requests
 
 from spotify_assets.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN
-from spotify_assets.spotify.__main__ import main as cli_main
 from spotify_assets.spotify.auth import RefreshTokenProvider
 from spotify_assets.spotify.client import SpotifyClient
 from spotify_assets.spotify.crawl import CrawlSeeds, ListSink, run_crawl
 from spotify_assets.spotify.errors import RateLimitedError, RetryBudgetExhaustedError, SpotifyAuthError
 from spotify_assets.spotify.ratelimit import RateLimiter
 
-from .conftest import client_for, record_set, settings_for
+from .conftest import client_for, record_set, run_login, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +163,7 @@ def test_no_secrets_in_logs_errors_or_metadata(start, proxy_factory, caplog, tmp
 
 def test_pkce_login_command(start, capsys):
     srv = start()
-
-    def browser(url):  # the emulator's /authorize redirects straight back with a code
-        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True).start()
-
-    rc = cli_main(["login", "--port", "0", "--client-id", EMULATOR_CLIENT_ID, "--accounts-url", srv.accounts_url,
-                   "--timeout", "10"], open_url=browser)
-    out = capsys.readouterr()
-    assert rc == 0, out.err
+    out = run_login(srv, capsys)
     refresh_token = out.out.strip()
     assert refresh_token and "/authorize?" in out.err and "code_challenge" in out.err
     provider = RefreshTokenProvider(EMULATOR_CLIENT_ID, None, refresh_token, srv.accounts_url)

@@ -10,7 +10,7 @@ import pytest
 
 from spotify_assets.transform.pipeline import transform_partition
 
-from .conftest import PARTITION, env, full_artist, local_track, page, sid, simple_album, track
+from .conftest import PARTITION, RawWriter, env, full_artist, local_track, page, sid, simple_album, track
 
 RECENT = "/v1/me/player/recently-played?limit=50"
 
@@ -56,7 +56,7 @@ def test_a_play_belongs_to_the_day_of_its_folder_only(lake, raw):
     answer = history(play("t1", "2026-11-25T00:01:00Z"), play("t2", "2026-11-24T23:59:59.999Z"),
                      play("t3", "2026-11-24T00:00:00Z"))
     raw.write("plays", [env(RECENT, answer, fetched_at="2026-11-25T00:05:00Z")], name="plays-a")
-    nxt = raw.__class__(lake, "2026-11-25")
+    nxt = RawWriter(lake, "2026-11-25")
     nxt.write("plays", [env(RECENT, answer, fetched_at="2026-11-25T00:05:00Z")], name="plays-a")
     day = transform_partition(lake, PARTITION)
     following = transform_partition(lake, "2026-11-25")

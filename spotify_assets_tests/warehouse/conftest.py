@@ -12,7 +12,6 @@ import datetime as _dt
 import io
 import uuid
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -171,8 +170,3 @@ def moto_api(aws_env):
 
     yield post
     post("/moto-api/state-manager/unset-transition", {"model_name": "athena::execution"})
-
-
-@pytest.fixture
-def s3(aws_env):
-    return boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
