@@ -114,6 +114,14 @@ class Listening:
         # the demo user's own playlists (catalog indexes)
         self.owned = [p for p in range(catalog.n_playlists) if catalog.playlist(p)["owner"] == DEMO_USER_ID]
 
+    def with_archive_density(self, density: float) -> Listening:
+        """The same user with another ``archive_density``. It shares what was worked out of the saved library,
+        which no density changes (saves happen from HISTORY_START on)."""
+        other = Listening(self.c, density)
+        with self._lock:
+            other._initial, other._saves, other._saves_until = self._initial, list(self._saves), self._saves_until
+        return other
+
     # ------------------------------------------------------------------ building blocks
     def playable(self, t: int) -> bool:
         a = self.c.album_of_track(t)
