@@ -194,8 +194,10 @@ def write_export(dest, *, seed: int = 42, scale: str = "small", now: datetime | 
         for name, data in _other_files(history, truth, now, first_day):
             writer.add(name, data)
             truth.other_files.append(name)
-    finally:
-        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
     by_play = {s.played_at_ms: i for i, s in enumerate(truth.streams) if s.played_at_ms is not None}
     now_ms = int(now.timestamp() * 1000)
     truth.recently_played = [by_play[p.at_ms] for p in history.model.remembered(now_ms) if p.at_ms in by_play]
@@ -598,7 +600,8 @@ def _other_files(history: History, truth: ExportTruth, now: datetime, first_day:
 
 
 class _Sink:
-    """Writes the export's files into a zip (fixed timestamps and order: the same bytes every time) or a folder."""
+    """Writes the export's files into a zip (fixed timestamps and order: the same bytes every time; written
+    beside ``dest`` and renamed at the end, so a failed export leaves no zip) or a folder."""
 
     def __init__(self, dest: Path, zipped: bool, now: datetime) -> None:
         self.dest = dest
@@ -606,7 +609,8 @@ class _Sink:
         self.stamp = max(now, datetime(1980, 1, 1, tzinfo=UTC)).timetuple()[:6]
         if zipped:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            self._buffer = dest.open("wb")
+            self._partial = dest.with_name(dest.name + ".partial")
+            self._buffer = self._partial.open("wb")
             self.zip = zipfile.ZipFile(self._buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
         else:
             dest.mkdir(parents=True, exist_ok=True)
@@ -626,6 +630,13 @@ class _Sink:
         if self.zipped:
             self.zip.close()
             self._buffer.close()
+            self._partial.replace(self.dest)
+
+    def abort(self) -> None:
+        if self.zipped:
+            self.zip.close()
+            self._buffer.close()
+            self._partial.unlink(missing_ok=True)
 
 
 __all__ = ["DEFAULT_FIRST_DAY", "GENERATIONS", "VARIANTS", "ExportTruth", "WrittenStream", "write_export"]

@@ -271,6 +271,18 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, kwargs, 
     assert not (tmp_path / "x.zip").exists()
 
 
+def test_a_failed_export_leaves_no_zip(tmp_path, monkeypatch):
+    from spotify_assets.emulator import export
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "_other_files", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_export(tmp_path / "x.zip", now=NOW, first_day=dt.date(2026, 11, 20), scale="tiny")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------------------------------- one history with the API
 @pytest.mark.parametrize("mode", ["extended", "development"])
 @pytest.mark.parametrize("now", [NOW, dt.datetime(2025, 1, 1, 0, 30, tzinfo=dt.UTC)], ids=["2026", "new-year-2025"])
