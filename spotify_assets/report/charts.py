@@ -27,6 +27,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from .formatting import hours_text, span_text  # noqa: E402
 from .listens import GROUPS  # noqa: E402
 from .series import WEEKDAYS, ListeningSeries  # noqa: E402
 
@@ -116,7 +117,7 @@ def _png(fig: Figure) -> bytes:
 def _date_axis(ax, start: pd.Timestamp, end: pd.Timestamp) -> None:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=12)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlim(start, end)
 
 
@@ -136,19 +137,13 @@ def _shade_gaps(ax, series: ListeningSeries, start: pd.Timestamp, end: pd.Timest
                     va="top", fontsize=8.5, color=MUTED, rotation=90)
 
 
-def _span(series: ListeningSeries) -> str:
-    first, last = series.first_listen, series.last_listen
-    if first.date() == last.date():
-        return f"{first:%-d %b %Y}"
-    return f"{first:%b %Y} – {last:%b %Y}"
-
-
 def weekly_chart(series: ListeningSeries) -> Chart:
     weekly = series.weekly
+    span = span_text(series.first_listen, series.last_listen, months=True)
     height = 3.9
     fig = _figure(height, "Listening time per week",
-                  f"hours per week (Monday to Sunday, {series.timezone}) · {_span(series)} · "
-                  f"{series.hours:,.0f} h in total")
+                  f"hours per week (Monday to Sunday, {series.timezone}) · {span} · "
+                  f"{hours_text(series.hours)} in total")
     ax = fig.add_subplot()
     start, end = weekly.index[0] - pd.Timedelta(days=7), weekly.index[-1] + pd.Timedelta(days=14)
     _shade_gaps(ax, series, start, end)
@@ -170,8 +165,8 @@ def weekly_chart(series: ListeningSeries) -> Chart:
     ax.set_ylim(0, max(bottom.max() * 1.08, 0.1))
     _legend(fig, ax, height)
     busiest = weekly[list(GROUPS)].sum(axis=1)
-    alt = (f"Bar chart of hours listened per week from {_span(series)}; the busiest week, from "
-           f"{busiest.idxmax():%Y-%m-%d}, has {busiest.max():.1f} hours"
+    alt = (f"Hours listened per week, {span}; the busiest week, from "
+           f"{busiest.idxmax():%Y-%m-%d}, has {hours_text(busiest.max())}"
            + (f"; {len(series.gaps)} period(s) without listening are shaded" if series.gaps else ""))
     return Chart("listening_time_per_week", "Listening time per week", alt, _png(fig))
 
@@ -220,7 +215,8 @@ def top_artists_chart(series: ListeningSeries, top_n: int) -> Chart:
     years = list(series.top_artists)
     columns = min(4, len(years))
     rows = math.ceil(len(years) / columns)
-    panel_in = 0.3 * top_n + 0.55
+    slots = max(len(artists) for artists in series.top_artists.values())  # no empty rows below a short list
+    panel_in = 0.3 * slots + 0.55
     height = HEADER_IN + 0.15 + rows * panel_in
     fig = _figure(height, f"Top {top_n} artists per year",
                   f"by hours of music listened in the year ({series.timezone}) · a colour marks an artist "
@@ -235,16 +231,16 @@ def top_artists_chart(series: ListeningSeries, top_n: int) -> Chart:
         hours = [a.hours for a in artists]
         ax.barh(range(len(artists)), hours, height=0.8, linewidth=0,
                 color=[colors.get(a.name, ONE_YEAR_ARTIST) for a in artists])
-        ax.set_ylim(top_n - 0.5, -0.5)
+        ax.set_ylim(slots - 0.5, -0.5)
         ax.set_xlim(0, max(hours) or 1)
         for rank, artist in enumerate(artists):
-            value = f"{artist.hours:,.0f} h" if artist.hours >= 10 else f"{artist.hours:,.1f} h"
+            value = hours_text(artist.hours)
             ax.text(0.015, rank, _fit(artist.name, panel_chars - len(value) - 3), transform=ax.get_yaxis_transform(),
                     va="center", ha="left", fontsize=9.5, color=INK)
             ax.text(0.985, rank, value, transform=ax.get_yaxis_transform(), va="center", ha="right", fontsize=9,
                     color=MUTED)
         ax.set_title(str(year), loc="left", fontsize=11.5, fontweight="bold", pad=4)
-        ax.set_title(f"{series.music_hours_by_year.get(year, 0.0):,.0f} h of music", loc="right", fontsize=9,
+        ax.set_title(f"{hours_text(series.music_hours_by_year.get(year, 0.0))} of music", loc="right", fontsize=9,
                      color=MUTED, pad=4)
         ax.set_axis_off()
     first, last = years[0], years[-1]

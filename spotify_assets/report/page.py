@@ -11,6 +11,7 @@ import base64
 import html
 
 from .charts import Chart
+from .formatting import hours_text, span_text
 from .series import GAP_MIN_DAYS, ListeningSeries
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -20,9 +21,9 @@ body { margin: 0; background: #f6f7f8; color: #1f1f1f;
 main { max-width: 1040px; margin: 0 auto; padding: 28px 20px 40px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 .span { color: #5f6368; margin: 0 0 20px; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 0 0 24px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px; margin: 0 0 24px; }
 .figure { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
-.figure .value { display: block; font-size: 24px; font-weight: 700; color: #138a3e; }
+.figure .value { display: block; font-size: 22px; white-space: nowrap; font-weight: 700; color: #138a3e; }
 .figure .label { color: #5f6368; font-size: 13px; }
 figure { background: #fff; margin: 0 0 20px; padding: 8px; border-radius: 8px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
 figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
@@ -34,7 +35,7 @@ figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 def headline(series: ListeningSeries) -> list[tuple[str, str]]:
     """(value, label) pairs of the page's figures, in order."""
     return [
-        (f"{series.hours:,.0f}", "hours listened"),
+        (hours_text(series.hours), "listened"),
         (f"{series.listens:,}", "listens"),
         (f"{series.distinct_artists:,}", "artists"),
         (f"{series.days_listened:,}", "days with listening"),
@@ -96,7 +97,7 @@ def render_html(series: ListeningSeries, charts: tuple[Chart, ...], title: str =
                 "</p></div></main></body></html>\n")
     figures = "".join(f'<div class="figure"><span class="value">{html.escape(v)}</span>'
                       f'<span class="label">{html.escape(label)}</span></div>' for v, label in headline(series))
-    span = f"{series.first_listen:%-d %B %Y} – {series.last_listen:%-d %B %Y}"
+    span = span_text(series.first_listen, series.last_listen)
     body = (f'<p class="span">{html.escape(span)}</p><section class="figures">{figures}</section>'
             + "".join(_img(c) for c in charts)
             + '<section class="notes">' + "".join(f"<p>{html.escape(n)}</p>" for n in notes(series)) + "</section>")

@@ -58,7 +58,7 @@ def history(n: int = 200_000, *, seed: int = 7, artists: int = 3_000, start: dt.
     audiobooks 1 %, removed content 2 % (every metadata field null). A fifth of the music is skipped
     after 200–30,000 ms, some after 0 ms; ``skipped`` is null before ``skipped_known_from`` (older exports
     do not say). Listens from ``api_only_from`` on are plays seen only through the API: ``ms_played`` null,
-    ``source`` "plays". Favourite artists drift year by year so each year has its own top list.
+    ``skipped`` null, ``source`` "plays". Favourite artists drift year by year so each year has its own top list.
     """
     rng = np.random.default_rng(seed)
     all_days = np.arange(np.datetime64(start), np.datetime64(end) + 1)
@@ -97,6 +97,7 @@ def history(n: int = 200_000, *, seed: int = 7, artists: int = 3_000, start: dt.
     skipped[~music | (when < np.datetime64(skipped_known_from))] = None
     api_only = when >= np.datetime64(api_only_from)
     ms[api_only & music] = None
+    skipped[api_only] = None  # the API says neither how long nor whether it was skipped
     source = np.where(api_only & music, "plays", "export").astype(object)
 
     artist = np.where(music, artist_names[artist_ix], None).astype(object)

@@ -13,6 +13,7 @@ import base64
 import dagster as dg
 
 from ...report import ListeningReport, notes
+from ...report.formatting import hours_text, span_text
 
 CHART_PREFIX = "chart/"
 
@@ -28,8 +29,8 @@ def summary_markdown(report: ListeningReport) -> str:
     s = report.series
     if s.empty:
         return "**Nothing to show yet**: the listens table has no rows."
-    return (f"**{s.hours:,.0f} h** in {s.listens:,} listens of {s.distinct_artists:,} artists, "
-            f"{s.first_listen:%-d %b %Y} – {s.last_listen:%-d %b %Y} ({s.timezone})")
+    return (f"**{hours_text(s.hours)}** in {s.listens:,} listens of {s.distinct_artists:,} artists, "
+            f"{span_text(s.first_listen, s.last_listen)} ({s.timezone})")
 
 
 def report_metadata(report: ListeningReport, html_path: str | None = None) -> dict[str, dg.MetadataValue]:
