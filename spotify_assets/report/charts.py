@@ -29,7 +29,7 @@ from PIL import Image  # noqa: E402
 
 from .formatting import hours_text, span_text  # noqa: E402
 from .listens import GROUPS  # noqa: E402
-from .series import WEEKDAYS, ListeningSeries  # noqa: E402
+from .series import AVERAGE_WEEKS, WEEKDAYS, ListeningSeries  # noqa: E402
 
 DPI = 100
 PNG_COLORS = 256
@@ -157,6 +157,10 @@ def weekly_chart(series: ListeningSeries) -> Chart:
             ax.stairs(bottom + values, edges, baseline=bottom.copy(), fill=True, color=GROUP_COLORS[group],
                       label=GROUP_LABELS[group], linewidth=0)
             bottom += values
+    average = weekly["average_hours"].to_numpy()
+    if len(weekly) >= AVERAGE_WEEKS and not np.isnan(average).all():
+        ax.plot(weekly.index + pd.Timedelta(days=3.5), average, color=INK, linewidth=1.6,
+                label=f"{AVERAGE_WEEKS}-week average")
     _date_axis(ax, start, end)
     ax.set_ylabel("hours per week")
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))

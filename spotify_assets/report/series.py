@@ -15,6 +15,9 @@ all read the same values. Definitions a reader of the report may ask about:
   share is new artists over the distinct artists heard in the period.
 - **Skip rate** is skipped music listens over music listens whose ``skipped`` is known.
 - **A gap** is a run of at least ``GAP_MIN_DAYS`` days without a single listen; charts shade it.
+- **The weekly average** is the mean listening time of the ``AVERAGE_WEEKS`` weeks around each week
+  (centred), over the weeks outside gaps: a quiet week counts, a week in a gap does not, and the line
+  stops at a gap instead of sinking into it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .listens import GROUPS, MUSIC_KIND, check_timezone, to_frame
 
 TOP_ARTISTS = 5
 GAP_MIN_DAYS = 28
+AVERAGE_WEEKS = 13  # a quarter: smooths the week-to-week noise, keeps the seasons
 # Histories shorter than this get weekly skip/new-artist points; longer ones monthly (weekly would be noise).
 WEEKLY_TREND_BELOW_DAYS = 183
 ESTIMATE_FROM_MS = 30_000  # the API reports plays longer than 30 s: estimate unknown durations from those
@@ -62,7 +66,8 @@ class ListeningSeries:
     days_listened: int = 0
     unknown_duration_listens: int = 0
     estimated_ms: float | None = None  # what each unknown-duration listen counts for (None: nothing)
-    # index: Monday of each week from the first to the last listen; columns: GROUPS (hours) and "listens"
+    # index: Monday of each week from the first to the last listen; columns: GROUPS (hours), "listens",
+    # "average_hours" (the weekly average, NaN in gaps and where fewer than half its weeks exist)
     weekly: pd.DataFrame = field(default_factory=lambda: _empty_weekly())
     gaps: tuple[tuple[dt.date, dt.date], ...] = ()  # first and last day without a listen, inclusive
     heatmap: np.ndarray = field(default_factory=lambda: np.zeros((7, 24)))  # hours: [weekday Mon=0, hour]
@@ -86,7 +91,7 @@ class ListeningSeries:
 
 
 def _empty_weekly() -> pd.DataFrame:
-    return pd.DataFrame(columns=[*GROUPS, "listens"], index=pd.DatetimeIndex([], name="week"))
+    return pd.DataFrame(columns=[*GROUPS, "listens", "average_hours"], index=pd.DatetimeIndex([], name="week"))
 
 
 def _week_start(local: pd.Series) -> pd.Series:
@@ -106,13 +111,19 @@ def _gaps(days: pd.Series) -> tuple[tuple[dt.date, dt.date], ...]:
     )
 
 
-def _weekly(f: pd.DataFrame) -> pd.DataFrame:
+def _weekly(f: pd.DataFrame, gaps: tuple[tuple[dt.date, dt.date], ...]) -> pd.DataFrame:
     week = _week_start(f["local"])
     hours = f.pivot_table(index=week, columns="group", values="hours", aggfunc="sum", fill_value=0.0)
     weeks = pd.date_range(week.min(), week.max(), freq="7D", name="week")
     weekly = hours.reindex(index=weeks, columns=list(GROUPS), fill_value=0.0).astype("float64")
     weekly["listens"] = week.value_counts().reindex(weeks, fill_value=0).astype("int64")
     weekly.columns.name = None
+    total = weekly[list(GROUPS)].sum(axis=1)
+    in_gap = np.zeros(len(weeks), dtype=bool)
+    for first, last in gaps:  # weeks whose seven days all lie in the gap
+        in_gap |= (weeks >= pd.Timestamp(first)) & (weeks + pd.Timedelta(days=6) <= pd.Timestamp(last))
+    average = total.mask(in_gap).rolling(AVERAGE_WEEKS, center=True, min_periods=(AVERAGE_WEEKS + 1) // 2).mean()
+    weekly["average_hours"] = average.mask(in_gap)
     return weekly
 
 
@@ -177,6 +188,7 @@ def compute_series(listens: pa.Table, timezone: str = "UTC", top_n: int = TOP_AR
     music = f[f["kind"] == MUSIC_KIND]
     first, last = f["local"].iloc[0], f["local"].iloc[-1]
     days = f["local"].dt.normalize().drop_duplicates()
+    gaps = _gaps(days)
     period = "week" if (last - first) < pd.Timedelta(days=WEEKLY_TREND_BELOW_DAYS) else "month"
     zone = f["listened_at"].dt.tz_convert(timezone)
     return ListeningSeries(
@@ -191,8 +203,8 @@ def compute_series(listens: pa.Table, timezone: str = "UTC", top_n: int = TOP_AR
         days_listened=len(days),
         unknown_duration_listens=unknown,
         estimated_ms=estimate if unknown else None,
-        weekly=_weekly(f),
-        gaps=_gaps(days),
+        weekly=_weekly(f, gaps),
+        gaps=gaps,
         heatmap=_heatmap(f),
         top_artists=_top_artists(music, top_n),
         music_hours_by_year={int(y): float(h) for y, h in music.groupby(music["local"].dt.year)["hours"].sum().items()},

@@ -76,6 +76,15 @@ def test_ten_years_weekly_series_covers_every_week_and_shows_the_gaps(ten_years,
     for first, last in HISTORY_GAPS:
         inside = weekly.loc[pd.Timestamp(first) + pd.Timedelta(days=6): pd.Timestamp(last) - pd.Timedelta(days=6)]
         assert len(inside) >= 4 and (inside["listens"] == 0).all() and (inside["music"] == 0).all()
+        assert inside["average_hours"].isna().all()  # the average line stops at the gap
+    # the 13-week average: the mean of the weeks around, leaving out those inside a gap
+    total = weekly[["music", "podcasts", "audiobooks", "other"]].sum(axis=1)
+    for week in ("2018-06-04", "2016-09-05"):  # mid-history; just after the 2016 gap (its weeks left out)
+        i = weekly.index.get_loc(pd.Timestamp(week))
+        around = [total.iloc[j] for j in range(i - 6, i + 7) if weekly["listens"].iloc[j] > 0]
+        assert weekly["average_hours"].iloc[i] == pytest.approx(sum(around) / len(around))
+    assert len([j for j in range(weekly.index.get_loc(pd.Timestamp("2016-09-05")) - 6,
+                                 weekly.index.get_loc(pd.Timestamp("2016-09-05")) + 7) if weekly["listens"].iloc[j] > 0]) < 13
 
 
 def test_ten_years_heatmap_is_the_hours_by_weekday_and_hour(ten_years, ten_years_series):
