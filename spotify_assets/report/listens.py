@@ -68,21 +68,29 @@ def conform(listens: pa.Table) -> pa.Table:
 
 
 def to_frame(listens: pa.Table, timezone: str) -> pd.DataFrame:
-    """The conformed table as a frame: ``local`` (wall-clock time in ``timezone``, naive), ``group``,
-    ``artist`` (stripped, empty → missing) and the contract's columns, sorted by ``listened_at``."""
+    """The conformed table as a frame sorted by ``listened_at``: ``local`` (wall-clock time in ``timezone``,
+    naive), ``ms_played`` (float, NaN: unknown), ``skipped`` (1.0 / 0.0 / NaN: unknown), and as categoricals
+    ``kind``, ``group``, ``track_id`` and ``artist`` (``artist_name`` stripped, empty → missing).
+
+    The strings are cleaned and dictionary-encoded in Arrow: at a million listens that is seconds faster
+    and hundreds of MB smaller than Python string objects (group by them with ``observed=True``).
+    """
     table = conform(listens)
+    table = table.take(pc.sort_indices(table, [("listened_at", "ascending")]))  # stable: ties keep their order
+    artist = pc.utf8_trim_whitespace(table["artist_name"])
+    artist = pc.if_else(pc.equal(artist, ""), pa.scalar(None, pa.string()), artist)
+    kind = table["kind"].dictionary_encode().to_pandas()
+    listened_at = table["listened_at"].to_pandas()
     frame = pd.DataFrame(
         {
-            "listened_at": table["listened_at"].to_pandas(),
-            "ms_played": table["ms_played"].to_pandas().astype("float64"),  # NaN: unknown
-            "kind": table["kind"].to_pandas(),
-            "track_id": table["track_id"].to_pandas(),
-            "artist_name": table["artist_name"].to_pandas(),
-            "skipped": table["skipped"].to_pandas(),  # object: True / False / None
+            "listened_at": listened_at,
+            "local": listened_at.dt.tz_convert(check_timezone(timezone)).dt.tz_localize(None),
+            "ms_played": table["ms_played"].cast(pa.float64()).to_pandas(),
+            "skipped": table["skipped"].cast(pa.float64()).to_pandas(),
+            "kind": kind,
+            "group": kind.map(lambda k: KIND_GROUPS.get(k, "other")).astype("category"),  # per category: fast
+            "track_id": table["track_id"].dictionary_encode().to_pandas(),
+            "artist": artist.dictionary_encode().to_pandas(),
         }
     )
-    frame["local"] = frame["listened_at"].dt.tz_convert(check_timezone(timezone)).dt.tz_localize(None)
-    frame["group"] = frame["kind"].map(KIND_GROUPS).fillna("other")
-    artist = frame["artist_name"].str.strip()
-    frame["artist"] = artist.where(artist != "")
-    return frame.sort_values("listened_at", kind="stable", ignore_index=True)
+    return frame

@@ -113,7 +113,7 @@ def _gaps(days: pd.Series) -> tuple[tuple[dt.date, dt.date], ...]:
 
 def _weekly(f: pd.DataFrame, gaps: tuple[tuple[dt.date, dt.date], ...]) -> pd.DataFrame:
     week = _week_start(f["local"])
-    hours = f.pivot_table(index=week, columns="group", values="hours", aggfunc="sum", fill_value=0.0)
+    hours = f.pivot_table(index=week, columns="group", values="hours", aggfunc="sum", fill_value=0.0, observed=True)
     weeks = pd.date_range(week.min(), week.max(), freq="7D", name="week")
     weekly = hours.reindex(index=weeks, columns=list(GROUPS), fill_value=0.0).astype("float64")
     weekly["listens"] = week.value_counts().reindex(weeks, fill_value=0).astype("int64")
@@ -138,11 +138,12 @@ def _top_artists(music: pd.DataFrame, top_n: int) -> dict[int, tuple[ArtistYear,
     if named.empty:
         return {}
     per = (
-        named.groupby([named["local"].dt.year.rename("year"), "artist"])
+        named.groupby([named["local"].dt.year.rename("year"), "artist"], observed=True)
         .agg(hours=("hours", "sum"), listens=("hours", "size"))
         .reset_index()
-        .sort_values(["year", "hours", "listens", "artist"], ascending=[True, False, False, True])
     )
+    per["artist"] = per["artist"].astype(str)  # ties go by name, not by the categories' order
+    per = per.sort_values(["year", "hours", "listens", "artist"], ascending=[True, False, False, True])
     return {
         int(year): tuple(ArtistYear(r.artist, float(r.hours), int(r.listens)) for r in rows.head(top_n).itertuples())
         for year, rows in per.groupby("year", sort=True)
@@ -162,11 +163,11 @@ def _trend(music: pd.DataFrame, period: str, first: pd.Timestamp, last: pd.Times
     trend = pd.DataFrame(index=periods)
     trend["music_listens"] = by.size().reindex(periods, fill_value=0).astype("int64")
     trend["skips_known"] = known.groupby(music["period"]).sum().reindex(periods, fill_value=0).astype("int64")
-    trend["skips"] = (known & (music["skipped"] == True)).groupby(music["period"]).sum()  # noqa: E712 (object column)
-    trend["skips"] = trend["skips"].reindex(periods, fill_value=0).fillna(0).astype("int64")
+    skips = (music["skipped"] == 1.0).groupby(music["period"]).sum()
+    trend["skips"] = skips.reindex(periods, fill_value=0).astype("int64")
     named = music[music["artist"].notna()]
     trend["artists"] = named.groupby("period")["artist"].nunique().reindex(periods, fill_value=0).astype("int64")
-    debut = named.groupby("artist")["period"].min()
+    debut = named.groupby("artist", observed=True)["period"].min()
     trend["new_artists"] = debut.value_counts().reindex(periods, fill_value=0).astype("int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         trend["skip_rate"] = np.where(trend["skips_known"] > 0, trend["skips"] / trend["skips_known"], np.nan)
