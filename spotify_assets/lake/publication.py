@@ -328,7 +328,7 @@ class Manifests:
             try:
                 version = self.version(zone, table, day)
             except CorruptManifestError as e:
-                self.report(f"{table} dt={day} skipped: {e}")
+                self.report(f"{zone}/{table} dt={day} skipped: {e}")
                 continue
             if version is not None:
                 found.append(version)
@@ -515,18 +515,22 @@ def _switch_day(lake: Lake, manifests: Manifests, partition: str, placed: dict) 
     day = DayVersion(partition, entries, current_day.previous if current_day else None)
     if current_day is not None and day.version != current_day.version:
         day = replace(day, previous=current_day.version)
-    if current_day is None or day.manifest() != current_day.manifest():
+    switched = current_day is None or day.manifest() != current_day.manifest()
+    if switched:
         lake.write_bytes(day_manifest_path(partition), day.manifest())  # the switch: the whole day at once
     for key in sorted(entries):  # then the tables' manifests, for tools that read one table
         mirror = day.get(*key.split("/", 1))
         path = manifest_path(mirror.zone, mirror.table, partition)
-        try:
-            same = lake.read_bytes(path) == mirror.manifest()
-        except FileNotFoundError:
-            same = False
-        if not same:
+        if switched or not _holds(lake, path, mirror.manifest()):  # unchanged day: repair what a kill left behind
             lake.write_bytes(path, mirror.manifest())
     return {item: replace(p, version=replace(p.version, day_version=day.version)) for item, p in done.items()}
+
+
+def _holds(lake: Lake, rel: str, data: bytes) -> bool:
+    try:
+        return lake.read_bytes(rel) == data
+    except FileNotFoundError:
+        return False
 
 
 def _table_manifests_of(lake: Lake, manifests: Manifests, partition: str) -> dict[str, Version]:

@@ -57,7 +57,7 @@ class DuckDBCatalog:
         self.engine = engine
 
     def ensure_database(self) -> None:
-        """Build the catalog file if there is none (a rebuild otherwise waits for what changed)."""
+        """Build the catalog file if there is none yet (registering tables rebuilds it)."""
         self.engine.ensure_file()
 
     def ensure_table(self, spec: TableSpec, *, zone: str = "transformed") -> str:
@@ -69,18 +69,17 @@ class DuckDBCatalog:
         return "refreshed"
 
     def register_day(self, specs: Sequence[TableSpec], dt: str, *, zone: str = "transformed") -> DayRegistration:
-        """One new catalog file with the views of ``specs`` (and the other tables of the zone) rebuilt: every
-        reader opening the file after the switch sees the whole day at its new version."""
+        """One new catalog file, switched in at once: for the transformed tables every view rebuilt from one
+        reading of the day manifests, so a reader opening the file after the switch sees the whole day at its
+        new version; for analytics tables, their views."""
         for spec in specs:
             (self.engine.tables if zone == "transformed" else self.engine.analytics)[spec.name] = spec
-        problems = self.engine.refresh_tables() if zone == "transformed" else []
-        for spec in specs if zone != "transformed" else []:
-            problems += self.engine.refresh_table(spec, zone)
-        built = self.engine.last_build if zone == "transformed" else None
-        day = built.day(dt) if built is not None else None
-        return DayRegistration(
-            {s.name: ("updated", "refreshed") for s in specs}, day.version if day is not None else None, problems
-        )
+        actions = {spec.name: ("updated", "refreshed") for spec in specs}
+        if zone != "transformed":
+            return DayRegistration(actions, None, [p for spec in specs for p in self.engine.refresh_table(spec, zone)])
+        problems = self.engine.refresh_tables()
+        day = self.engine.last_build.day(dt)
+        return DayRegistration(actions, day.version if day is not None else None, problems)
 
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
         return published_partitions(self.engine.lake, zone, table)

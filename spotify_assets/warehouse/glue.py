@@ -241,7 +241,7 @@ class GlueCatalog:
     def register_day(self, specs, dt: str, *, zone: str = "transformed"):
         """Create or update each of ``specs`` and point its partition ``dt`` at the day's published version:
         the partitions one after the other, as fast as Glue takes them, from one reading of the manifests."""
-        from .catalog import DayRegistration
+        from .catalog import DayRegistration  # catalog.py imports this module
 
         manifests = Manifests(self.lake)
         day = manifests.day(validate_partition(dt)) if zone == "transformed" else None

@@ -69,17 +69,16 @@ def _resources(lake_root: str, duckdb_path: str) -> dict:
     }
 
 
-@pytest.mark.parametrize("asset", [transformed_tables, catalog_tables, analytics_tables, weekly_movers],
-                         ids=lambda a: a.node_def.name)
-@pytest.mark.parametrize("setting", ["SPOTIFY_LAKE_URI", "SPOTIFY_DUCKDB_PATH"])
+STEPS = [(asset, "SPOTIFY_LAKE_URI") for asset in (transformed_tables, catalog_tables, analytics_tables, weekly_movers)]
+STEPS += [(asset, "SPOTIFY_DUCKDB_PATH") for asset in (catalog_tables, analytics_tables)]  # the warehouse's steps
+
+
+@pytest.mark.parametrize(("asset", "setting"), STEPS, ids=[f"{a.node_def.name}-{s}" for a, s in STEPS])
 def test_every_step_on_the_lake_or_warehouse_checks_its_settings_first(tmp_path, asset, setting):
     (tmp_path / "a-file").write_text("not a directory")
     (tmp_path / "a-folder").mkdir()
     lake_root = str(tmp_path / ("a-file" if setting == "SPOTIFY_LAKE_URI" else "lake"))
     duckdb_path = str(tmp_path / ("a-folder" if setting == "SPOTIFY_DUCKDB_PATH" else "w.duckdb"))
-    uses_warehouse = asset in (catalog_tables, analytics_tables)
-    if setting == "SPOTIFY_DUCKDB_PATH" and not uses_warehouse:
-        pytest.skip("this step does not use the warehouse")
     with dg.instance_for_test(overrides=RETRIES) as instance:
         parents = [transformed_tables] if asset is weekly_movers else []  # its inputs, loaded through the lake
         result = dg.materialize([asset, *parents], selection=[asset], partition_key=DAY, instance=instance,
