@@ -62,7 +62,7 @@ def check_duckdb_path(path: str) -> str:
     full = os.path.abspath(path)
     if os.path.isdir(full):
         raise ConfigurationError(f"{setting}: {full} is a directory; name the database file, e.g. {full}/spotify.duckdb")
-    if os.path.exists(full):
+    if os.path.exists(full) and os.path.getsize(full):  # an empty file holds nothing to lose
         with open(full, "rb") as f:
             header = f.read(12)
         if header[8:12] != _DUCKDB_MAGIC:

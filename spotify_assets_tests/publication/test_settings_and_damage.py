@@ -93,6 +93,19 @@ def test_every_step_on_the_lake_or_warehouse_checks_its_settings_first(tmp_path,
     assert setting in run.tags[NO_RETRY_REASON_TAG]  # the failure hook saw a permanent failure
 
 
+def test_the_raw_landing_sensor_names_a_wrong_lake_setting(tmp_path):
+    from dagster_aws.s3 import S3Resource
+
+    from spotify_assets.defs.raw.landing_sensor import raw_landing_sensor
+
+    (tmp_path / "lake").write_text("not a directory")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={
+            "lake": LakeResource(root_uri=str(tmp_path / "lake")), "s3": S3Resource()})
+        with pytest.raises(dg.Failure, match="SPOTIFY_LAKE_URI=.* is a file, not a directory"):
+            raw_landing_sensor(context)
+
+
 def test_the_duckdb_path_must_not_name_another_kind_of_file(tmp_path):
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
     warehouse = WarehouseResource(env="local", lake=LakeResource(root_uri=str(tmp_path / "lake")),
