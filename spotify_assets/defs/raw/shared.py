@@ -1,9 +1,8 @@
-"""What the raw assets share: their keys, descriptions, retry policy, the checks they make before the first
-request, and the setup notes shown on them."""
+"""What the raw assets share: their keys, descriptions, retry policy, the credentials check they make before
+the first request, and the setup notes shown on them."""
 
 import dagster as dg
 
-from ...preflight import ConfigurationError, check_lake
 from ...spotify.errors import SpotifyAuthError
 from ...spotify.resource import SpotifyResource
 
@@ -42,15 +41,6 @@ def require_spotify(spotify: SpotifyResource) -> None:
     try:
         spotify.require_credentials()
     except SpotifyAuthError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-
-def check_lake_ready(lake) -> None:
-    """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
-    the step's retry policy nor by a run retry (the jobs' failure hook sees ``allow_retries=False``)."""
-    try:
-        check_lake(lake)
-    except ConfigurationError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 

@@ -23,7 +23,6 @@ from .shared import (
     RAW_DESCRIPTIONS,
     RAW_RETRY_POLICY,
     annotate_raw_assets,
-    check_lake_ready,
     raw_asset_key,
     require_spotify,
 )
@@ -141,8 +140,7 @@ def raw_spotify(
     token = spotify.refresh_token_status()
     if token is not None and token.needs_attention:
         context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
-    the_lake = lake.get_lake()
-    check_lake_ready(the_lake)
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails here, before any request (not retried)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),

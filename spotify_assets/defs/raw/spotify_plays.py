@@ -22,7 +22,6 @@ from .shared import (
     RAW_DESCRIPTIONS,
     RAW_RETRY_POLICY,
     annotate_raw_assets,
-    check_lake_ready,
     raw_asset_key,
     require_spotify,
 )
@@ -52,8 +51,7 @@ def raw_plays(context: dg.AssetExecutionContext, spotify: SpotifyResource, lake:
     """
     partition = context.partition_key
     require_spotify(spotify)
-    the_lake = lake.get_lake()
-    check_lake_ready(the_lake)
+    the_lake = lake.ready_lake()
     client = spotify.get_client()
     try:
         if not client.is_user:

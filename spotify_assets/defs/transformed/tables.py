@@ -153,7 +153,7 @@ def _stage_audit_publish(
     context: dg.AssetExecutionContext, config: TransformConfig, lake: LakeResource, compute: TransformCompute, client
 ):
     partition = context.partition_key
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails here, naming it (not retried)
     others = _other_runs_in_progress(context)
     if others:
         context.log.info(f"Other runs of {partition} in progress ({', '.join(others)}): their staged files are kept")
