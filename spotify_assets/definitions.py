@@ -24,10 +24,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def build_definitions() -> dg.Definitions:
     """The code location for the environment as it is now (the settings are read at each call).
 
-    What ``dg.load_from_defs_folder`` does, but without binding the tree to the location name configured in
-    ``pyproject.toml``: these definitions are also loaded under other names (a user's ``my_assets.py``
-    merging them is the location ``my_assets``), where Dagster would warn, once per module of ``defs/``,
-    that the names differ. The name only matters for components managed in the UI, which the project has none of.
+    What ``dg.load_from_defs_folder`` does, without its need of ``pyproject.toml``: the package is found by
+    import, so it also loads where it is installed without the project's files (``pip install .`` in the
+    image of ``deploy/Dockerfile``), and the tree is not bound to the location name configured there —
+    these definitions are also loaded under other names (a user's ``my_assets.py`` merging them is the
+    location ``my_assets``), where Dagster would warn, once per module of ``defs/``, that the names differ.
+    The name only matters for components managed in the UI, which the project has none of.
     """
     defs_module = importlib.import_module("spotify_assets.defs")
     with warnings.catch_warnings():
