@@ -1,4 +1,5 @@
-"""A real ``dagster dev`` for the browser test: temp DAGSTER_HOME, temp lake, loopback port, killed after."""
+"""A real ``dg dev`` (what ``make dev`` runs) for the browser test: temp DAGSTER_HOME, temp lake, loopback port,
+killed after."""
 
 from __future__ import annotations
 
@@ -103,10 +104,10 @@ def dagster_ui(tmp_path_factory):
         NO_PROXY="127.0.0.1,localhost",
     )
     log_path = base / "dagster-dev.log"
-    dagster = str(Path(sys.executable).with_name("dagster"))
+    dg = str(Path(sys.executable).with_name("dg"))
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [dagster, "dev", "-m", "spotify_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        proc = subprocess.Popen(  # what `make dev` runs: the dg project of the repository
+            [dg, "dev", "-h", "127.0.0.1", "-p", str(port)],
             cwd=REPO,
             env=env,
             stdout=log_file,
@@ -118,7 +119,7 @@ def dagster_ui(tmp_path_factory):
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"dagster dev exited with {proc.returncode}:\n{ui.log_tail()}")
+                pytest.fail(f"dg dev exited with {proc.returncode}:\n{ui.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{ui.url}/server_info", timeout=5) as r:
                     if r.status == 200:
@@ -127,7 +128,7 @@ def dagster_ui(tmp_path_factory):
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"dagster dev not serving /server_info after {STARTUP_TIMEOUT_S}s:\n{ui.log_tail()}"
+                    f"dg dev not serving /server_info after {STARTUP_TIMEOUT_S}s:\n{ui.log_tail()}"
                 )
             time.sleep(0.5)
         # The code location loads asynchronously: wait until its repository answers.
@@ -156,7 +157,7 @@ def page(dagster_ui):
         old.unlink()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="UTC")
         context.add_init_script(NO_NUX_SCRIPT)
         context.set_default_timeout(30_000)
         pg = context.new_page()
