@@ -172,3 +172,23 @@ def test_jobs_schedules_sensors_and_retry_tags_of_the_real_definitions(defs):
     assert {k: automation.run_tags[k] for k in RUN_RETRY_TAGS} == RUN_RETRY_TAGS
     hooks = {h.name for a in repo.asset_graph.assets_defs for h in a.hook_defs}
     assert hooks == {"permanent_failure_blocks_run_retry"}  # on every asset, whatever launches the run
+
+
+def test_a_users_asset_in_a_project_group_joins_no_job(defs):
+    """A user's asset put in group insights (where the project's own insights are) stays out of daily_job and
+    transform_job, so nothing warns that they mix backfill policies."""
+    import warnings
+
+    @dg.asset(partitions_def=daily_partitions, group_name="insights")
+    def my_insight(tracks) -> None:
+        """A user's asset without a backfill policy."""
+
+    merged = dg.Definitions.merge(defs, dg.Definitions(assets=[my_insight]))
+    with warnings.catch_warnings(record=True) as caught, dg.instance_for_test():
+        warnings.simplefilter("always")
+        repo = merged.get_repository_def()
+        jobs = [repo.get_job(DAILY_JOB_NAME), repo.get_job(TRANSFORM_JOB_NAME)]
+    for job in jobs:
+        assert dg.AssetKey("my_insight") not in job.asset_layer.executable_asset_keys
+        assert dg.AssetKey("weekly_movers") in job.asset_layer.executable_asset_keys
+    assert not [w for w in caught if "BackfillPolicies" in str(w.message)]
