@@ -14,14 +14,10 @@ import os
 import dagster as dg
 import pytest
 
+from spotify_assets.defs.automation.alerts import TRIGGER_TAG
 from spotify_assets.defs.automation.jobs import PIPELINE
 from spotify_assets.defs.automation.retries import RUN_RETRY_TAGS
-from spotify_assets.defs.automation.schedules import (
-    CRAWL_SCHEDULE_NAME,
-    PLAYS_SCHEDULE_NAME,
-    TRIGGER_TAG,
-    build_schedules,
-)
+from spotify_assets.defs.automation.schedules import CRAWL_SCHEDULE_NAME, PLAYS_SCHEDULE_NAME, build_schedules
 from spotify_assets.defs.partitions import daily_partitions, today_utc
 from spotify_assets.lake.paths import CRAWL_SOURCES
 from spotify_assets_tests.emulation import running_emulator

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .alerts import TRIGGER_TAG
 from .conditions import sensor_status
 from .retries import RUN_RETRY_TAGS
 
@@ -18,7 +19,7 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=sensor_status(),
     minimum_interval_seconds=30,
-    run_tags={**RUN_RETRY_TAGS, "spotify/trigger": AUTOMATION_SENSOR_NAME},
+    run_tags={**RUN_RETRY_TAGS, TRIGGER_TAG: AUTOMATION_SENSOR_NAME},
     description="Makes everything below the raw zone follow the schedules' runs: evaluates the automation "
     "condition of every asset (shown on each asset's page) — a day's transformed tables, catalog, analytics "
     "and insights follow their parents' updates, in one run, never past a held-back day. Switch it on "

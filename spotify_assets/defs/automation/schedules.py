@@ -21,6 +21,7 @@ import dagster as dg
 from ...lake.paths import CRAWL_SOURCES, PLAYS_SOURCE
 from ..partitions import daily_partitions
 from ..raw.shared import raw_asset_key
+from .alerts import TRIGGER_TAG
 from .conditions import automation_default_on
 from .retries import RUN_RETRY_TAGS
 
@@ -28,7 +29,6 @@ CRAWL_SCHEDULE_NAME = "daily_crawl_schedule"
 PLAYS_SCHEDULE_NAME = "recent_plays_schedule"
 DEFAULT_CRAWL_CRON = "0 6 * * *"
 DEFAULT_PLAYS_CRON = "5 * * * *"
-TRIGGER_TAG = "spotify/trigger"  # who launched a run (also read by the failure alert)
 
 
 def crawl_cron() -> str:
