@@ -1,10 +1,8 @@
-"""The asset groups, one per stage of the pipeline (the UI's lineage and the jobs select by group)."""
+"""The asset groups, one per stage of the pipeline (the UI's lineage). What the jobs run is named asset by
+asset in :data:`spotify_assets.defs.automation.jobs.PIPELINE`, not by group."""
 
 RAW = "raw"  # Spotify API → raw zone
 TRANSFORMED = "transformed"  # raw zone → audited, published tables
 CATALOG = "catalog"  # Glue tables / DuckDB views over the published tables
 ANALYTICS = "analytics"  # SQL over the catalog
 INSIGHTS = "insights"  # Python assets over the published tables (the lake IO manager)
-
-DOWNSTREAM_OF_RAW = (TRANSFORMED, CATALOG, ANALYTICS, INSIGHTS)
-ALL = (RAW, *DOWNSTREAM_OF_RAW)

@@ -1,5 +1,5 @@
 """Run retries and run monitoring with a real ``dagster-daemon`` and code server (the laptop instance,
-``dagster.yaml``, with short intervals): a transient step failure is retried from failure, permanent
+``dagster.local.yaml``, with short intervals): a transient step failure is retried from failure, permanent
 failures are not, a run worker killed with SIGKILL is marked failed, alerted and retried, and so is a run
 executed from the CLI (``dagster job execute``) whose process group is killed — whose staging folder the next
 run of the day then removes at once."""
@@ -61,8 +61,8 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
 
 def laptop_instance_yaml() -> dict:
-    """The repository's dagster.yaml with test-sized intervals (what is tested is the rest of it)."""
-    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    """The laptop instance (dagster.local.yaml) with test-sized intervals (what is tested is the rest of it)."""
+    config = yaml.safe_load((REPO / "dagster.local.yaml").read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 1
     config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator",
                                  "config": {"dequeue_interval_seconds": 1}}

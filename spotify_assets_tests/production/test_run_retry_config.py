@@ -39,9 +39,14 @@ def test_which_failures_are_permanent():
     assert permanent_failure_reason(None) is None
 
 
-def test_a_past_partition_is_not_retried():
-    """The real daily_job: raw_spotify refuses a past day; the run is tagged so no retry follows."""
-    from spotify_assets.definitions import defs
+def test_a_past_partition_is_not_retried(tmp_path, monkeypatch):
+    """The real daily_job: raw_spotify refuses a past day; the run is tagged so no retry follows. (Its
+    raw_plays step still lands plays: into a lake of the test's own, not ./data/lake of the checkout.)"""
+    monkeypatch.setenv("SPOTIFY_LAKE_URI", str(tmp_path / "lake"))
+    monkeypatch.setenv("SPOTIFY_DUCKDB_PATH", str(tmp_path / "spotify.duckdb"))
+    from spotify_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     with dg.instance_for_test(overrides=RETRIES) as instance:
         result = defs.resolve_job_def("daily_job").execute_in_process(

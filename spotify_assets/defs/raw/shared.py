@@ -24,8 +24,16 @@ RAW_DESCRIPTIONS = {
     "a user token; empty with client credentials only.",
     "plays": "Verbatim `GET /v1/me/player/recently-played` answers, one file per run and day: each run lands the "
     "plays since the newest one already landed (the API remembers the last 50 only), in the folder of the UTC "
-    "day they were played on. Materialized hourly by its automation condition (SPOTIFY_PLAYS_SCHEDULE_CRON) and by daily_job.",
+    "day they were played on. Materialized by recent_plays_schedule (SPOTIFY_PLAYS_SCHEDULE_CRON, hourly by "
+    "default) and by daily_job.",
 }
+
+# Shown on each crawl source's page, where Materialize selects all eight of them.
+CRAWL_DAY = (
+    "**One crawl lands the day's eight crawl sources together** (`raw_spotify`): Materialize on one of them "
+    "selects all eight, for today's partition only (the Spotify API has no history; past days are rebuilt "
+    "from the raw zone with `transform_job`). Scheduled by `daily_crawl_schedule` (SPOTIFY_SCHEDULE_CRON)."
+)
 
 # Transient Spotify/S3 trouble: the step is retried in place (a rate limit or auth error is not, see below).
 RAW_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL,

@@ -15,11 +15,11 @@ from ...spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ...spotify.ids import validate_ids
 from ...spotify.resource import SpotifyResource
 from .. import groups
-from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions, today_utc
 from ..resources import spotify_setup_problems
 from .shared import (
+    CRAWL_DAY,
     RAW_DESCRIPTIONS,
     RAW_RETRY_POLICY,
     annotate_raw_assets,
@@ -108,10 +108,9 @@ def _previous_records(lake, partition: str | None):
         dg.AssetSpec(
             raw_asset_key(source),
             group_name=groups.RAW,
-            description=RAW_DESCRIPTIONS[source],
+            description=f"{RAW_DESCRIPTIONS[source]}\n\n{CRAWL_DAY}",
             kinds={"python", "s3", "json"},
             metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
-            automation_condition=conditions.crawl(),
         )
         for source in CRAWL_SOURCES
     ],
