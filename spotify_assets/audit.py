@@ -320,7 +320,7 @@ def _losses(table: str, day: DayTables) -> list[dict] | None:
     return [loss for loss in day.raw_losses if loss["source"] in TABLE_SOURCES[table]]
 
 
-def describe_loss(loss: dict) -> str:
+def _describe_loss(loss: dict) -> str:
     """One damaged raw file in words (file, reason, lines read, bytes lost)."""
     if loss["loss_measured"]:
         lost = f"{loss['lost_bytes']} of its {loss['file_bytes']} bytes not decoded"
@@ -332,7 +332,7 @@ def describe_loss(loss: dict) -> str:
 
 def _loss_metadata(losses: list[dict]) -> dict:
     return {"damaged_files": len(losses), "lost_bytes": sum(x["lost_bytes"] for x in losses),
-            "losses": [describe_loss(x) for x in losses] or "none"}
+            "losses": [_describe_loss(x) for x in losses] or "none"}
 
 
 def _check_raw_intact(table: str, day: DayTables) -> Verdict:
@@ -341,7 +341,7 @@ def _check_raw_intact(table: str, day: DayTables) -> Verdict:
     if losses is None:
         return True, "not known (the checks ran without the transform that reads the raw files)", {}
     if losses:
-        return False, f"{len(losses)} damaged raw file(s) of {sources}: " + "; ".join(map(describe_loss, losses)), \
+        return False, f"{len(losses)} damaged raw file(s) of {sources}: " + "; ".join(map(_describe_loss, losses)), \
             _loss_metadata(losses)
     return True, f"every raw file of {sources} was read to its end", _loss_metadata(losses)
 
@@ -350,7 +350,7 @@ def _check_raw_loss_hold(table: str, day: DayTables) -> Verdict:
     losses = _losses(table, day)
     if losses is None:
         return True, "not known (the checks ran without the transform that reads the raw files)", {}
-    problems = [f"{describe_loss(x)} — a loss that cannot be measured" for x in losses if not x["loss_measured"]]
+    problems = [f"{_describe_loss(x)} — a loss that cannot be measured" for x in losses if not x["loss_measured"]]
     shares = {}
     for source in sorted({x["source"] for x in losses}):
         measured = [x for x in losses if x["source"] == source and x["loss_measured"]]
@@ -359,7 +359,7 @@ def _check_raw_loss_hold(table: str, day: DayTables) -> Verdict:
         shares[source] = lost / total if total else 0.0
         if shares[source] > RAW_LOSS_HOLD_SHARE:
             problems.append(f"{source} lost {lost} of its {total} raw bytes ({shares[source]:.1%}, more than "
-                            f"{RAW_LOSS_HOLD_SHARE:.1%}): " + "; ".join(map(describe_loss, measured)))
+                            f"{RAW_LOSS_HOLD_SHARE:.1%}): " + "; ".join(map(_describe_loss, measured)))
     metadata = {**_loss_metadata(losses), "lost_share_by_source": shares, "hold_share": RAW_LOSS_HOLD_SHARE}
     if not problems:
         return True, ("no raw data lost" if not losses else

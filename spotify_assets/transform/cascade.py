@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -102,7 +103,9 @@ def quarantine_dependents(tables: dict[str, pa.Table], quarantine: dict[str, lis
         records = quarantine.setdefault(t, [])
         columns = S.TABLES[t].schema.names
         key_column = S.TABLES[t].key[0] if t in _REFERENCED else None
-        for row, seq in zip(gone.select(columns).to_pylist(), gone["_seq"].to_pylist(), strict=True):
+        # the rows as JSON values (ISO timestamps and dates), as the quarantine file will hold them
+        rows = orjson.loads(orjson.dumps(gone.select(columns).to_pylist()))
+        for row, seq in zip(rows, gone["_seq"].to_pylist(), strict=True):
             col, ref = next((c, r) for c, r in refs if row[c] in missing[r.table]
                             and (r.when is None or row[r.when[0]] == r.when[1]))
             chain, root = missing[ref.table][row[col]]

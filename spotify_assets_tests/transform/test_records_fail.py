@@ -13,6 +13,8 @@ import datetime as dt
 
 import pytest
 
+from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.transform.pipeline import transform_partition
 
 from .conftest import PARTITION, env, full_album, full_artist, item, page, playlist, sid, simple_album, track
@@ -43,7 +45,8 @@ def test_one_odd_track_is_quarantined_with_what_names_it_and_the_rest_is_rows(la
         item(track("tdisc", disc_number=-1)),
         item(track("tok2", artists=("ar2",))),
     ])])
-    r = transform_partition(lake, PARTITION)
+    staging = Staging(lake, PARTITION, "run-1")
+    r = transform_partition(lake, PARTITION, staging=staging)
 
     assert _ids(r, "tracks", "track_id") == [sid("tok"), sid("tok2")]
     assert _reasons(r, "tracks") == [
@@ -65,9 +68,10 @@ def test_one_odd_track_is_quarantined_with_what_names_it_and_the_rest_is_rows(la
     ]
     # the record is the row as it would have been published, with the raw file it came from
     assert items_q[0]["record"] == {"playlist_id": P1, "position": 1, "item_type": "track", "item_id": sid("tpop"),
-                                    "added_at": dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+                                    "added_at": "2025-01-02T03:04:05+00:00",
                                     "added_by_id": "user1", "linked_from_id": None}
     assert items_q[0]["raw_file"] == r.quarantine["tracks"][0]["raw_file"] and items_q[0]["raw_line"] is None
+    assert read_quarantine_file(lake, staging.file("quarantine", "playlist_items")) == items_q  # staged as reported
     # no album was quarantined (the track is the record holding the bad reference); the valid ones are rows
     assert "albums" not in r.quarantine and _ids(r, "albums", "album_id") == [sid("al1")]
     assert sorted(r.tables["track_artists"]["track_id"].to_pylist()) == [sid("tok"), sid("tok2")]
