@@ -10,8 +10,8 @@ duplicated key …) fails the chunk.
 
 The fast path only accepts a chunk where *every* unit would take the Python path's happy branch:
 status 200, no ``"error"`` key anywhere, no null items/batch entries, no local files or episodes,
-valid IDs everywhere, well-formed timestamps, release dates the Python coercion accepts, non-empty
-genre strings. Anything else — or any exception — and the whole chunk is fed line by line to
+valid IDs everywhere, well-formed timestamps, release dates the Python coercion accepts, values within
+their columns' declared ranges (min/max per chunk), non-empty genre strings. Anything else — or any exception — and the whole chunk is fed line by line to
 :meth:`.entities.Extractor.feed_line`, so quarantine, exclusions and every quirk keep their exact
 behaviour. An accepted chunk produces exactly the rows the Python path would, in the same order, with
 the same ``_seq``/``_pseq``, the same early (keys-only) dedupe decisions against the shared
@@ -774,6 +774,7 @@ def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_
     _check(av.null_count == 0)
     sent = _f(a, "release_date")
     days, precision = _release_dates(sent, _f(a, "release_date_precision"))
+    _within(days, plan.ex.valid["albums"]["release_date"])  # every copy's, as for the path columns
     kept = plan.dedupe["albums"].emit(aid, ranks)
     k = int(kept.sum())
     plan.count("albums", "emitted", k)
