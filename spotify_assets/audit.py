@@ -50,6 +50,11 @@ def _share(name: str, default: float) -> float:
     return value
 
 
+def _pct(share: float) -> str:
+    """A threshold as people write it: 0.05 → "5%", 0.025 → "2.5%"."""
+    return f"{share * 100:g}%"
+
+
 ROW_COUNT_MAX_CHANGE = _share("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", 0.25)
 QUARANTINE_MAX_SHARE = _share("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", 0.01)
 QUARANTINE_HOLD_SHARE = _share("SPOTIFY_CHECK_QUARANTINE_HOLD_SHARE", 0.05)
@@ -308,7 +313,7 @@ def _check_quarantine_hold(table: str, day: DayTables) -> Verdict:
                 "hold_share": QUARANTINE_HOLD_SHARE, "hold_min_records": QUARANTINE_HOLD_MIN_RECORDS}
     text = f"{quarantined} quarantined vs {rows} rows ({share:.2%})"
     if share > QUARANTINE_HOLD_SHARE and quarantined >= QUARANTINE_HOLD_MIN_RECORDS:
-        return False, (f"{text}: more than {QUARANTINE_HOLD_SHARE:.0%} of the table's records are quarantined — "
+        return False, (f"{text}: more than {_pct(QUARANTINE_HOLD_SHARE)} of the table's records are quarantined — "
                        "the day looks wrong, not a few records (see the quarantine reasons)"), metadata
     return True, text, metadata
 
@@ -359,11 +364,11 @@ def _check_raw_loss_hold(table: str, day: DayTables) -> Verdict:
         shares[source] = lost / total if total else 0.0
         if shares[source] > RAW_LOSS_HOLD_SHARE:
             problems.append(f"{source} lost {lost} of its {total} raw bytes ({shares[source]:.1%}, more than "
-                            f"{RAW_LOSS_HOLD_SHARE:.1%}): " + "; ".join(map(_describe_loss, measured)))
+                            f"{_pct(RAW_LOSS_HOLD_SHARE)}): " + "; ".join(map(_describe_loss, measured)))
     metadata = {**_loss_metadata(losses), "lost_share_by_source": shares, "hold_share": RAW_LOSS_HOLD_SHARE}
     if not problems:
         return True, ("no raw data lost" if not losses else
-                      f"raw data lost within {RAW_LOSS_HOLD_SHARE:.1%} of each source's bytes"), metadata
+                      f"raw data lost within {_pct(RAW_LOSS_HOLD_SHARE)} of each source's bytes"), metadata
     if day.accept_raw_loss:
         return True, "raw data lost, accepted on purpose (accept_raw_loss): " + "; ".join(problems), metadata
     return False, ("raw data lost beyond what a day can miss: " + "; ".join(problems) + ". Repair or remove the "
@@ -430,14 +435,14 @@ CHECKS = [
     CheckDef(
         "quarantine_share_within_limit", True, _check_quarantine_hold,
         lambda t: "Holds the day back when more than SPOTIFY_CHECK_QUARANTINE_HOLD_SHARE "
-        f"(now {QUARANTINE_HOLD_SHARE:.0%}) of this table's records are quarantined, and at least "
+        f"(now {_pct(QUARANTINE_HOLD_SHARE)}) of this table's records are quarantined, and at least "
         f"{QUARANTINE_HOLD_MIN_RECORDS}: a few odd records are quarantined and the day published, a day "
         "where many are is wrong.",
     ),
     CheckDef(
         "raw_data_loss_within_limit", True, _check_raw_loss_hold,
         lambda t: f"Holds the day back when a raw source of {', '.join(TABLE_SOURCES[t])} lost more than "
-        f"SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE (now {RAW_LOSS_HOLD_SHARE:.1%}) of its bytes to a damaged gzip file, "
+        f"SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE (now {_pct(RAW_LOSS_HOLD_SHARE)}) of its bytes to a damaged gzip file, "
         "or when a raw file is cut short or empty (how much is missing cannot be known); run with "
         "accept_raw_loss: true to publish what was read on purpose.",
     ),
@@ -446,7 +451,7 @@ CHECKS = [
         lambda t: f"Warns when the column schema changed from the last published version (not the row count: "
         f"{ROW_COUNT_VARIES[t]})." if t in ROW_COUNT_VARIES else
         "Warns when the row count moved more than SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE "
-        f"(now {ROW_COUNT_MAX_CHANGE:.0%}) from the last published version (this day's on a re-run, else the "
+        f"(now {_pct(ROW_COUNT_MAX_CHANGE)}) from the last published version (this day's on a re-run, else the "
         "latest earlier day's), or the column schema changed.",
     ),
     CheckDef(
@@ -463,7 +468,7 @@ CHECKS = [
     CheckDef(
         "quarantine_share_low", False, _check_quarantine,
         lambda t: "Warns when the share of records quarantined for this table exceeds "
-        f"SPOTIFY_CHECK_QUARANTINE_MAX_SHARE (now {QUARANTINE_MAX_SHARE:.1%}).",
+        f"SPOTIFY_CHECK_QUARANTINE_MAX_SHARE (now {_pct(QUARANTINE_MAX_SHARE)}).",
     ),
 ]
 CHECKS_BY_NAME = {c.name: c for c in CHECKS}

@@ -25,7 +25,7 @@ def test_thresholds_are_read_from_the_environment():
     assert out.returncode == 0, out.stderr
     values, description = out.stdout.splitlines()
     assert values == "0.4 0.1 0.02"
-    assert "SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE (now 2.0%)" in description
+    assert "SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE (now 2%)" in description
 
 
 @pytest.mark.parametrize("value", ["five percent", "-0.1"])
