@@ -523,20 +523,19 @@ class _Plan:
         valid = self.ex.valid[table]
         cols = {}
         for c in spec.columns:
-            if c.path is None:
-                cols[c.name] = v = computed.pop(c.name)
+            if c.path is None:  # (a computed column's range is checked where it is computed, as in Python)
+                cols[c.name] = computed.pop(c.name)
             elif simplified and not c.simplified:
                 cols[c.name] = None  # null in every row
-                continue
             else:
                 sent = _f(objects, *c.keys)
                 v = _ARROW_COERCE[c.coerce](sent)
                 if v.null_count > sent.null_count:  # a coercion made nulls (RowReader counts them too)
                     nulled = pc.and_(pc.is_valid(sent), pc.is_null(v))
                     self.coerce(table, c.name, nulled if kept is None else nulled.filter(kept))
+                if c.name in valid:  # every object's value, as the Python path checks every object it reads
+                    _within(v, valid[c.name])
                 cols[c.name] = v if kept is None else v.filter(kept)
-            if c.name in valid:  # every object's value, as the Python path checks every object it reads
-                _within(v, valid[c.name])
         extra = "_pseq" if table in CHILD_OF else "_rank"
         cols[extra] = computed.pop(extra)
         if computed:
