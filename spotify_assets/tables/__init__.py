@@ -3,7 +3,8 @@ tables (:mod:`.analytics`), each column with its type, description and where its
 (:mod:`.contract`). Everything else — Parquet files, Glue, DuckDB views, the UI, the transform — reads them here."""
 
 from .analytics import ANALYTICS_TABLES
-from .contract import COERCIONS, Column, TableSpec
+from .contract import COERCIONS, PARTITION_DAY, Column, Range, Reference, TableSpec
 from .transformed import LISTENING_TABLES, TABLE_SOURCES, TABLES
 
-__all__ = ["ANALYTICS_TABLES", "COERCIONS", "LISTENING_TABLES", "TABLES", "TABLE_SOURCES", "Column", "TableSpec"]
+__all__ = ["ANALYTICS_TABLES", "COERCIONS", "LISTENING_TABLES", "PARTITION_DAY", "TABLES", "TABLE_SOURCES", "Column", "Range",
+           "Reference", "TableSpec"]
