@@ -44,9 +44,14 @@ def make_project_root(root: Path) -> Path:
 
 
 def user_env(root: Path, **extra: str) -> dict[str, str]:
-    """A shell's environment at ``root``: none of the project's, Dagster's or AWS settings inherited."""
+    """A shell's environment at ``root``: none of the project's, Dagster's or AWS settings inherited.
+
+    Nor ``make``'s: under ``make test`` the suite inherits MAKELEVEL and MAKEFLAGS, and a ``make`` the
+    README shows would then run as a sub-make (printing "Entering directory"), unlike a user's terminal.
+    """
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SPOTIFY_", "AWS_", "DAGSTER_")) and k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+           if not k.startswith(("SPOTIFY_", "AWS_", "DAGSTER_"))
+           and k not in ("VIRTUAL_ENV", "PYTHONPATH", "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
     env.update(PWD=str(root), PYTHONUNBUFFERED="1", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     env.update(extra)
     return env
