@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
+.PHONY: install demo import-history dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ $(DAGSTER_HOME)/dagster.yaml:
 ## make demo: today's partition end to end against the bundled emulator, then a summary.
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.demo
+
+## make import-history EXPORT=<zip, folder or s3:// URI>: import a Spotify data export (streams, listens)
+## through Dagster, on the same lake, DuckDB file and Dagster instance as make demo.
+import-history: install $(DAGSTER_HOME)/dagster.yaml
+	@test -n "$(EXPORT)" || { echo "usage: make import-history EXPORT=path/to/my_spotify_data.zip (or its folder, or s3://bucket/key)" >&2; exit 2; }
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.import_history "$(EXPORT)"
 
 ## make dev: the Dagster UI on http://127.0.0.1:3000
 dev: install $(DAGSTER_HOME)/dagster.yaml

@@ -19,6 +19,10 @@ under its own folder, with the same relative paths as the day's folders,
 
     _staging/dt=YYYY-MM-DD/<run id>/<zone>/<table>/dt=YYYY-MM-DD/part-00000.parquet
 
+A run that publishes many partitions of its tables at once (the listening history's months) stages them all
+in one folder, ``_staging/runs/<run id>/<zone>/<table>/month=YYYY-MM/…``, and a table published whole,
+without partitions (the history's quarantine), has its manifest in the table's folder.
+
 A run whose audit fails leaves its staged folder in place with a ``_HELD_BACK.json`` note saying why and
 the published version untouched. :func:`clean_staging` removes held-back folders after the retention and
 folders of runs that died before publishing. Superseded versions are removed by
@@ -38,7 +42,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .paths import safe_name, validate_partition
+from .paths import parse_partition_folder, partition_folder, safe_name
 from .storage import TMP_DIR, Lake
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ STAGING_ROOT = "_staging"
 # session ends; what a killed process left is swept like temporary objects.
 PIPES_DIR = f"{STAGING_ROOT}/_pipes"
 HELD_BACK_NOTE = "_HELD_BACK.json"
+# The staging folder of runs that publish several partitions at once (Staging with partition None).
+MULTI_PARTITION_SCOPE = "runs"
 DEFAULT_RETENTION_DAYS = 7.0
 # An atomic write takes seconds; a temporary object this old belongs to a writer that died.
 TMP_ABANDONED_AFTER_S = 3600.0
@@ -67,15 +73,19 @@ def zone_root(zone: str, table: str) -> str:
     return f"{zone}/{safe_name(table)}"
 
 
-def day_dir(zone: str, table: str, partition: str) -> str:
-    return f"{zone_root(zone, table)}/dt={validate_partition(partition)}"
+def day_dir(zone: str, table: str, partition: str | None) -> str:
+    """The folder of one partition of a table — ``dt=<day>`` or ``month=<month>``
+    (:func:`~.paths.partition_folder`) — or, for ``None``, the table's folder (a table published whole)."""
+    if partition is None:
+        return zone_root(zone, table)
+    return f"{zone_root(zone, table)}/{partition_folder(partition)}"
 
 
-def manifest_path(zone: str, table: str, partition: str) -> str:
+def manifest_path(zone: str, table: str, partition: str | None) -> str:
     return f"{day_dir(zone, table, partition)}/{MANIFEST}"
 
 
-def version_file(zone: str, table: str, partition: str, version: str) -> str:
+def version_file(zone: str, table: str, partition: str | None, version: str) -> str:
     return f"{day_dir(zone, table, partition)}/{VERSION_PREFIX}{version}/{PUBLISHED_NAME}{ZONES[zone]}"
 
 
@@ -85,7 +95,7 @@ class Version:
 
     zone: str
     table: str
-    partition: str
+    partition: str | None  # None: the table is published whole
     version: str | None
     file: str | None
     bytes: int = 0
@@ -106,7 +116,7 @@ class Version:
         ).encode()
 
 
-def current_version(lake: Lake, zone: str, table: str, partition: str) -> Version | None:
+def current_version(lake: Lake, zone: str, table: str, partition: str | None) -> Version | None:
     """The published version of ``table`` on ``partition``, or None if it was never published."""
     folder = day_dir(zone, table, partition)
     try:
@@ -121,20 +131,23 @@ def current_version(lake: Lake, zone: str, table: str, partition: str) -> Versio
     return Version(zone, table, partition, data.get("version"), file, int(data.get("bytes") or 0), previous)
 
 
-def published_file(lake: Lake, zone: str, table: str, partition: str) -> str | None:
+def published_file(lake: Lake, zone: str, table: str, partition: str | None) -> str | None:
     """The object consumers read for ``table`` on ``partition`` (None: not published, or published empty)."""
     version = current_version(lake, zone, table, partition)
     return version.file if version else None
 
 
 def published_partitions(lake: Lake, zone: str, table: str) -> list[str]:
-    """Days of ``table`` that have a published version, oldest first (one listing of the table's folder)."""
+    """Partitions (days, or months for the history tables) of ``table`` that have a published version, oldest
+    first (one listing of the table's folder)."""
     legacy = PUBLISHED_NAME + ZONES[zone]
     days = set()
     for f in lake.list_files(zone_root(zone, table), include_hidden=True):
         parts = f.path.split("/")
-        if len(parts) == 4 and parts[2].startswith("dt=") and parts[3] in (MANIFEST, legacy):
-            days.add(parts[2][3:])
+        if len(parts) == 4 and parts[3] in (MANIFEST, legacy):
+            value = parse_partition_folder(parts[2])
+            if value is not None:
+                days.add(value)
     return sorted(days)
 
 
@@ -156,27 +169,32 @@ def retention_seconds() -> float:
 
 @dataclass(frozen=True)
 class Staging:
-    """One run's staging folder for one day: ``_staging/dt=<partition>/<run_id>/``."""
+    """One run's staging folder for one day, ``_staging/dt=<partition>/<run_id>/`` — or, with ``partition``
+    None, for a run that publishes many partitions at once: ``_staging/runs/<run_id>/``."""
 
     lake: Lake
-    partition: str
+    partition: str | None
     run_id: str
 
     def __post_init__(self):
-        validate_partition(self.partition)
+        if self.partition is not None:
+            partition_folder(self.partition)  # validates
         if not _RUN_ID.fullmatch(self.run_id):
             raise ValueError(f"run id {self.run_id!r} cannot name a staging folder")
 
     @property
     def root(self) -> str:
-        return f"{STAGING_ROOT}/dt={self.partition}/{self.run_id}"
+        scope = MULTI_PARTITION_SCOPE if self.partition is None else partition_folder(self.partition)
+        return f"{STAGING_ROOT}/{scope}/{self.run_id}"
 
     def uri(self) -> str:
         return self.lake.uri(self.root) + "/"
 
-    def file(self, zone: str, table: str) -> str:
-        """Where this run stages ``table``'s object."""
-        return f"{self.root}/{day_dir(zone, table, self.partition)}/{PUBLISHED_NAME}{ZONES[zone]}"
+    def file(self, zone: str, table: str, partition: str | None = None) -> str:
+        """Where this run stages ``table``'s object: of its day, or (a multi-partition run) of ``partition``
+        — None there meaning the table published whole."""
+        target = self.partition if self.partition is not None else partition
+        return f"{self.root}/{day_dir(zone, table, target)}/{PUBLISHED_NAME}{ZONES[zone]}"
 
     def reset(self) -> None:
         """Empty the folder (a step retried in the same run starts from nothing)."""
@@ -224,32 +242,35 @@ def content_version(lake: Lake, rel: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def publish(staging: Staging, items: Iterable[tuple[str, str]]) -> list[Published]:
-    """Publish ``(zone, table)`` items of ``staging``: each staged object becomes an immutable version and
-    the day's manifest switches to it in one atomic step; an item with nothing staged is published empty."""
+def publish(staging: Staging, items: Iterable[tuple[str, str] | tuple[str, str, str | None]]) -> list[Published]:
+    """Publish ``(zone, table)`` items of ``staging`` — ``(zone, table, partition)`` for a multi-partition
+    staging: each staged object becomes an immutable version and the partition's manifest switches to it in
+    one atomic step; an item with nothing staged is published empty."""
     lake = staging.lake
     done = []
-    for zone, table in items:
-        current = current_version(lake, zone, table, staging.partition)
-        staged = staging.file(zone, table)
+    for item in items:
+        zone, table = item[0], item[1]
+        partition = staging.partition if staging.partition is not None else (item[2] if len(item) > 2 else None)
+        current = current_version(lake, zone, table, partition)
+        staged = staging.file(zone, table, partition)
         if lake.exists(staged):
             name = content_version(lake, staged)
-            target = version_file(zone, table, staging.partition, name)
-            new = Version(zone, table, staging.partition, name, target, lake.size(staged))
+            target = version_file(zone, table, partition, name)
+            new = Version(zone, table, partition, name, target, lake.size(staged))
             if not lake.exists(target):
                 lake.replace(staged, target)
         else:
-            new = Version(zone, table, staging.partition, None, None)
+            new = Version(zone, table, partition, None, None)
         new = replace(new, previous=current.file if current is not None else None)
         if current is not None and current.file == new.file:
             done.append(Published(current, "unchanged"))
             continue
-        lake.write_bytes(manifest_path(zone, table, staging.partition), new.manifest())
+        lake.write_bytes(manifest_path(zone, table, partition), new.manifest())
         done.append(Published(new, "replaced" if current is not None else "created"))
     return done
 
 
-def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list[str]:
+def remove_superseded(lake: Lake, zone: str, table: str, partition: str | None) -> list[str]:
     """Remove what a table's day folder holds besides its manifest, its current version and the version
     that one replaced (kept for queries planned before the switch): older versions and stray files.
 
@@ -258,14 +279,17 @@ def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list
     if current is None:
         return []
     folder = day_dir(zone, table, partition)
+    depth = folder.count("/") + 2  # parts of a version folder's path (or of a file of the partition's folder)
     keep = {f"{folder}/{MANIFEST}"} | {f.rsplit("/", 1)[0] for f in (current.file, current.previous) if f}
     removed = set()
     for f in lake.list_files(folder, include_hidden=True):
         parts = f.path.split("/")
-        unit = "/".join(parts[:4]) if len(parts) > 4 else f.path  # a version folder, or a file of the day
+        if partition is None and parse_partition_folder(parts[depth - 1]) is not None:
+            continue  # a partition's folder beside a table published whole: not this version's business
+        unit = "/".join(parts[:depth]) if len(parts) > depth else f.path  # a version folder, or a file of the day
         if unit in keep or (current.file == f.path) or (current.previous == f.path) or unit in removed:
             continue
-        if len(parts) > 4:
+        if len(parts) > depth:
             lake.delete_dir(unit)
         else:
             lake.delete(unit)
@@ -277,7 +301,7 @@ def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list
 class StagedRun:
     """A run's staging folder as found by :func:`clean_staging`."""
 
-    partition: str
+    partition: str | None  # None: a multi-partition run (_staging/runs/)
     run_id: str
     root: str
     newest_mtime: float
@@ -285,14 +309,20 @@ class StagedRun:
 
 
 def staged_runs(lake: Lake, partition: str | None = None) -> list[StagedRun]:
-    """Every run folder under ``_staging/`` (of one day, or all days)."""
-    runs: dict[tuple[str, str], StagedRun] = {}
-    base = f"{STAGING_ROOT}/dt={validate_partition(partition)}" if partition else STAGING_ROOT
+    """Every run folder under ``_staging/`` (of one day, or all days and multi-partition runs)."""
+    runs: dict[tuple[str | None, str], StagedRun] = {}
+    base = f"{STAGING_ROOT}/{partition_folder(partition)}" if partition else STAGING_ROOT
     for f in lake.list_files(base, include_hidden=True):
         parts = f.path.split("/")
-        if len(parts) < 4 or not parts[1].startswith("dt="):
+        if len(parts) < 4:
             continue
-        key = (parts[1][3:], parts[2])
+        if parts[1] == MULTI_PARTITION_SCOPE:
+            value = None
+        else:
+            value = parse_partition_folder(parts[1])
+            if value is None:
+                continue
+        key = (value, parts[2])
         old = runs.get(key)
         held = parts[3] == HELD_BACK_NOTE and len(parts) == 4
         runs[key] = StagedRun(
@@ -305,7 +335,7 @@ def staged_runs(lake: Lake, partition: str | None = None) -> list[StagedRun]:
 
 def clean_staging(
     lake: Lake,
-    partition: str,
+    partition: str | None,
     *,
     keep_run: str | None = None,
     abandoned_after_s: float = 0.0,
@@ -314,7 +344,7 @@ def clean_staging(
 ) -> list[str]:
     """Remove what earlier runs left in the staging area; returns the removed folders and files.
 
-    * Folders of ``partition`` that were not held back belong to runs that died before publishing
+    * Folders of ``partition`` (None: the multi-partition runs) that were not held back belong to runs that died before publishing
       (a kill, a crash): removed once their newest file is older than ``abandoned_after_s`` — 0 when
       the caller knows no other run of the day is in progress, more otherwise so that a concurrent run's
       staged files survive.

@@ -5,6 +5,7 @@ Locally "registering" a table or partition means refreshing the DuckDB view so i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from ..lake.publication import published_partitions
@@ -25,6 +26,10 @@ class Catalog(Protocol):
 
     def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
         """``"created"``, ``"updated"``, ``"projected"`` or ``"refreshed"``."""
+        ...
+
+    def sync_partitions(self, spec: TableSpec, values: Iterable[str], *, zone: str = "transformed") -> dict[str, int]:
+        """Register many partitions at once (the history's months); counts by outcome."""
         ...
 
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]: ...
@@ -49,6 +54,10 @@ class DuckDBCatalog:
     def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
         self.engine.refresh_table(spec, zone)
         return "refreshed"
+
+    def sync_partitions(self, spec: TableSpec, values: Iterable[str], *, zone: str = "transformed") -> dict[str, int]:
+        self.engine.refresh_table(spec, zone)  # the view lists every published partition's current object
+        return {"refreshed": len(list(values))}
 
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
         return published_partitions(self.engine.lake, zone, table)

@@ -13,7 +13,9 @@
   a table with no partition yet is an empty typed view (queries still work), and files written before a
   nullable column was added read that column as NULL (as Athena does with Parquet by name).
   Analytics tables (:data:`spotify_assets.sql.tables.ANALYTICS_TABLES`, published under
-  ``<lake>/analytics/<name>/``) get typed views the same way.
+  ``<lake>/analytics/<name>/``) get typed views the same way, and so do the listening history tables
+  (:data:`spotify_assets.tables.HISTORY_TABLES`), whose partition column is ``month`` (``YYYY-MM``) instead of
+  ``dt`` (they carry a ``dt`` day column in their rows).
 * Locking: DuckDB locks the database file per process, so this engine never keeps a connection: every call
   opens the file, does its work and closes it (retrying briefly while another process holds the lock).
   It is safe to keep a ``DuckDBEngine`` in a resource across Dagster steps.
@@ -35,7 +37,7 @@ import pyarrow as pa
 from .. import aws
 from ..lake.publication import published_file, published_partitions
 from ..lake.storage import Lake
-from ..tables import ANALYTICS_TABLES, TABLES, TableSpec
+from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES, TableSpec
 from .engine import QueryError, QueryResult
 
 DEFAULT_DUCKDB_PATH = "./data/spotify.duckdb"
@@ -114,7 +116,7 @@ class DuckDBEngine:
         self.region = aws.region(region)
         self.lake = lake if isinstance(lake, Lake) else Lake(lake, endpoint_url=self.endpoint_url, region=self.region)
         self.db_path = os.path.abspath(db_path or os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
-        self.tables = dict(tables if tables is not None else TABLES)
+        self.tables = dict(tables if tables is not None else {**TABLES, **HISTORY_TABLES})
         self.analytics = dict(analytics if analytics is not None else ANALYTICS_TABLES)
         self.lock_timeout_s = lock_timeout_s
         self.threads = threads
@@ -205,19 +207,20 @@ class DuckDBEngine:
         return [("transformed", s) for s in self.tables.values()] + [("analytics", s) for s in self.analytics.values()]
 
     def view_sql(self, spec: TableSpec, zone: str = "transformed") -> str:
-        cols = [f.name for f in spec.schema]
+        key = spec.partition_key
+        cols = [f.name for f in spec.schema if f.name != key]
         empty = ", ".join(
-            f"CAST(NULL AS {arrow_to_duckdb_type(f.type)}) AS {_ident(f.name)}" for f in spec.schema
+            f"CAST(NULL AS {arrow_to_duckdb_type(f.type)}) AS {_ident(f.name)}" for f in spec.schema if f.name != key
         )
-        empty_rel = f"SELECT {empty}, CAST(NULL AS VARCHAR) AS dt WHERE false"
+        empty_rel = f"SELECT {empty}, CAST(NULL AS VARCHAR) AS {_ident(key)} WHERE false"
         files = [published_file(self.lake, zone, spec.name, day) for day in published_partitions(self.lake, zone, spec.name)]
         files = [self.lake.uri(f) for f in files if f]
         if files:
             source = (
                 f"SELECT * FROM read_parquet([{', '.join(map(_str, files))}], hive_partitioning = true, "
-                f"hive_types = {{'dt': 'VARCHAR'}}, union_by_name = true) UNION ALL BY NAME {empty_rel}"
+                f"hive_types = {{{_str(key)}: 'VARCHAR'}}, union_by_name = true) UNION ALL BY NAME {empty_rel}"
             )
         else:
             source = empty_rel
-        select = ", ".join(_ident(c) for c in [*cols, "dt"])
+        select = ", ".join(_ident(c) for c in [*cols, key])
         return f"CREATE OR REPLACE VIEW {_ident(spec.name)} AS SELECT {select} FROM ({source})"

@@ -31,3 +31,15 @@ transform_job = dg.define_asset_job(
     "past days. Insights over a window of days read what is published when they run: re-run the insights "
     "group after a backfill.",
 )
+
+IMPORT_HISTORY_JOB_NAME = "import_history_job"
+
+import_history_job = dg.define_asset_job(
+    IMPORT_HISTORY_JOB_NAME,
+    selection=dg.AssetSelection.groups(groups.HISTORY),
+    tags=RUN_RETRY_TAGS,
+    description="Import the user's Spotify data export: land it in the raw zone without personal data "
+    "(raw_streaming_history, run config `export`: the zip or its folder, local or s3://), then rebuild, audit "
+    "and publish streams and listens month by month and register them in the catalog. One run for any number "
+    "of years. `make import-history EXPORT=<path>` launches it.",
+)

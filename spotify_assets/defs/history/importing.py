@@ -1,0 +1,106 @@
+"""``raw_streaming_history``: the user's Spotify data export landed in the raw zone, without personal data.
+
+Launched by a person, with the export's location as run config: ``make import-history EXPORT=<path>`` runs
+``import_history_job`` (this asset, then ``streams``, ``listens`` and their catalog entries); in the UI,
+*Materialize* the ``history`` group from the launchpad with ``export`` set. No sensor watches an upload
+prefix: an export arrives once in a long while, and the upload prefix would hold the export's IP addresses
+— the very data that must never reach the lake.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from ...history.export import ExportError
+from ...history.landing import inside_lake, land_export, verify_landed
+from ...lake.paths import HISTORY_SOURCE
+from ...lake.resource import LakeResource
+from .. import groups
+from ..automation.retries import RUN_HOOKS
+from ..raw.shared import check_lake_ready
+
+RAW_HISTORY_KEY = dg.AssetKey("raw_streaming_history")
+
+
+class ImportConfig(dg.Config):
+    export: str = Field(
+        default="",
+        description="The export as Spotify sent it: the zip (my_spotify_data.zip) or the folder it extracts to; a "
+        "path on the machine that runs the step, or s3://bucket/key. Keep it outside the lake: it holds IP "
+        "addresses, which the import removes.",
+    )
+    reland: bool = Field(
+        default=False,
+        description="Land the export again even when it was landed before (e.g. after the import learnt a new field).",
+    )
+
+
+@dg.asset(
+    key=RAW_HISTORY_KEY,
+    group_name=groups.HISTORY,
+    kinds={"python", "json", "s3"},
+    metadata={"lake_path": f"raw/{HISTORY_SOURCE}/export=<export id>/"},
+    check_specs=[dg.AssetCheckSpec(
+        "no_personal_data_landed", asset=RAW_HISTORY_KEY, blocking=True,
+        description="Every landed record read back holds only the fields the import keeps: no IP address, user "
+        "agent, location or user name reached the raw zone.",
+    )],
+    hooks=RUN_HOOKS,
+)
+def raw_streaming_history(context: dg.AssetExecutionContext, config: ImportConfig, lake: LakeResource):
+    """Land a Spotify data export ("Download your data") in the raw zone: every streaming history file of
+    every generation (extended `Streaming_History_Audio/Video_*.json`, older `endsong_*.json`, account data
+    `StreamingHistory*.json`, in any folder of the zip or folder), each record without its IP address, user
+    agent, location and user name — removed before anything is written, and counted. Other files of the
+    export are listed as not read, with the reason. Importing the same export again lands nothing new.
+    """
+    the_lake = lake.get_lake()
+    check_lake_ready(the_lake)
+    if not config.export.strip():
+        raise dg.Failure(description="No export given: set the run config `export` to the zip Spotify sent (or its "
+                         "folder, or an s3:// URI), e.g. `make import-history EXPORT=~/my_spotify_data.zip`.",
+                         allow_retries=False)
+    if inside_lake(the_lake, config.export):
+        raise dg.Failure(description=f"{config.export} lies inside the lake ({the_lake.uri()}): the export holds IP "
+                         "addresses that must never be stored there. Move it outside the lake and import it from "
+                         "there.", allow_retries=False)
+    try:
+        report = land_export(the_lake, config.export, reland=config.reland, log=context.log.info)
+    except ExportError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    manifest = report.manifest
+    verified = verify_landed(the_lake, manifest)
+    problems = [dict(p, file=f["path"]) for f in manifest["files"] for p in f["problems"]]
+    removed = manifest["personal_values_removed"]
+    yield dg.MaterializeResult(
+        metadata={
+            "export_id": report.export_id,
+            "already_landed": report.already_landed,
+            "path": dg.MetadataValue.path(the_lake.uri(report.folder)),
+            "landed_at": manifest["landed_at"],
+            "files_read": dg.MetadataValue.json([
+                {k: f[k] for k in ("path", "generation", "bytes", "records_in", "records_landed")} for f in manifest["files"]
+            ]),
+            "files_not_read": dg.MetadataValue.json(manifest["not_read"]),
+            "records_in": manifest["records_in"],
+            "records_landed": manifest["records_landed"],
+            "records_with_problems": dg.MetadataValue.json(problems),
+            "file_notes": dg.MetadataValue.json({f["path"]: f["notes"] for f in manifest["files"] if f["notes"]}),
+            "privacy/personal_values_removed": sum(removed.values()),
+            "privacy/personal_values_removed_by_field": dg.MetadataValue.json(removed),
+            "unknown_fields_removed": dg.MetadataValue.json(manifest["unknown_fields_removed"]),
+            "bytes_written": report.bytes_written,
+            "dagster/row_count": manifest["records_landed"],
+        }
+    )
+    clean = not verified["fields_not_allowed"] and verified["records"] == manifest["records_landed"]
+    yield dg.AssetCheckResult(
+        asset_key=RAW_HISTORY_KEY,
+        check_name="no_personal_data_landed",
+        passed=clean,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{verified['records']} landed records read back: only kept fields"
+        if clean else f"landed records hold fields that are not kept: {sorted(verified['fields_not_allowed'])} "
+        f"({verified['records']} records read back, {manifest['records_landed']} landed)",
+        metadata={"records_read_back": verified["records"],
+                  "fields_not_allowed": dg.MetadataValue.json(verified["fields_not_allowed"])},
+    )
