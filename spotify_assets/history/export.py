@@ -213,9 +213,12 @@ class _Seekable(io.RawIOBase):
         return self._h.tell()
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        if whence == 2:
-            offset = self._size + offset
-            whence = 0
+        if whence == 1:
+            offset, whence = self._h.tell() + offset, 0
+        elif whence == 2:
+            offset, whence = self._size + offset, 0
+        if offset < 0:
+            raise OSError(f"seek to {offset}: before the start of the file")  # zipfile expects OSError
         return self._h.seek(offset, whence)
 
     def readinto(self, buffer) -> int:

@@ -101,10 +101,32 @@ def _trailing(text: str, pos: int) -> list[str]:
     return [f"{len(rest.encode())} bytes after the array's end are ignored"] if rest else []
 
 
+def _ends_inside_value(text: str, start: int) -> bool:
+    """Whether the value starting at ``start`` is still open (inside a string, object or array) at the end."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text[start:]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth <= 0:
+                return False
+    return in_string or depth > 0
+
+
 def _damage(text: str, start: int, error_at: int, read: int, message: str) -> dict:
     offset = len(text[:start].encode())
     rest = len(text[start:].encode())
-    if _skip_ws(text, error_at) >= len(text):
+    if _skip_ws(text, error_at) >= len(text) or _ends_inside_value(text, start):
         reason = f"truncated JSON array: the file ends inside a record, after {read} complete records"
     else:
         reason = (f"invalid JSON at byte {len(text[:error_at].encode())} ({message}), after {read} complete "

@@ -58,7 +58,6 @@ _URI = re.compile(r"spotify:([a-z_]+):([0-9A-Za-z]{22})")
 MIN_ENDED_AT_US = timestamp_us("2006-01-01T00:00:00Z")  # Spotify was founded in 2006
 MAX_ENDED_AT_US = timestamp_us("2100-01-01T00:00:00Z")
 _MINUTE_US = 60_000_000
-_DAY_US = 86_400_000_000
 
 EXCLUDED_DUPLICATE = "duplicate: the same stream was read before (same end, ms_played and content)"
 EXCLUDED_COVERED_BY_URI = "covered by a record with URIs (same end, ms_played and names)"
@@ -389,8 +388,3 @@ def _to_table(rows: list) -> pa.Table:
         table = table.take(pc.sort_indices(table, sort_keys=[("ended_at", "ascending"), ("stream_id", "ascending")]))
     return table
 
-
-def month_of(table: pa.Table, column: str) -> pa.Array:
-    """The ``YYYY-MM`` month (UTC) of a timestamp column, per row."""
-    values = table[column]
-    return pc.strftime(values, format="%Y-%m") if table.num_rows else pa.array([], pa.string())
