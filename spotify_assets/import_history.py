@@ -18,11 +18,13 @@ import dagster as dg
 from .demo import _instance, _print_table
 
 
-def run_import(export: str, *, reland: bool = False, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    """Execute ``import_history_job`` for ``export`` (on ``instance``, default: ``$DAGSTER_HOME``'s)."""
-    from .definitions import defs
+def run_import(export: str, *, reland: bool = False, instance: dg.DagsterInstance | None = None,
+               defs: dg.Definitions | None = None) -> dg.ExecuteInProcessResult:
+    """Execute ``import_history_job`` for ``export`` (on ``instance``, default: ``$DAGSTER_HOME``'s) with the
+    code location as the environment defines it now (or ``defs``)."""
+    from .definitions import build_definitions
 
-    job = defs.resolve_job_def("import_history_job")
+    job = (defs or build_definitions()).resolve_job_def("import_history_job")
     run_config = {
         "ops": {"raw_streaming_history": {"config": {"export": export, "reland": reland}}},
         "loggers": {"console": {"config": {"log_level": "INFO"}}},

@@ -130,3 +130,28 @@ def write_folder(path, files: dict[str, bytes]) -> str:
         with open(target, "wb") as f:
             f.write(data)
     return str(path)
+
+
+def publish_rows(lake, table: str, day: str, rows: list[dict]) -> None:
+    """Publish ``rows`` as ``table``'s day, the way the transformed step does (for plays and their catalog)."""
+    import pyarrow as pa
+
+    from spotify_assets.lake.parquet import write_table_file
+    from spotify_assets.lake.publication import Staging, publish
+    from spotify_assets.tables import TABLES
+
+    staging = Staging(lake, day, f"fixture-{table}")
+    write_table_file(lake, staging.file("transformed", table), TABLES[table],
+                     pa.Table.from_pylist(rows, schema=TABLES[table].schema))
+    publish(staging, [("transformed", table)])
+    staging.discard()
+
+
+def publish_plays(lake, day: str, plays: list[tuple], tracks: dict[str, tuple[str, str]]) -> None:
+    """A day of ``plays`` (``(played_at, track_id)``) with the tracks' names and first artists
+    (``{track_id: (name, artist name)}``) in that day's catalog tables."""
+    publish_rows(lake, "plays", day, [{"played_at": at, "track_id": t} for at, t in plays])
+    publish_rows(lake, "tracks", day, [{"track_id": t, "name": n} for t, (n, _) in tracks.items()])
+    publish_rows(lake, "track_artists", day, [{"track_id": t, "artist_id": f"ar{t[:20]}", "position": 0}
+                                              for t in tracks])
+    publish_rows(lake, "artists", day, [{"artist_id": f"ar{t[:20]}", "name": a} for t, (_, a) in tracks.items()])
