@@ -36,7 +36,6 @@ from .exports import (
     write_zip,
 )
 
-
 REPO = Path(__file__).resolve().parents[2]
 
 
