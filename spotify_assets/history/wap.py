@@ -68,6 +68,12 @@ def months_of(table: pa.Table) -> list[tuple[str, int, int]]:
     return [(str(months[s]), int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)]
 
 
+def io_threads(lake: Lake) -> int:
+    """Threads for per-month object work: S3 requests wait on the network (each month is a few requests in
+    sequence, months are independent); local files need no more than the two cores."""
+    return 2 if lake.is_local else 16
+
+
 def new_staging(lake: Lake, run_id: str, *, other_runs_in_progress: bool = False) -> Staging:
     """The run's multi-partition staging folder, emptied, after removing what dead runs left."""
     staging = Staging(lake, None, run_id)
@@ -81,7 +87,7 @@ def stage_table(staging: Staging, spec: TableSpec, table: pa.Table, quarantine: 
     ``staging``."""
     lake = staging.lake
     slices = months_of(table)
-    with cf.ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow's writer releases the GIL
+    with cf.ThreadPoolExecutor(max_workers=io_threads(lake)) as pool:  # pyarrow's writer releases the GIL
         futures = {
             month: pool.submit(write_table_file, lake, staging.file("transformed", spec.name, month), spec,
                                table.slice(offset, length), presorted=True)
@@ -98,12 +104,15 @@ def stage_table(staging: Staging, spec: TableSpec, table: pa.Table, quarantine: 
 
 
 def publish_table(staged: StagedTable, *, with_quarantine: bool) -> list[Published]:
-    """Switch every month (and the quarantine, published whole) to the staged version."""
+    """Switch every month (and the quarantine, published whole) to the staged version: one manifest switch
+    per month, months in parallel (each is independent; on S3 each takes a few requests in sequence)."""
     name = staged.spec.name
     items: list[tuple[str, str, str | None]] = [("transformed", name, m) for m in sorted([*staged.months, *staged.emptied])]
     if with_quarantine:
         items.append(("quarantine", name, None))
-    return publish(staged.staging, items)
+    with cf.ThreadPoolExecutor(max_workers=io_threads(staged.staging.lake)) as pool:
+        done = pool.map(lambda item: publish(staged.staging, [item])[0], items)
+        return list(done)
 
 
 def summarize_publication(published: list[Published]) -> dict[str, int]:

@@ -24,6 +24,7 @@ partition can point at.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
 import re
 from collections.abc import Iterable
@@ -281,7 +282,10 @@ class GlueCatalog:
             for p in page.get("Partitions", []):
                 existing[p["Values"][0]] = p.get("StorageDescriptor", {}).get("Location")
         counts = {"created": 0, "updated": 0, "unchanged": 0, "not published": 0}
-        wanted = {v: self.partition_location(spec.name, v, zone) for v in sorted(set(values))}
+        values = sorted(set(values))
+        with cf.ThreadPoolExecutor(max_workers=16) as pool:  # one manifest read per partition, independent
+            wanted = dict(zip(values, pool.map(lambda v: self.partition_location(spec.name, v, zone), values),
+                              strict=True))
         new = [v for v, loc in wanted.items() if loc is not None and v not in existing]
         changed = [v for v, loc in wanted.items() if loc is not None and v in existing and existing[v] != loc]
         counts["not published"] = sum(loc is None for loc in wanted.values())

@@ -2,8 +2,11 @@
 ``month`` on AWS (every published month registered: years of history are queryable in Athena by day, with
 ``dt``), DuckDB views locally — once the table's blocking checks passed."""
 
+import concurrent.futures as cf
+
 import dagster as dg
 
+from ...history.wap import io_threads
 from ...lake.publication import published_partitions, remove_superseded
 from ...tables.history import HISTORY_TABLES
 from ...warehouse.resources import WarehouseResource
@@ -48,7 +51,9 @@ def history_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         table_action = catalog.ensure_table(spec)
         months = published_partitions(lake, "transformed", table)
         outcome = catalog.sync_partitions(spec, months)
-        removed = [r for m in months for r in remove_superseded(lake, "transformed", table, m)]
+        with cf.ThreadPoolExecutor(max_workers=io_threads(lake)) as pool:
+            removed = [r for found in pool.map(lambda m: remove_superseded(lake, "transformed", table, m), months)
+                       for r in found]
         removed += remove_superseded(lake, "quarantine", table, None)
         context.log.info(f"{catalog.name}: table {table} {table_action}, {len(months)} months {outcome}"
                          + (f"; removed {len(removed)} superseded versions" if removed else ""))
