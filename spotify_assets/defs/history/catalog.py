@@ -3,6 +3,7 @@
 ``dt``), DuckDB views locally — once the table's blocking checks passed."""
 
 import concurrent.futures as cf
+import functools
 
 import dagster as dg
 
@@ -52,8 +53,8 @@ def history_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         months = published_partitions(lake, "transformed", table)
         outcome = catalog.sync_partitions(spec, months)
         with cf.ThreadPoolExecutor(max_workers=io_threads(lake)) as pool:
-            removed = [r for found in pool.map(lambda m: remove_superseded(lake, "transformed", table, m), months)
-                       for r in found]
+            superseded = pool.map(functools.partial(remove_superseded, lake, "transformed", table), months)
+            removed = [r for found in superseded for r in found]
         removed += remove_superseded(lake, "quarantine", table, None)
         context.log.info(f"{catalog.name}: table {table} {table_action}, {len(months)} months {outcome}"
                          + (f"; removed {len(removed)} superseded versions" if removed else ""))
