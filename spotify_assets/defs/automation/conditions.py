@@ -125,8 +125,12 @@ def history(*, after_blocking_checks: bool = False) -> dg.AutomationCondition:
     """The history assets (not partitioned): materialized when a parent was updated since they last ran —
     ``listens`` also after each update of a day of ``plays`` — never while a parent or the asset runs.
     ``after_blocking_checks``: only once the parents' blocking checks passed (the catalog entries)."""
+    # newly_updated, not any_deps_updated (which also counts parents requested in the same tick): a parent run
+    # by the daily graph's tick lands first, and the history follows in the next tick, in a run of its own
+    updated = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
     condition = (
-        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        updated.since_last_handled()
+        & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested())
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     )
