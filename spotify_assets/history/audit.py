@@ -14,7 +14,6 @@ Warning: ``streams`` quarantine share above ``SPOTIFY_CHECK_QUARANTINE_MAX_SHARE
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -150,17 +149,24 @@ def audit_listens(staged: pa.Table, stream_ids: pa.Array, played_at: pa.Array) -
         _outcome(by_name["values_in_range"], _values("listens")(staged)),
     ]
     source = staged["source"]
-    from_export = staged.filter(pc.is_in(source, value_set=pa.array(["export", "both"])))
-    from_plays = staged.filter(pc.is_in(source, value_set=pa.array(["plays", "both"])))
-    stream_count = Counter(from_export["listen_id"].to_pylist())
-    play_count = Counter(pc.cast(from_plays["played_at"], pa.int64()).to_pylist())
-    streams_expected = set(stream_ids.to_pylist())
-    plays_expected = set(pc.cast(played_at, pa.int64()).to_pylist())
+    from_export = staged.filter(pc.is_in(source, value_set=pa.array(["export", "both"])))["listen_id"]
+    from_plays = pc.cast(staged.filter(pc.is_in(source, value_set=pa.array(["plays", "both"])))["played_at"],
+                         pa.int64())
+    played = pc.cast(played_at, pa.int64())
+
+    def missing(expected, got) -> int:
+        return int(pc.sum(pc.invert(pc.is_in(expected, value_set=got.combine_chunks()))).as_py() or 0)
+
+    def repeated(values) -> int:
+        counts = pc.value_counts(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+        return int(pc.sum(pc.greater(counts.field("counts"), 1)).as_py() or 0)
+
     problems = []
-    dropped_streams = len(streams_expected - set(stream_count))
-    dropped_plays = len(plays_expected - set(play_count))
-    twice = sum(1 for n in stream_count.values() if n > 1) + sum(1 for n in play_count.values() if n > 1)
-    invented = len(set(stream_count) - streams_expected) + len(set(play_count) - plays_expected)
+    dropped_streams = missing(stream_ids, from_export) if len(stream_ids) else 0
+    dropped_plays = missing(played, from_plays) if len(played) else 0
+    twice = repeated(from_export) + repeated(from_plays)
+    invented = (missing(from_export, pa.chunked_array([stream_ids])) if len(from_export) else 0) + \
+        (missing(from_plays, pa.chunked_array([played])) if len(from_plays) else 0)
     if dropped_streams:
         problems.append(f"{dropped_streams} streams dropped")
     if dropped_plays:
@@ -173,8 +179,8 @@ def audit_listens(staged: pa.Table, stream_ids: pa.Array, played_at: pa.Array) -
     outcomes.append(_outcome(by_name["every_listen_once"], (
         not problems,
         "; ".join(problems) if problems else
-        f"{len(streams_expected)} streams + {len(plays_expected)} plays - {both} matched = {staged.num_rows} listens",
-        {"streams": len(streams_expected), "plays": len(plays_expected), "matched": both, "rows": staged.num_rows,
+        f"{len(stream_ids)} streams + {len(played)} plays - {both} matched = {staged.num_rows} listens",
+        {"streams": len(stream_ids), "plays": len(played), "matched": both, "rows": staged.num_rows,
          "dropped_streams": dropped_streams, "dropped_plays": dropped_plays, "counted_twice": twice},
     )))
     return outcomes

@@ -34,15 +34,31 @@ KNOWN_FIELDS = frozenset(EXTENDED_FIELDS + ACCOUNT_DATA_FIELDS)
 assert not KNOWN_FIELDS & PERSONAL_FIELDS
 
 
-def scrub(record: dict, personal: Counter, unknown: Counter) -> dict:
-    """``record`` with only the known fields, in their order; the personal fields removed are counted in
-    ``personal`` and the unknown ones in ``unknown`` (by name)."""
-    kept = {}
-    for key, value in record.items():
-        if key in KNOWN_FIELDS:
-            kept[key] = value
-        elif key in PERSONAL_FIELDS:
-            personal[key] += 1
-        else:
-            unknown[key] += 1
-    return kept
+class Scrubber:
+    """Removes from records every field but the known ones, in place, counting what it removed by name.
+
+    Records of one file nearly always have the same fields in the same order, so what to remove is worked
+    out once per field layout."""
+
+    def __init__(self):
+        self._plans: dict[tuple, tuple[str, ...]] = {}
+        self._layouts: Counter = Counter()
+
+    def scrub(self, record: dict) -> dict:
+        layout = tuple(record)
+        drop = self._plans.get(layout)
+        if drop is None:
+            drop = self._plans[layout] = tuple(k for k in layout if k not in KNOWN_FIELDS)
+        if drop:
+            for key in drop:
+                del record[key]
+            self._layouts[drop] += 1
+        return record
+
+    def removed(self) -> tuple[Counter, Counter]:
+        """``(personal, unknown)``: how many values of each field were removed."""
+        personal, unknown = Counter(), Counter()
+        for drop, n in self._layouts.items():
+            for key in drop:
+                (personal if key in PERSONAL_FIELDS else unknown)[key] += n
+        return personal, unknown

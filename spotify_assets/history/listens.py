@@ -74,23 +74,34 @@ def _names(artist, track) -> str:
 def match_plays(streams: pa.Table, plays: pa.Table, play_names: dict[str, tuple[str | None, str | None]]) -> dict[int, tuple[int, str]]:
     """``{play row: (stream row, rule)}`` by the matching rule (see the module docstring). ``plays`` has
     ``played_at`` and ``track_id``; ``play_names`` maps a track id to its ``(name, first artist name)``."""
-    s = streams.select(["ended_at", "started_at", "ms_played", "kind", "track_id", "ended_at_precision",
-                        "track_name", "artist_name"]).to_pydict()
-    ended = pc.cast(streams["ended_at"], pa.int64()).to_pylist()
-    started = pc.cast(streams["started_at"], pa.int64()).to_pylist()
-    by_track: dict[str, list[tuple[int, int]]] = {}
+    if plays.num_rows == 0 or streams.num_rows == 0:
+        return {}
+    # only streams that could match: a track, longer than 30 s, within a day of the plays' span
+    played = pc.cast(plays["played_at"], pa.int64())
+    day = 86_400 * _US
+    ended_us = pc.cast(streams["ended_at"], pa.int64())
+    candidate = pc.and_(
+        pc.and_(pc.is_in(streams["kind"], value_set=pa.array(["track", "track_or_episode"])),
+                pc.greater(streams["ms_played"], MIN_MS_PLAYED)),
+        pc.and_(pc.greater_equal(ended_us, pc.min(played).as_py() - day),
+                pc.less_equal(ended_us, pc.max(played).as_py() + day)))
+    rows = pc.indices_nonzero(pc.fill_null(candidate, False)).to_pylist()
+    near = streams.take(pa.array(rows, pa.int64())).select(
+        ["ended_at", "started_at", "track_id", "ended_at_precision", "track_name", "artist_name"])
+    ended = pc.cast(near["ended_at"], pa.int64()).to_pylist()
+    started = pc.cast(near["started_at"], pa.int64()).to_pylist()
+    by_track: dict[str, list[int]] = {}
     by_minute: dict[tuple[int, str], list[int]] = {}
-    for i, (track, kind, ms, precision) in enumerate(zip(s["track_id"], s["kind"], s["ms_played"],
-                                                        s["ended_at_precision"], strict=True)):
-        if kind not in ("track", "track_or_episode") or ms is None or ms <= MIN_MS_PLAYED:
-            continue
+    for j, (track, precision, name, artist) in enumerate(zip(
+            near["track_id"].to_pylist(), near["ended_at_precision"].to_pylist(),
+            near["track_name"].to_pylist(), near["artist_name"].to_pylist(), strict=True)):
         if precision == "second" and track is not None:
-            by_track.setdefault(track, []).append(i)
+            by_track.setdefault(track, []).append(j)
         elif precision == "minute":
-            by_minute.setdefault((ended[i], _names(s["artist_name"][i], s["track_name"][i])), []).append(i)
-    ends = {t: sorted((ended[i], i) for i in idx) for t, idx in by_track.items()}
-    starts = {t: sorted((started[i], i) for i in idx) for t, idx in by_track.items()}
-    played = pc.cast(plays["played_at"], pa.int64()).to_pylist()
+            by_minute.setdefault((ended[j], _names(artist, name)), []).append(j)
+    ends = {t: sorted((ended[j], j) for j in idx) for t, idx in by_track.items()}
+    starts = {t: sorted((started[j], j) for j in idx) for t, idx in by_track.items()}
+    played = played.to_pylist()
     tracks = plays["track_id"].to_pylist()
     tolerance = TOLERANCE_S * _US
     pairs = []
@@ -112,11 +123,11 @@ def match_plays(streams: pa.Table, plays: pa.Table, play_names: dict[str, tuple[
     pairs.sort()
     taken_streams: set[int] = set()
     matches: dict[int, tuple[int, str]] = {}
-    for rule, _, p, i in pairs:
-        if p in matches or i in taken_streams:
+    for rule, _, p, j in pairs:
+        if p in matches or j in taken_streams:
             continue
-        matches[p] = (i, _RULES[rule])
-        taken_streams.add(i)
+        matches[p] = (rows[j], _RULES[rule])
+        taken_streams.add(j)
     return matches
 
 

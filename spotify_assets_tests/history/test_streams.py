@@ -39,6 +39,16 @@ from .exports import (
 UTC = dt.UTC
 
 
+def both_ways(lake: Lake):
+    """The streams of the lake, built both ways: the Arrow path (for the files it takes) and record by record
+    give the same rows, quarantine and accounting."""
+    fast, slow = build_streams(lake), build_streams(lake, use_fast_path=False)
+    assert fast.table.equals(slow.table, check_metadata=True), (fast.table.to_pylist(), slow.table.to_pylist())
+    assert (fast.quarantine, fast.accounting, fast.covered_ids) == (slow.quarantine, slow.accounting, slow.covered_ids)
+    assert slow.fast_files == 0
+    return fast
+
+
 def land(lake: Lake, path, files: dict[str, bytes]) -> str:
     return land_export(lake, write_folder(path, files), log=lambda _: None).export_id
 
@@ -50,8 +60,9 @@ def lake(tmp_path) -> Lake:
 
 def test_every_kind_and_column_of_the_current_generation(lake, tmp_path):
     export_id = land(lake, tmp_path / "e", standard_files())
-    build = build_streams(lake)
+    build = both_ways(lake)
     assert build.table.schema == STREAMS.schema
+    assert build.fast_files == 2  # both files went through the Arrow path
     rows = build.table.to_pylist()
     assert [(r["kind"], r["track_id"] or r["episode_id"] or r["audiobook_chapter_id"], r["ms_played"]) for r in rows] == [
         ("track", T1, 215_000), ("track", T2, 240_000), ("track", T3, 0), ("episode", EP1, 1_800_000),
@@ -104,7 +115,7 @@ def test_bad_records_are_quarantined_with_their_reason_and_every_record_is_accou
         "Streaming_History_Audio_2021_3.json": b'{"ts": "2021-01-01T10:00:00Z"}',
     }
     land(lake, tmp_path / "e", files)
-    build = build_streams(lake)
+    build = both_ways(lake)
     reasons = sorted(q["reason"] for q in build.quarantine)
     assert reasons == sorted([
         "ts is not an ISO-8601 timestamp: 'yesterday'",
@@ -132,9 +143,9 @@ def test_bad_records_are_quarantined_with_their_reason_and_every_record_is_accou
 def test_the_same_export_again_or_a_newer_one_repeating_the_history_adds_no_stream_twice(lake, tmp_path):
     files = standard_files()
     first_id = land(lake, tmp_path / "a", files)
-    once = build_streams(lake).table
+    once = both_ways(lake).table
     land_export(lake, write_zip(tmp_path / "a.zip", files), log=lambda _: None)  # the same export, zipped
-    assert build_streams(lake).table.equals(once)
+    assert both_ways(lake).table.equals(once)
     newer = {
         **files,
         "Spotify Extended Streaming History/Streaming_History_Audio_2024_1.json": dumps([
@@ -145,7 +156,7 @@ def test_the_same_export_again_or_a_newer_one_repeating_the_history_adds_no_stre
     }
     second_id = land(lake, tmp_path / "b", newer)
     assert second_id != first_id
-    build = build_streams(lake)
+    build = both_ways(lake)
     assert build.table.num_rows == once.num_rows + 1
     old_rows = [r for r in build.table.to_pylist() if r["dt"] != "2024-02-02"]
     assert {r["stream_id"] for r in old_rows} == set(once["stream_id"].to_pylist())
@@ -174,7 +185,7 @@ def test_basic_and_extended_exports_of_one_period_keep_the_extended_rows(lake, t
     }
     land(lake, tmp_path / "basic", basic_files)  # the basic export first: order does not matter
     land(lake, tmp_path / "extended", extended_files)
-    build = build_streams(lake)
+    build = both_ways(lake)
     rows = build.table.to_pylist()
     assert [(r["ended_at_precision"], r["track_name"] or r["episode_name"]) for r in rows] == [
         ("second", "Song One"), ("second", "Song Two"), ("minute", "Song Two"), ("second", "Song Two"),
@@ -196,7 +207,7 @@ def test_files_without_uris_are_covered_by_the_same_streams_with_uris(lake, tmp_
         extended("2020-03-01T10:00:00Z", 100_000, track=T1, name="Song One", artist="Band A")])}
     land(lake, tmp_path / "old", old)
     land(lake, tmp_path / "new", new)
-    build = build_streams(lake)
+    build = both_ways(lake)
     assert [(r["track_id"], r["track_name"], r["generation"]) for r in build.table.to_pylist()] == [
         (T1, "Song One", "extended"), (None, "Gone From The New Export", "endsong")]
     assert build.excluded == {EXCLUDED_COVERED_BY_URI: 1}
@@ -208,6 +219,6 @@ def test_the_oldest_account_data_mixes_podcasts_into_the_music(lake, tmp_path):
         account_music("2019-01-01 10:00", 200_000, "Band A", "Song One"),  # the same twice in a minute: real
         account_music("2019-01-01 11:00", 0, "A Podcast", "Episode 9"),
         {"endTime": "2019-01-01 12:00", "artistName": None, "trackName": None, "msPlayed": 5}])})
-    build = build_streams(lake)
+    build = both_ways(lake)
     assert [r["kind"] for r in build.table.to_pylist()] == ["track_or_episode"] * 3 + ["unknown"]
     assert build.table.num_rows == 4 and build.excluded == {}
