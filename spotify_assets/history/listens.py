@@ -15,8 +15,8 @@ not a track are in the export only.
 2. ``start``: failing that, one whose start (``ended_at − ms_played``) lies within the tolerance (the
    start-time variant);
 3. ``minute``: failing that, an account-data stream (no ids, minute precision) of the same track name and
-   artist (case-folded, the play's first credited artist) ending in the same minute as ``played_at`` (or
-   the minute before or after).
+   artist (case-folded; the export names the album's artist, so the play's album artist or its first credited
+   artist) ending in the same minute as ``played_at`` (or the minute before or after).
 
 Candidate pairs are taken nearest first — rule 1 before 2 before 3, then the smaller time difference —
 and a stream or play already taken is skipped. A play left over is a listen of its own (``source`` =
@@ -73,7 +73,8 @@ def _names(artist, track) -> str:
 
 def match_plays(streams: pa.Table, plays: pa.Table, play_names: dict[str, tuple[str | None, str | None]]) -> dict[int, tuple[int, str]]:
     """``{play row: (stream row, rule)}`` by the matching rule (see the module docstring). ``plays`` has
-    ``played_at`` and ``track_id``; ``play_names`` maps a track id to its ``(name, first artist name)``."""
+    ``played_at`` and ``track_id``; ``play_names`` maps a track id to ``(name, first credited artist's name,
+    album artist's name)`` (the last optional)."""
     if plays.num_rows == 0 or streams.num_rows == 0:
         return {}
     # only streams that could match: a track, longer than 30 s, within a day of the plays' span
@@ -114,12 +115,12 @@ def match_plays(streams: pa.Table, plays: pa.Table, play_names: dict[str, tuple[
             lo = bisect_left(index, (at - tolerance, -1))
             hi = bisect_right(index, (at + tolerance, len(ended)))
             pairs.extend((rule, abs(t - at), p, i) for t, i in index[lo:hi])
-        name, artist = play_names.get(track, (None, None))
+        name, *artists = play_names.get(track, (None, None))
         if by_minute and name:
             minute = at - at % _MINUTE_US
-            key = _names(artist, name)
-            for delta in (0, -_MINUTE_US, _MINUTE_US):
-                pairs.extend((2, abs(delta), p, i) for i in by_minute.get((minute + delta, key), ()))
+            for key in {_names(artist, name) for artist in artists if artist}:
+                for delta in (0, -_MINUTE_US, _MINUTE_US):
+                    pairs.extend((2, abs(delta), p, i) for i in by_minute.get((minute + delta, key), ()))
     pairs.sort()
     taken_streams: set[int] = set()
     matches: dict[int, tuple[int, str]] = {}
@@ -164,7 +165,7 @@ def build_listens(streams: pa.Table, plays: pa.Table, play_names: dict[str, tupl
     only = plays.take(pa.array(alone, pa.int64())) if alone else plays.slice(0, 0)
     at = only["played_at"].cast(ts)
     track_ids = only["track_id"].to_pylist()
-    names = [play_names.get(t, (None, None)) if t else (None, None) for t in track_ids]
+    names = [play_names.get(t, (None, None))[:2] if t else (None, None) for t in track_ids]
     from_plays = pa.table({
         "listen_id": pc.binary_join_element_wise(
             "play:", pc.strftime(pc.cast(at, pa.timestamp("ms", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%SZ"), "")
@@ -188,9 +189,10 @@ def build_listens(streams: pa.Table, plays: pa.Table, play_names: dict[str, tupl
     return ListensBuild(table, n, plays.num_rows, counts)
 
 
-def read_plays(lake: Lake) -> tuple[pa.Table, dict[str, tuple[str | None, str | None]]]:
+def read_plays(lake: Lake) -> tuple[pa.Table, dict[str, tuple[str | None, ...]]]:
     """Every published play (``played_at``, ``track_id``, ``dt``) and, for the tracks played, ``(name, first
-    credited artist's name)`` from the catalog tables of the days they were played on (the latest day wins)."""
+    credited artist's name, album's first artist's name)`` from the catalog tables of the days they were
+    played on (the latest day wins)."""
     days = published_partitions(lake, "transformed", "plays")
     plays = read_published(lake, "transformed", "plays", days, columns=["played_at", "track_id"], add_dt=True,
                            schema=TABLES["plays"].schema).table
@@ -207,11 +209,15 @@ def read_plays(lake: Lake) -> tuple[pa.Table, dict[str, tuple[str | None, str | 
     artist_names = {}
     for row in read("artists", ["artist_id", "name"]).to_pylist():  # day order: the latest day wins
         artist_names[row["artist_id"]] = row["name"]
-    first_artist = {}
+    first_artist, album_artist = {}, {}
     for row in read("track_artists", ["track_id", "artist_id", "position"]).to_pylist():
         if row["track_id"] in wanted and row["position"] == 0:
             first_artist[row["track_id"]] = row["artist_id"]
-    for row in read("tracks", ["track_id", "name"]).to_pylist():
+    for row in read("album_artists", ["album_id", "artist_id", "position"]).to_pylist():
+        if row["position"] == 0:
+            album_artist[row["album_id"]] = row["artist_id"]
+    for row in read("tracks", ["track_id", "name", "album_id"]).to_pylist():
         if row["track_id"] in wanted:
-            names[row["track_id"]] = (row["name"], artist_names.get(first_artist.get(row["track_id"])))
+            names[row["track_id"]] = (row["name"], artist_names.get(first_artist.get(row["track_id"])),
+                                      artist_names.get(album_artist.get(row["album_id"])))
     return plays, names

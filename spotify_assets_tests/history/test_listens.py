@@ -71,9 +71,10 @@ def test_account_data_matches_by_minute_and_names():
         {"ended_at": at(0).replace(second=0), "ms_played": 200_000, "ended_at_precision": "minute",
          "generation": "account_data", "track_name": "Other", "artist_name": "Band A"},
     ])
-    plays = plays_table([(at(42), T1), (at(50), T2)])
-    names = {T1: ("song one", "BAND A"), T2: ("Unrelated", "Band Z")}
-    assert match_plays(streams, plays, names) == {0: (0, "minute")}
+    plays = plays_table([(at(42), T1), (at(50), T2), (at(55), T3)])
+    # the export names the album's artist: a play matches by its album artist as well as its first artist
+    names = {T1: ("song one", "BAND A", "Band A"), T2: ("Unrelated", "Band Z", None), T3: ("Other", "Guest", "Band A")}
+    assert match_plays(streams, plays, names) == {0: (0, "minute"), 2: (1, "minute")}
 
 
 def test_every_stream_and_every_play_is_one_listen():
