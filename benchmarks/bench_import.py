@@ -42,19 +42,17 @@ def generate(workdir: str, streams: int, years: int) -> dict:
     except ImportError:
         raise SystemExit("spotify_assets.emulator.export is missing: this benchmark needs the emulator's export "
                          "generator") from None
-    from spotify_assets.emulator.config import EmulatorConfig
-
-    now = EmulatorConfig().now or dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     first_day = (now - dt.timedelta(days=round(365.25 * years))).date()
     os.makedirs(workdir, exist_ok=True)
     zipped = f"{workdir}/my_spotify_data.zip"
     truth = write_export(zipped, seed=42, generation="extended", zipped=True, target_streams=streams,
-                         first_day=first_day)
+                         first_day=first_day, now=now)
     folder = f"{workdir}/my_spotify_data"
     with zipfile.ZipFile(zipped) as zf:
         zf.extractall(folder)
     files = sorted(glob.glob(f"{folder}/**/Streaming_History_*.json", recursive=True))
-    manifest = {"streams": len(getattr(truth, "streams", []) or []) or streams, "files": len(files),
+    manifest = {"streams": len(truth.streams), "records": truth.records, "files": len(files),
                 "json_bytes": sum(os.path.getsize(f) for f in files), "zip_bytes": os.path.getsize(zipped),
                 "first_day": first_day.isoformat(), "folder": folder}
     with open(f"{workdir}/manifest.json", "w") as f:
