@@ -107,7 +107,7 @@ def _read_record(data: bytes, line: int, entry: dict, export_id: str, generation
 
 
 # The row a record becomes: STREAMS' columns in order — stream_id, then the values below, then generation,
-# export_id, source_file — followed by two hidden names keys (see _exclude_covered). ``dt`` is filled from
+# export_id, source_file — followed by two hidden names keys (see streams._keep_each_stream_once). ``dt`` is filled from
 # ended_at when the table is built.
 _VALUES = ("ended_at", "ended_at_precision", "started_at", "dt", "ms_played", "kind", "track_id", "episode_id",
            "audiobook_id", "audiobook_chapter_id", "track_name", "artist_name", "album_name", "episode_name",

@@ -8,6 +8,9 @@ ends in exactly one place: a row, the quarantine (with its reason and origin), o
 where ``records_in`` counts what the export's files held (:mod:`.landing`: landed records plus the
 problems — items that are not objects, the unreadable rest of a damaged file).
 
+A raw file is read by the Arrow path (:mod:`.fast`) when all its records are clean, else record by record
+(:mod:`.records`, the reference for every rule and quarantine reason); both give the same rows.
+
 **Quarantined** (reason in the record): not a JSON object; a damaged file's rest; ``ts``/``endTime``
 missing, not a timestamp, or outside 2006–2099; ``ms_played`` missing, not an integer or negative; a URI
 that is not ``spotify:<type>:<22-character id>``; a field of the wrong type (text, boolean, number).
