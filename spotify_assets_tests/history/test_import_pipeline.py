@@ -194,6 +194,21 @@ def test_what_is_not_an_export_fails_before_anything_is_written(env):
                                           ).event_specific_data.error.message
 
 
+def test_without_an_export_nothing_is_imported_and_nothing_fails(env):
+    """"Materialize all" in the UI includes the history: with no export given, the import does nothing."""
+    from spotify_assets.definitions import build_definitions
+
+    result = build_definitions().resolve_job_def("import_history_job").execute_in_process(
+        instance=dg.DagsterInstance.get(), raise_on_error=False)
+    assert result.success
+    steps = {e.step_key: e.event_type_value for e in result.all_events
+             if e.event_type_value in ("STEP_SUCCESS", "STEP_SKIPPED", "STEP_FAILURE")}
+    assert steps == {"raw_streaming_history": "STEP_SUCCESS", "raw_streaming_history_no_personal_data_landed": "STEP_SKIPPED",
+                     "streams": "STEP_SKIPPED", "listens": "STEP_SKIPPED", "history_catalog": "STEP_SKIPPED"}
+    assert result.asset_materializations_for_node("raw_streaming_history") == []
+    assert not (env / "lake").exists()
+
+
 def test_an_import_that_would_lose_streams_is_held_back(env):
     instance = dg.DagsterInstance.get()
     assert run_import(write_zip(env / "a.zip", standard_files()), instance=instance).success
