@@ -92,12 +92,13 @@ def land_export(lake: Lake, location: str, *, reland: bool = False, log: Callabl
             files, digests = _scrub_files(export, spool.rsplit("/", 1)[0], log)
             export_id = export_id_of(digests)
             folder = history_export_dir(export_id)
-            if lake.exists(manifest_path(export_id)) and not reland:
+            before = orjson.loads(lake.read_bytes(manifest_path(export_id))) if lake.exists(
+                manifest_path(export_id)) else None
+            if before is not None and not reland:
                 for entry in files:
                     entry.pop("_spool")
-                manifest = orjson.loads(lake.read_bytes(manifest_path(export_id)))
-                log(f"Export {export_id} was landed before ({manifest.get('landed_at')}): nothing written")
-                return LandingReport(export_id, folder, manifest, already_landed=True)
+                log(f"Export {export_id} was landed before ({before.get('landed_at')}): nothing written")
+                return LandingReport(export_id, folder, before, already_landed=True)
             written, raw_files = 0, []
             for entry in files:
                 local = entry.pop("_spool")
@@ -105,6 +106,8 @@ def land_export(lake: Lake, location: str, *, reland: bool = False, log: Callabl
                 written += lake.upload_file(local, entry["raw_file"])
                 raw_files.append(entry["raw_file"])
         manifest = _manifest(export_id, location, files, export, now)
+        if before is not None:  # landed again: it keeps its place among the exports (the first read wins)
+            manifest["landed_at"] = before["landed_at"]
         lake.write_bytes(manifest_path(export_id), orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         log(f"Landed export {export_id} at {lake.uri(folder)}: {manifest['records_landed']:,} of "
             f"{manifest['records_in']:,} records, {sum(manifest['personal_values_removed'].values()):,} personal "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 
 import orjson
@@ -89,14 +90,17 @@ def test_one_folder_per_export_whatever_its_packaging_and_nothing_landed_twice(t
     lake = Lake(str(tmp_path / "lake"))
     files = standard_files()
     quiet = {"log": lambda _: None}
-    first = land_export(lake, write_zip(tmp_path / "my_spotify_data.zip", files, top="my_spotify_data/"), **quiet)
+    first = land_export(lake, write_zip(tmp_path / "my_spotify_data.zip", files, top="my_spotify_data/"),
+                        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), **quiet)
     assert not first.already_landed and first.bytes_written > 0
     raw = {f.path: f.mtime for f in lake.list_files("raw")}
     again = land_export(lake, write_folder(tmp_path / "extracted", files), **quiet)
     assert again.export_id == first.export_id and again.already_landed and again.bytes_written == 0
     assert {f.path: f.mtime for f in lake.list_files("raw")} == raw  # nothing rewritten
-    relanded = land_export(lake, str(tmp_path / "my_spotify_data.zip"), reland=True, **quiet)
+    relanded = land_export(lake, str(tmp_path / "my_spotify_data.zip"), reland=True,
+                           now=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), **quiet)
     assert relanded.bytes_written == first.bytes_written
+    assert relanded.manifest["landed_at"] == "2026-01-01T00:00:00Z"  # keeps its place among the exports
     assert [lake.read_bytes(p) for p in relanded.raw_files] == [lake.read_bytes(p) for p in first.raw_files]
     newer = {**files, "Streaming_History_Audio_2024_1.json": dumps([extended("2024-01-01T00:00:00Z", 1, track=T1)])}
     other = land_export(lake, write_folder(tmp_path / "newer", newer), **quiet)
