@@ -80,6 +80,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_transform.py
 	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache

@@ -1,10 +1,13 @@
-"""``python -m spotify_assets.emulator``: serve the emulator in the foreground."""
+"""``python -m spotify_assets.emulator``: serve the emulator in the foreground;
+``python -m spotify_assets.emulator export --out PATH``: write its demo user's account-data export."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import signal
+import sys
+import time
 from datetime import date, datetime
 
 from . import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_REFRESH_TOKEN, EmulatorConfig
@@ -15,8 +18,49 @@ def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def export_main(argv: list[str]) -> None:
+    """Write the demo user's account-data export (the history behind the emulator's API)."""
+    from .export import DEFAULT_FIRST_DAY, GENERATIONS, write_export
+
+    ap = argparse.ArgumentParser(prog="python -m spotify_assets.emulator export", description=export_main.__doc__)
+    ap.add_argument("--out", required=True, help="the .zip to write (with --folder: the folder)")
+    ap.add_argument("--generation", choices=GENERATIONS, default="extended",
+                    help="extended (current), endsong (older) or account_data (the last year); default extended")
+    ap.add_argument("--variant", default="default",
+                    help="endsong: location (the 2020-era files with city, region...); account_data: combined "
+                         "(the older StreamingHistory<n>.json)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--scale", choices=["tiny", "small", "large"], default="small")
+    ap.add_argument("--now", type=datetime.fromisoformat, default=None,
+                    help="the emulator's clock, e.g. 2026-11-24T13:05:00Z (default: now); streams up to it are written")
+    ap.add_argument("--first-day", type=date.fromisoformat, default=None,
+                    help=f"the first day of the history, YYYY-MM-DD (default {DEFAULT_FIRST_DAY})")
+    ap.add_argument("--streams", type=int, default=None, help="about this many streams in total")
+    ap.add_argument("--folder", action="store_true", help="write the extracted folder instead of a zip")
+    ap.add_argument("--max-file-mb", type=float, default=None, help="split history files at about this size")
+    a = ap.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        truth = write_export(a.out, seed=a.seed, scale=a.scale, now=a.now, first_day=a.first_day,
+                             generation=a.generation, variant=a.variant, zipped=not a.folder,
+                             target_streams=a.streams,
+                             max_file_bytes=int(a.max_file_mb * 1_000_000) if a.max_file_mb else None,
+                             log=lambda line: print(line, file=sys.stderr, flush=True))
+    except ValueError as e:
+        ap.error(str(e))
+    print(f"wrote {a.out} ({truth.generation}, {truth.variant}): {len(truth.streams):,} streams in "
+          f"{len(truth.files)} history files ({truth.records:,} records, {truth.duplicates} duplicates), "
+          f"{len(truth.other_files)} other files; {truth.first_day} to {truth.now.isoformat(timespec='seconds')}; "
+          f"{len(truth.api_plays()):,} are plays of the API; {time.perf_counter() - started:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m spotify_assets.emulator", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        export_main(argv[1:])
+        return
+    ap = argparse.ArgumentParser(prog="python -m spotify_assets.emulator", description=__doc__,
+                                 epilog="python -m spotify_assets.emulator export --help: the account-data export")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--scale", choices=["tiny", "small", "large"], default="small")

@@ -413,7 +413,6 @@ class Catalog:
         """What a playlist entry points at, and when/by whom it was added."""
         meta = self.playlist(p)
         h = mix(self.seed, _KIND_SALT["entry"], p, *(k if isinstance(k, int) else 0 for k in key))
-        u = (h >> 11) / float(1 << 53)
         spotify_owned = meta["owner"] == SPOTIFY_USER_ID
         if key[0] == "core":
             added = datetime.combine(meta["created"], datetime.min.time()) + timedelta(days=key[1] * 3, seconds=h % 86400)
@@ -428,14 +427,22 @@ class Catalog:
             added_by = self.user_id((h >> 7) % self.n_users)
         else:
             added_by = meta["owner"]
+        kind, ref = self._entry_target(h, spotify_owned)
+        return {"kind": kind, "ref": ref, "added_at": added_at, "added_by": added_by}
+
+    def entry_target(self, p: int, key: tuple) -> tuple[str, int | None]:
+        """``(kind, ref)`` of :meth:`entry` without the rest (when and by whom): the listening model's fast path."""
+        h = mix(self.seed, _KIND_SALT["entry"], p, *(k if isinstance(k, int) else 0 for k in key))
+        return self._entry_target(h, self.playlist(p)["owner"] == SPOTIFY_USER_ID)
+
+    def _entry_target(self, h: int, spotify_owned: bool) -> tuple[str, int | None]:
+        u = (h >> 11) / float(1 << 53)
         if spotify_owned or u >= 0.12:
             # Zipf-like pick: popular (low-index-after-permutation) tracks recur across playlists.
             t = int(self.n_tracks * ((h >> 20) % 1_000_003 / 1_000_003) ** 2.5)
-            kind, ref = "track", min(t, self.n_tracks - 1)
-        elif u < 0.015:
-            kind, ref = "null", None
-        elif u < 0.045:
-            kind, ref = "local", (h >> 9) % 100_000
-        else:
-            kind, ref = "episode", (h >> 20) % self.n_episodes
-        return {"kind": kind, "ref": ref, "added_at": added_at, "added_by": added_by}
+            return "track", min(t, self.n_tracks - 1)
+        if u < 0.015:
+            return "null", None
+        if u < 0.045:
+            return "local", (h >> 9) % 100_000
+        return "episode", (h >> 20) % self.n_episodes

@@ -198,3 +198,44 @@ def test_listening_has_a_daily_rhythm():
     assert evening > 10 * small_hours  # people sleep
     assert set(weekdays) == set(range(1, 8)) and quiet <= 5
     assert sum(hours.values()) / (8 * 7) > 20  # a few dozen plays a day
+
+
+def test_the_history_reaches_back_years_with_a_taste_that_moves():
+    """Before the API's era the same rhythm plays what the user liked then: favourite artists come and go,
+    the library is what was saved by then, and nothing is played before LISTENING_START."""
+    from spotify_assets.emulator.catalog import Catalog
+    from spotify_assets.emulator.listening import LISTENING_START, Listening
+
+    model = Listening(Catalog(42, "small"))
+    first = LISTENING_START.toordinal()
+    assert model.plays_on(first - 1) == () and sum(len(model.plays_on(d)) for d in range(first, first + 7)) > 50
+
+    def top_artists(year: int) -> list[int]:
+        days = range(dt.date(year, 1, 1).toordinal(), dt.date(year + 1, 1, 1).toordinal())
+        counts = Counter(model.artists_of(p.track)[0] for d in days for p in model.plays_on(d))
+        assert 15 * 365 < sum(counts.values()) < 60 * 365  # a few dozen plays a day, every year
+        return [a for a, _ in counts.most_common(5)]
+
+    assert len({tuple(top_artists(y)) for y in (2012, 2016, 2020, 2024)}) == 4
+    # the library before the API's era: only tracks saved by then, and it grows
+    libraries = [model.saved_before(dt.date(y, 1, 1).toordinal()) for y in (2019, 2021, 2023, 2025)]
+    assert libraries[0] == {} and set(libraries[1]) < set(libraries[2]) < set(libraries[3])
+    assert all(at < day_start_ms(dt.date(2021, 1, 1).toordinal()) for at in libraries[1].values())
+    # plays are streams of more than 30 s; sessions are numbered within a day
+    plays = [p for d in range(dt.date(2016, 3, 1).toordinal(), dt.date(2016, 3, 8).toordinal()) for p in model.plays_on(d)]
+    assert all(30_000 < p.ms_played <= model.duration_ms(p.track) or p.ms_played == 30_001 for p in plays)
+    assert any(p.ms_played < model.duration_ms(p.track) for p in plays) and max(p.session for p in plays) >= 2
+
+
+def test_archive_density_scales_the_past_only():
+    from spotify_assets.emulator.catalog import Catalog
+    from spotify_assets.emulator.listening import Listening
+
+    catalog = Catalog(42, "tiny")
+    normal, dense = Listening(catalog), Listening(catalog, archive_density=2.0)
+    past = range(dt.date(2020, 3, 1).toordinal(), dt.date(2020, 5, 1).toordinal())
+    ratio = sum(len(dense.plays_on(d)) for d in past) / sum(len(normal.plays_on(d)) for d in past)
+    assert 1.6 < ratio < 2.4
+    assert all(dense.plays_on(d) == normal.plays_on(d) for d in range(HISTORY_START.toordinal(), DAY))
+    with pytest.raises(ValueError, match="archive_density"):
+        Listening(catalog, archive_density=-1)
