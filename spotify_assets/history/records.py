@@ -8,7 +8,7 @@ Quarantine reasons: not a JSON object; ``ts``/``endTime`` missing, not an ISO 86
 ``reason_end`` is no reason (null); ``offline_timestamp`` is milliseconds or seconds, told apart by its
 magnitude, and 0 means not offline. ``kind``: a track URI, or no URI at all but a track or artist name,
 makes a track; then an episode URI or name or show; then a chapter or audiobook URI or title; else unknown
-(removed content). The oldest account data (``StreamingHistory<n>.json``) mixes podcasts into the music:
+(removed content; account data names it "Unknown Artist" / "Unknown Track"). The oldest account data (``StreamingHistory<n>.json``) mixes podcasts into the music:
 ``track_or_episode``.
 """
 
@@ -215,14 +215,20 @@ _ACCOUNT_DATA_KINDS = {
 }
 
 
+# How account data names removed content (the extended history leaves every metadata field null).
+_REMOVED = ("Unknown Artist", "Unknown Track")
+
+
 def _account_data_row(r: dict, content: str, occurrences: Counter) -> tuple[tuple, str, None, str]:
     ended = _ended_at(r.get("endTime"), "endTime", minute=True)
     ms = _ms_played(r.get("msPlayed"), "msPlayed")
     kind, first, second = _ACCOUNT_DATA_KINDS[content]
     a, b = to_str(r.get(first), first), to_str(r.get(second), second)
+    if (a, b) == _REMOVED:
+        a = b = None
     if not a and not b:
         kind = "unknown"
-    names = names_key(a, b)
+    names = names_key(a, b) if kind != "unknown" else ""  # as removed content of the extended history
     track = artist = episode = show = book = chapter = None
     if kind == "episode":
         show, episode = a, b

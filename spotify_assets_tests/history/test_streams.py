@@ -218,7 +218,10 @@ def test_the_oldest_account_data_mixes_podcasts_into_the_music(lake, tmp_path):
         account_music("2019-01-01 10:00", 200_000, "Band A", "Song One"),
         account_music("2019-01-01 10:00", 200_000, "Band A", "Song One"),  # the same twice in a minute: real
         account_music("2019-01-01 11:00", 0, "A Podcast", "Episode 9"),
-        {"endTime": "2019-01-01 12:00", "artistName": None, "trackName": None, "msPlayed": 5}])})
+        {"endTime": "2019-01-01 12:00", "artistName": None, "trackName": None, "msPlayed": 5},
+        account_music("2019-01-01 12:05", 7, "Unknown Artist", "Unknown Track")])})  # removed content
     build = both_ways(lake)
-    assert [r["kind"] for r in build.table.to_pylist()] == ["track_or_episode"] * 3 + ["unknown"]
-    assert build.table.num_rows == 4 and build.excluded == {}
+    rows = build.table.to_pylist()
+    assert [r["kind"] for r in rows] == ["track_or_episode"] * 3 + ["unknown"] * 2
+    assert (rows[-1]["artist_name"], rows[-1]["track_name"]) == (None, None)
+    assert build.table.num_rows == 5 and build.excluded == {}
