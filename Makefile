@@ -81,6 +81,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_transform.py
 	$(BIN)/python benchmarks/bench_query.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_import.py
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache
