@@ -119,3 +119,16 @@ def test_listens_of_plays_alone_without_any_export():
     build = build_listens(streams_table([]), plays, {})
     assert [r["source"] for r in build.table.to_pylist()] == ["plays", "plays"]
     assert build_listens(streams_table([]), plays_table([]), {}).table.num_rows == 0
+
+
+def test_the_listens_table_carries_the_reports_contract_exactly():
+    """The report reads listens: its columns, types and nullability are the report's contract (the table may
+    carry more columns)."""
+    from spotify_assets.report.listens import LISTENS_COLUMNS, conform
+
+    for name, (type_, nullable) in LISTENS_COLUMNS.items():
+        field = LISTENS.schema.field(name)
+        assert (field.type, field.nullable) == (type_, nullable), name
+    build = build_listens(streams_table([{"ended_at": at(0), "ms_played": 5, "kind": "unknown"}]),
+                          plays_table([(at(9), T1)]), {})
+    assert conform(build.table).num_rows == 2
