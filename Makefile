@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# The local Dagster instance for demo/dev (run history, schedules, sensors). Tests use their own.
+# The local Dagster instance for demo/dev (run history, schedules, sensors), configured by dagster.local.yaml
+# (not named dagster.yaml: Dagster warns about a dagster.yaml beside a DAGSTER_HOME elsewhere). Tests use their own.
 DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# The UI's port (make dev DEV_PORT=3001 when 3000 is taken).
+DEV_PORT ?= 3000
 
 .PHONY: install demo import-history dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
 
@@ -18,7 +21,7 @@ install: $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp dagster.local.yaml $(DAGSTER_HOME)/dagster.yaml
 
 ## make demo: today's partition end to end against the bundled emulator, then a summary.
 demo: install $(DAGSTER_HOME)/dagster.yaml
@@ -30,9 +33,10 @@ import-history: install $(DAGSTER_HOME)/dagster.yaml
 	@test -n "$(EXPORT)" || { echo "usage: make import-history EXPORT=path/to/my_spotify_data.zip (or its folder, or s3://bucket/key)" >&2; exit 2; }
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.import_history "$(EXPORT)"
 
-## make dev: the Dagster UI on http://127.0.0.1:3000
+## make dev: the Dagster UI on http://127.0.0.1:3000 with the daemon (schedules, sensors, run retries), over
+## the instance of make demo. `dg dev` loads the dg project (pyproject.toml) with the project's .venv.
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p $(DEV_PORT)
 
 ## Chromium from Debian for the browser test (no browser download at run time).
 browser-deps:
@@ -59,9 +63,10 @@ validate: install
 	env -u DAGSTER_HOME VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	env -u DAGSTER_HOME $(BIN)/dagster definitions validate -m spotify_assets.definitions
 
-## make defs: every asset, check, job, sensor and resource of the project
+## make defs: every asset, check, job, schedule, sensor and resource of the project, one row each (key, group,
+## cron: 71 columns wide, readable piped; `dg list defs --columns key,description` adds the long descriptions)
 defs: install
-	@env -u DAGSTER_HOME VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg list defs
+	@env -u DAGSTER_HOME VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg list defs --columns key,group,cron
 
 ## make test: the whole suite (CI calls this through .ci/run).
 test: install browser-deps postgres-deps lint validate

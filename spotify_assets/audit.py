@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from . import quality
 from .lake.parquet import read_table_file, read_table_partitions
-from .lake.publication import Staging, previous_published
+from .lake.publication import Manifests, Staging
 from .lake.quarantine import read_quarantine, read_quarantine_file
 from .lake.storage import Lake
 from .tables import LISTENING_TABLES, TABLE_SOURCES, TABLES
@@ -103,6 +103,7 @@ class DayTables:
         self.unread_files = unread_files
         self._tables: dict[str, pa.Table] = {}
         self._previous: dict[str, tuple[str | None, pa.Table | None]] = {}
+        self._manifests = Manifests(lake)  # one for every table: the previous day's tables are of one day version
 
     @classmethod
     def staged(
@@ -142,8 +143,9 @@ class DayTables:
     def previous(self, table: str) -> tuple[str | None, pa.Table | None]:
         """``(day, rows)`` of the latest published day of ``table`` before this one, or ``(None, None)``."""
         if table not in self._previous:
-            day = previous_published(self.lake, "transformed", table, self.partition)
-            rows = read_table_partitions(self.lake, table, [day]).drop_columns(["dt"]) if day else None
+            day = self._manifests.previous_day("transformed", table, self.partition)
+            rows = read_table_partitions(self.lake, table, [day], manifests=self._manifests).drop_columns(["dt"]) \
+                if day else None
             self._previous[table] = (day, rows)
         return self._previous[table]
 

@@ -2,9 +2,13 @@
 
 A retry cannot fix a lake URI that names a file or an S3 bucket that does not exist. Unchecked, such a
 run crawls the whole API first (hundreds of requests, minutes) and fails only when it writes — and each
-retry crawls again. :class:`ConfigurationError` names the setting to fix; callers must not retry it.
-A lake that exists but cannot be reached right now (network) raises :class:`LakeUnreachableError`, an
-``OSError`` that a retry may well cure. No Dagster here: the raw asset turns these into step failures.
+retry crawls again; a transform fails with a bare ``NotADirectoryError`` and is retried. :class:`ConfigurationError`
+names the setting to fix; callers must not retry it. A lake that exists but cannot be reached right now
+(network) raises :class:`LakeUnreachableError`, an ``OSError`` that a retry may well cure. No Dagster here:
+the lake and warehouse resources run these checks once per step before any work
+(:meth:`spotify_assets.lake.resource.LakeResource.ready_lake`,
+:meth:`spotify_assets.warehouse.resources.WarehouseResource.ready`) and turn them into step failures
+that are not retried.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from .warehouse.glue import check_database_name
 
 LAKE_SETTING = "SPOTIFY_LAKE_URI"
 GLUE_SETTING = "SPOTIFY_GLUE_DATABASE"
+DUCKDB_SETTING = "SPOTIFY_DUCKDB_PATH"
+ATHENA_OUTPUT_SETTING = "SPOTIFY_ATHENA_OUTPUT"
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 _DENIED = ("ACCESS_DENIED", "AccessDenied", "FORBIDDEN", "403")
 
 
@@ -46,6 +53,40 @@ def check_glue_database(name: str) -> str:
         return check_database_name(name)
     except ValueError as e:
         raise ConfigurationError(f"{GLUE_SETTING}: {e}") from None
+
+
+def check_duckdb_path(path: str) -> str:
+    """``path`` if the local catalog file can live there: a DuckDB database or nothing yet, in a folder this
+    process can write (a refresh builds the new file beside it), else :class:`ConfigurationError`."""
+    setting = f"{DUCKDB_SETTING}={path!r}"
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        raise ConfigurationError(f"{setting}: {full} is a directory; name the database file, e.g. {full}/spotify.duckdb")
+    if os.path.exists(full) and os.path.getsize(full):  # an empty file holds nothing to lose
+        with open(full, "rb") as f:
+            header = f.read(12)
+        if header[8:12] != _DUCKDB_MAGIC:
+            raise ConfigurationError(f"{setting}: {full} is not a DuckDB database; it would be replaced by the "
+                                     "catalog, so name another file")
+    folder = os.path.dirname(full)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".preflight-", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        blocker = _first_non_directory(folder)
+        if blocker is not None:
+            raise ConfigurationError(f"{setting}: {blocker} is a file, not a directory") from None
+        raise ConfigurationError(f"{setting}: cannot write in {folder}: {e.strerror or e}") from None
+    return path
+
+
+def check_athena_output(location: str | None) -> str | None:
+    """``location`` if it is unset (the workgroup's) or an ``s3://bucket/…`` URI, else :class:`ConfigurationError`."""
+    if location and (not location.startswith("s3://") or len(location) <= len("s3://")):
+        raise ConfigurationError(f"{ATHENA_OUTPUT_SETTING}={location!r}: must be an s3://bucket/prefix/ URI")
+    return location
 
 
 def _check_local_root(lake: Lake) -> None:

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..lake.parquet import read_published
-from ..lake.publication import published_partitions
+from ..lake.publication import Manifests
 from ..lake.storage import Lake
 from ..tables import TABLES
 from ..tables.history import LISTENS
@@ -193,14 +193,15 @@ def read_plays(lake: Lake) -> tuple[pa.Table, dict[str, tuple[str | None, ...]]]
     """Every published play (``played_at``, ``track_id``, ``dt``) and, for the tracks played, ``(name, first
     credited artist's name, album's first artist's name)`` from the catalog tables of the days they were
     played on (the latest day wins)."""
-    days = published_partitions(lake, "transformed", "plays")
+    manifests = Manifests(lake)  # one reading: each day's tables from the same day version; damaged days skipped
+    days = [v.partition for v in manifests.readable("transformed", "plays")]
     plays = read_published(lake, "transformed", "plays", days, columns=["played_at", "track_id"], add_dt=True,
-                           schema=TABLES["plays"].schema).table
+                           allow_missing=True, schema=TABLES["plays"].schema, manifests=manifests).table
     played_days = sorted(set(plays["dt"].to_pylist()))
 
     def read(table: str, columns: list[str]) -> pa.Table:
         return read_published(lake, "transformed", table, played_days, columns=columns, allow_missing=True,
-                              add_dt=True, schema=TABLES[table].schema).table
+                              add_dt=True, schema=TABLES[table].schema, manifests=manifests).table
 
     wanted = set(plays["track_id"].drop_null().to_pylist())
     names: dict[str, tuple[str | None, str | None]] = {}

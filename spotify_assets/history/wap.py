@@ -94,7 +94,7 @@ def stage_table(staging: Staging, spec: TableSpec, table: pa.Table, quarantine: 
             for month, offset, length in slices
         }
         months = {month: f.result() for month, f in futures.items()}
-    before = published_partitions(lake, "transformed", spec.name)
+    before = published_partitions(lake, "transformed", spec.name, key="month")
     emptied = [m for m in before if m not in months]
     staged = StagedTable(spec, staging, months, emptied)
     if quarantine is not None:
@@ -126,5 +126,5 @@ def summarize_publication(published: list[Published]) -> dict[str, int]:
 
 def read_history(lake: Lake, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
     """Every published month of a history table (what consumers read), in month order."""
-    months = published_partitions(lake, "transformed", spec.name)
+    months = published_partitions(lake, "transformed", spec.name, key="month")
     return read_published(lake, "transformed", spec.name, months, columns=columns, schema=spec.schema).table

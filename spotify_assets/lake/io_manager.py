@@ -12,7 +12,9 @@ wiring. Dagster's default ``io_manager`` is left alone: other assets' outputs ke
 * the partitions are the ones Dagster maps the asset's partition to: the same day by default, a window of
   days with ``dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-6, end_offset=0))``,
   every day for an unpartitioned asset. Rows come day by day, oldest first, each day read through its
-  ``_published.json`` manifest (never ``_staging/``, never a folder listing of versions);
+  manifest (never ``_staging/``, never a folder listing of versions). All the inputs of one step read the
+  manifests once: every table of a day comes from the same day version, even when the day is published
+  again between two of them;
 * the listening history tables (``streams``, ``listens``: not partitioned in Dagster, by month in the lake)
   load whole, every published month, oldest first (their rows carry ``dt`` themselves);
 * when more than one day is asked for, a ``dt`` column (``YYYY-MM-DD`` string) says which day a row is of;
@@ -20,7 +22,9 @@ wiring. Dagster's default ``io_manager`` is left alone: other assets' outputs ke
 * a day without a published version fails the step (:class:`~spotify_assets.lake.parquet.MissingPartitionsError`)
   unless the input says ``dg.AssetIn(metadata={"allow_missing_partitions": True})``: such days are then
   skipped. A day published empty is not missing; it has no rows;
-* ``dg.AssetIn(metadata={"columns": ["track_id", "name"]})`` reads only those columns.
+* ``dg.AssetIn(metadata={"columns": ["track_id", "name"]})`` reads only those columns;
+* a wrong ``SPOTIFY_LAKE_URI`` or a damaged manifest of a day asked for fails the step naming the setting or
+  the manifest's path, without a retry (neither can be cured by one).
 
 The step records which version of which day it read and how many rows: as the metadata of the "loaded
 input" event for one day, as a log line for several (Dagster attaches input metadata to one partition only).
@@ -39,11 +43,19 @@ import typing
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+from pydantic import PrivateAttr
 
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES
 from .parquet import MissingPartitionsError, read_published, write_arrow_file
 from .paths import safe_name, validate_partition
-from .publication import Staging, publish, published_partitions, remove_superseded
+from .publication import (
+    CorruptManifestError,
+    Manifests,
+    Staging,
+    publish,
+    published_partitions,
+    remove_superseded,
+)
 from .resource import LakeResource
 
 LAKE_IO_MANAGER_KEY = "lake_io_manager"
@@ -87,6 +99,18 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     lake: LakeResource
 
+    # The manifests each step's inputs are read through: (run id, step key) → one reading of the day manifests.
+    _manifests: dict[tuple[str, str], Manifests] = PrivateAttr(default_factory=dict)
+
+    def _manifests_of(self, context: dg.InputContext, lake) -> Manifests:
+        try:
+            step = (context.step_context.run_id, context.step_context.step.key)
+        except dg.DagsterInvariantViolationError:  # a context built by hand (build_input_context)
+            step = ("", "")
+        if step not in self._manifests:
+            self._manifests = {step: Manifests(lake)}  # a new step: nothing read before is kept
+        return self._manifests[step]
+
     # -- loading ----------------------------------------------------------------------------------------
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | pa.Table:
         asset_key = context.asset_key
@@ -105,7 +129,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
             raise TypeError(f"input {context.name!r}: metadata {COLUMNS!r} must be a list of column names")
         allow_missing = bool(metadata.get(ALLOW_MISSING_PARTITIONS, False))
-        lake = self.lake.get_lake()
+        lake = self.lake.ready_lake()
         try:
             read = read_published(
                 lake,
@@ -116,7 +140,10 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 allow_missing=allow_missing,
                 add_dt=len(days) > 1 or bool(metadata.get(DT_COLUMN, False)),
                 schema=_contract_schema(table),
+                manifests=self._manifests_of(context, lake),
             )
+        except CorruptManifestError as exc:
+            raise dg.Failure(description=f"Cannot load input {context.name!r}: {exc}", allow_retries=False) from exc
         except MissingPartitionsError as exc:
             raise dg.Failure(
                 description=f"Cannot load input {context.name!r}: {exc}. Materialize those days first, or let "
@@ -148,9 +175,9 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def _load_history(self, context: dg.InputContext, table: str) -> pd.DataFrame | pa.Table:
         """Every published month of a history table (see the module docstring)."""
-        lake = self.lake.get_lake()
+        lake = self.lake.ready_lake()
         columns = (context.definition_metadata or {}).get(COLUMNS)
-        months = published_partitions(lake, "transformed", table)
+        months = published_partitions(lake, "transformed", table, key="month")
         read = read_published(lake, "transformed", table, months, columns=list(columns) if columns else None,
                               schema=HISTORY_TABLES[table].schema)
         context.log.info(f"Loaded {table}: {read.table.num_rows} published rows of {len(months)} month(s)")
@@ -180,7 +207,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 "partitions (spotify_assets.defs.partitions.daily_partitions) and run one partition per run"
             )
         day = validate_partition(context.partition_key)
-        lake = self.lake.get_lake()
+        lake = self.lake.ready_lake()
         # A staging folder of its own: other steps of the run (analytics) stage and discard the run's folder.
         staging = Staging(lake, day, f"{context.run_id}.{table_name}"[:128])
         staging.reset()

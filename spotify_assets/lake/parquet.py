@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from spotify_assets.tables import TABLES, TableSpec
 
-from .publication import current_version, published_file, published_partitions
+from .publication import Manifests
 from .storage import Lake
 
 ROW_GROUP_BYTES = 128 * 1024 * 1024
@@ -124,21 +124,26 @@ def read_table_file(lake: Lake, rel: str) -> pa.Table:
 
 
 def read_table_partitions(
-    lake: Lake, table: str, partitions: list[str] | None = None, *, zone: str = "transformed"
+    lake: Lake,
+    table: str,
+    partitions: list[str] | None = None,
+    *,
+    zone: str = "transformed",
+    manifests: Manifests | None = None,
 ) -> pa.Table:
     """Published rows of ``table`` for ``partitions`` (all when None), with a ``dt`` string column appended.
 
-    Days without a published file are skipped. Files written with fewer (older) columns are unified
-    to the union of columns (missing values null).
+    Days without a published file are skipped, and so are days whose manifest is damaged (reported in
+    ``manifests.problems``). Files written with fewer (older) columns are unified to the union of columns
+    (missing values null). Pass the ``manifests`` other tables of the same days were read with to read
+    every table from the same day version.
     """
-    if partitions is None:
-        partitions = published_partitions(lake, zone, table)
+    manifests = manifests or Manifests(lake)
     parts = []
-    for dt in partitions:
-        rel = published_file(lake, zone, table, dt)
-        if rel is not None:
-            t = read_table_file(lake, rel)
-            parts.append(t.append_column("dt", pa.array([dt] * t.num_rows, pa.string())))
+    for version in manifests.readable(zone, table, partitions):
+        if version.file is not None:
+            t = read_table_file(lake, version.file)
+            parts.append(t.append_column("dt", pa.array([version.partition] * t.num_rows, pa.string())))
     if not parts:
         spec = TABLES.get(table)
         fields = list(spec.schema) if spec else []
@@ -181,6 +186,7 @@ def read_published(
     allow_missing: bool = False,
     add_dt: bool = False,
     schema: pa.Schema | None = None,
+    manifests: Manifests | None = None,
 ) -> PublishedRead:
     """The published rows of ``table`` for ``partitions``, in that order, read through each day's manifest.
 
@@ -190,8 +196,13 @@ def read_published(
       added, is null there); ``add_dt`` appends the day as a ``dt`` string column.
     * ``schema`` (the table's contract) types the result when no day has a file; without it such a
       result has only the requested columns, as strings.
+    * ``manifests``: pass the one other tables of the same days were read with, so that every table of a
+      day comes from the same day version. A damaged manifest of a day asked for raises
+      :class:`~spotify_assets.lake.publication.CorruptManifestError` naming it.
     """
-    available = set(published_partitions(lake, zone, table)) if partitions else set()
+    manifests = manifests or Manifests(lake)
+    key = "month" if partitions and len(partitions[0]) == 7 else "dt"  # the listening history's months
+    available = set(manifests.partitions(zone, table, key)) if partitions else set()
     missing = [day for day in partitions if day not in available]
     if missing and not allow_missing:
         raise MissingPartitionsError(lake, zone, table, missing)
@@ -199,7 +210,7 @@ def read_published(
     for day in partitions:
         if day in missing:
             continue
-        version = current_version(lake, zone, table, day)
+        version = manifests.version(zone, table, day)
         if version is None:  # unpublished since the listing: as missing
             if not allow_missing:
                 raise MissingPartitionsError(lake, zone, table, [day])

@@ -22,6 +22,7 @@ from typing import BinaryIO
 import pyarrow.fs as pafs
 
 from .. import aws
+from .paths import validate_partition
 
 COPY_CHUNK = 8 * 1024 * 1024
 TMP_DIR = "_staging/_tmp"  # temporary objects of atomic writes (see the module docstring)
@@ -90,15 +91,20 @@ class Lake:
             files.append(LakeFile(info.path[prefix_len:], info.size or 0, mtime))
         return sorted(files, key=lambda f: f.path)
 
-    def list_partitions(self, rel_dir: str) -> list[str]:
-        """The ``dt=`` partition values directly below ``rel_dir`` that hold at least one file."""
+    def list_dirs(self, rel_dir: str) -> list[str]:
+        """Names of the folders directly below ``rel_dir`` (sorted)."""
         selector = pafs.FileSelector(self.full_path(rel_dir), allow_not_found=True, recursive=False)
+        return sorted(i.base_name for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.Directory)
+
+    def list_partitions(self, rel_dir: str) -> list[str]:
+        """The days of the ``dt=YYYY-MM-DD`` folders directly below ``rel_dir`` that hold at least one file;
+        other folders (``dt=2026-99-99``, ``dt=latest``) are not partitions and are left out."""
         values = []
-        for info in self.fs.get_file_info(selector):
-            if info.type == pafs.FileType.Directory and info.base_name.startswith("dt="):
-                if self.list_files(f"{rel_dir}/{info.base_name}"):
-                    values.append(info.base_name[3:])
-        return sorted(values)
+        for name in self.list_dirs(rel_dir):
+            day = name[3:] if name.startswith("dt=") else ""
+            if _is_day(day) and self.list_files(f"{rel_dir}/{name}"):
+                values.append(day)
+        return values
 
     def previous_partition(self, rel_dir: str, before: str) -> str | None:
         """The latest ``dt=`` partition below ``rel_dir`` that is earlier than ``before``, if any."""
@@ -178,6 +184,14 @@ class Lake:
     def delete_dir(self, rel_dir: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.delete_dir(self.full_path(rel_dir))
+
+
+def _is_day(value: str) -> bool:
+    try:
+        validate_partition(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _s3_filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSystem:

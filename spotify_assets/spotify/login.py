@@ -109,3 +109,11 @@ def pkce_login(client_id: str, accounts_url: str, *, port: int = 8888, scopes=DE
     if not info.get("refresh_token"):
         raise SpotifyAuthError("The token answer carried no refresh_token.")
     return info
+
+
+if __name__ == "__main__":  # ``python -m spotify_assets.spotify.login …`` is ``python -m spotify_assets.spotify login …``
+    import sys
+
+    from .__main__ import main
+
+    sys.exit(main(["login", *sys.argv[1:]]))

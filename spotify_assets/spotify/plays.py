@@ -71,7 +71,7 @@ def fetch_plays(client: SpotifyClient, after_ms: int | None, *, logger: logging.
     possible_gap = after_ms is not None and plays >= PLAYS_LIMIT
     if possible_gap:
         logger.warning("plays: %d plays since the last landed one (%s): Spotify remembers the last %d only, so "
-                       "older plays may be lost; run the plays schedule more often (SPOTIFY_PLAYS_SCHEDULE_CRON)",
+                       "older plays may be lost; run recent_plays_schedule more often (SPOTIFY_PLAYS_SCHEDULE_CRON)",
                        plays, _iso(after_ms), PLAYS_LIMIT)
     return PlaysFetch(responses, after_ms, plays, possible_gap, problem)
 

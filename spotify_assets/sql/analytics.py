@@ -11,7 +11,8 @@ why a table and not a view). A day goes through the same gate as the transformed
 query's declared schema (:mod:`.tables`), and only then published in one step, so a failed or killed run
 leaves the previous result of that day — and every other day — as it was.
 
-* **DuckDB**: the translated query runs and its result is staged, published, and the view refreshed.
+* **DuckDB**: the translated query runs and its result is staged, published, and its view refreshed (in a new
+  catalog file switched in whole, see :mod:`spotify_assets.warehouse.duckdb_engine`).
 * **Athena**: the Glue table is created or updated from the declared schema; ``UNLOAD (<query>) TO
   '<staging folder>'`` writes the result as Parquet into the run's staging folder (Athena may write
   several files); they are read back, staged as the one file of the day, published, and the Glue
@@ -196,7 +197,7 @@ def materialize_analytics(
     if engine.dialect == "trino":
         catalog.register_partition(spec, dt, zone="analytics")
     else:
-        engine.refresh_tables([dt])
+        engine.refresh_table(spec, "analytics")  # the other views stay as they are
     remove_superseded(lake, "analytics", name, dt)  # the catalog points at the new version now
     return AnalyticsMaterialization(
         name=name,

@@ -14,8 +14,13 @@
 * :meth:`GlueCatalog.register_partition` points partition ``dt`` at the folder of the day's *published
   version* (``…/dt=YYYY-MM-DD/v-<hash>/``, see :mod:`spotify_assets.lake.publication`): BatchCreatePartition,
   or UpdatePartition when it exists. That one call is what switches Athena to a newly published version;
-  a day that was never published is not registered. :meth:`GlueCatalog.sync_partitions` does the same for
-  many partitions at once (the history's months), touching only those whose version changed.
+  a day that was never published is not registered.
+* :meth:`GlueCatalog.register_day` does it for all of a day's tables, back to back, from one reading of the
+  day manifest. Glue has no transaction across tables, so for the second or so that takes, a query joining
+  two tables may see one at the new day version and one at the previous; each partition carries the day
+  version it shows (parameter ``spotify_day_version``), so a reader can tell whether a day's tables agree.
+* :meth:`GlueCatalog.sync_partitions` points many partitions at their versions at once (the history's
+  months, ``month`` instead of ``dt``), touching only those whose version changed.
 
 Partition projection is deliberately not offered: a projected location is a template (``…/dt=${dt}/``),
 and a day's published version lives in a folder named after its content, which only a registered
@@ -34,7 +39,7 @@ import pyarrow as pa
 
 from .. import aws
 from ..lake.paths import partition_folder
-from ..lake.publication import current_version, zone_root
+from ..lake.publication import Manifests, Version, zone_root
 from ..lake.storage import Lake
 from ..tables import PARTITION_KEYS as PARTITION_KEY_COMMENTS
 from ..tables import TableSpec
@@ -153,7 +158,9 @@ class GlueCatalog:
 
     def partition_location(self, table: str, dt: str, zone: str = "transformed") -> str | None:
         """The folder of the day's published version, or None if the day was never published."""
-        version = current_version(self.lake, zone, table, _validate(dt))
+        return self._location(Manifests(self.lake).version(zone, table, _validate(dt)))
+
+    def _location(self, version: Version | None) -> str | None:
         return self.lake.uri(version.folder) + "/" if version and version.folder else None
 
     # -- database -------------------------------------------------------------------------------------
@@ -232,24 +239,45 @@ class GlueCatalog:
             pass
 
     # -- partitions -----------------------------------------------------------------------------------
-    def partition_input(self, spec: TableSpec, dt: str, location: str) -> dict[str, Any]:
+    def partition_input(self, spec: TableSpec, dt: str, location: str, day_version: str | None = None) -> dict[str, Any]:
+        parameters = {"classification": "parquet"}
+        if day_version:
+            parameters["spotify_day_version"] = day_version
         return {
             "Values": [_validate(dt)],
             "StorageDescriptor": self._storage_descriptor(spec, location),
-            "Parameters": {"classification": "parquet"},
+            "Parameters": parameters,
         }
 
     def register_partition(self, spec: TableSpec, dt: str, *, zone: str = "transformed") -> str:
         """Point partition ``dt`` at its published version; ``"created"``, ``"updated"`` or ``"not published"``."""
         return self.register_partitions(spec, [dt], zone=zone)[dt]
 
-    def register_partitions(self, spec: TableSpec, dts: Iterable[str], *, zone: str = "transformed") -> dict[str, str]:
-        locations = {_validate(d): self.partition_location(spec.name, d, zone) for d in dts}
+    def register_day(self, specs, dt: str, *, zone: str = "transformed"):
+        """Create or update each of ``specs`` and point its partition ``dt`` at the day's published version:
+        the partitions one after the other, as fast as Glue takes them, from one reading of the manifests."""
+        from .catalog import DayRegistration  # catalog.py imports this module
+
+        manifests = Manifests(self.lake)
+        day = manifests.day(_validate(dt)) if zone == "transformed" else None
+        table_actions = {spec.name: self.ensure_table(spec, zone=zone) for spec in specs}
+        actions = {
+            spec.name: (table_actions[spec.name], self.register_partitions(spec, [dt], zone=zone, manifests=manifests)[dt])
+            for spec in specs
+        }
+        return DayRegistration(actions, day.version if day is not None else None, list(manifests.problems))
+
+    def register_partitions(
+        self, spec: TableSpec, dts: Iterable[str], *, zone: str = "transformed", manifests: Manifests | None = None
+    ) -> dict[str, str]:
+        manifests = manifests or Manifests(self.lake)
+        versions = {_validate(d): manifests.version(zone, spec.name, d) for d in dts}
+        locations = {d: self._location(v) for d, v in versions.items()}
         outcome: dict[str, str] = {d: "not published" for d, loc in locations.items() if loc is None}
         dts = [d for d, loc in locations.items() if loc is not None]
         for start in range(0, len(dts), 100):  # BatchCreatePartition takes at most 100
             chunk = dts[start : start + 100]
-            inputs = {d: self.partition_input(spec, d, locations[d]) for d in chunk}
+            inputs = {d: self.partition_input(spec, d, locations[d], versions[d].day_version) for d in chunk}
             response = self.client.batch_create_partition(
                 DatabaseName=self.database, TableName=spec.name, PartitionInputList=list(inputs.values())
             )

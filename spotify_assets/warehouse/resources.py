@@ -17,10 +17,11 @@ import os
 from typing import Any
 
 import dagster as dg
+from pydantic import PrivateAttr
 
-from ..lake.resource import LakeResource
+from ..lake.resource import LakeResource, settings_checked
 from ..lake.storage import Lake
-from ..preflight import check_glue_database
+from ..preflight import ConfigurationError, check_athena_output, check_duckdb_path, check_glue_database
 from .athena import AthenaEngine
 from .catalog import Catalog, DuckDBCatalog
 from .duckdb_engine import DEFAULT_DUCKDB_PATH, DuckDBEngine
@@ -47,8 +48,28 @@ class WarehouseResource(dg.ConfigurableResource):
     aws_endpoint_url: str | None = None
     athena_timeout_s: float = 1800.0
 
+    _checked: bool = PrivateAttr(default=False)
+
     def get_lake(self) -> Lake:
         return self.lake.get_lake()
+
+    def ready(self) -> WarehouseResource:
+        """This resource, once its settings are checked (once per step): what every step that uses the
+        warehouse calls first. The lake (``SPOTIFY_LAKE_URI``), then locally the DuckDB file
+        (``SPOTIFY_DUCKDB_PATH``: a DuckDB database or nothing yet, in a writable folder), on AWS the Glue
+        database name and the Athena output location. A wrong one fails the step at once, naming the
+        setting, and is not retried."""
+        self.lake.ready_lake()
+        if not self._checked:
+            with settings_checked():
+                _check_env(self.env)
+                if self.env == "aws":
+                    check_glue_database(self.glue_database)
+                    check_athena_output(self.athena_output)
+                else:
+                    check_duckdb_path(self.duckdb_path)
+            self._checked = True
+        return self
 
     def query_engine(self) -> QueryEngine:
         _check_env(self.env)
@@ -81,7 +102,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def _check_env(env: str) -> str:
     if env not in ENVIRONMENTS:
-        raise ValueError(f"SPOTIFY_ASSETS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+        raise ConfigurationError(f"SPOTIFY_ASSETS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     return env
 
 

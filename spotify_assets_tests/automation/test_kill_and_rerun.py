@@ -6,10 +6,12 @@ tells the test, which SIGKILLs it there:
 
 * while staging: between two tables, or in the middle of writing a Parquet file;
 * after the audit, before publishing anything;
-* in the middle of publishing (albums switched to the new version, artists not yet).
+* while publishing: every version object in place, the day manifest not yet written (the switch);
+* after the switch, between two tables' own manifests (albums rewritten to match, artists not yet).
 
-What consumers read must then be, object by object, either the old version or the new one (never a
-partial or temporary file), and a re-run must converge on exactly what an uninterrupted run publishes.
+What consumers read must then be the old version or the new one, the whole day at one version (never a
+partial or temporary file, never one table new and another old), and a re-run must converge on exactly what
+an uninterrupted run publishes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_assets.lake.publication import STAGING_ROOT, published_file, staged_runs
+from spotify_assets.lake.publication import STAGING_ROOT, Manifests, published_file, staged_runs
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 from spotify_assets.wap import transform_day
@@ -75,8 +77,10 @@ CHILD = textwrap.dedent(
 
     real_write_bytes = Lake.write_bytes
     def write_bytes(self, rel, data):
+        if mode == "before_day_switch" and rel.startswith("transformed/_days/"):
+            pause()  # every version in place, the day manifest not written
         if mode == "mid_publish" and rel.startswith("transformed/artists/") and rel.endswith("_published.json"):
-            pause()  # the tables before artists switched to the new version (albums among them), the others not yet
+            pause()  # the day switched; the tables' own manifests up to albums rewritten, artists' not yet
         return real_write_bytes(self, rel, data)
 
     pipeline.write_table_file = write_table_file
@@ -88,7 +92,7 @@ CHILD = textwrap.dedent(
     """
 )
 
-MODES = ["staging_between_tables", "staging_inside_a_file", "after_audit", "mid_publish"]
+MODES = ["staging_between_tables", "staging_inside_a_file", "after_audit", "before_day_switch", "mid_publish"]
 
 
 def _published(root: str) -> dict[str, bytes | None]:
@@ -161,8 +165,13 @@ def test_killed_run_leaves_old_or_new_version_and_rerun_converges(tmp_path, craw
         if data and name.startswith("transformed/"):
             pq.read_table(pa.BufferReader(data))  # a complete Parquet file
     replaced = sorted(p for p in visible if visible[p] != old[p])
-    if mode == "mid_publish":
-        assert "transformed/albums" in replaced and "transformed/artists" not in replaced  # up to albums, not beyond
+    if mode == "mid_publish":  # the day switched as a whole, though the artists' own manifest was not rewritten
+        assert visible == new, [p for p in new if visible[p] != new[p]]
+        manifests = Manifests(Lake(killed))
+        day = manifests.day(partition).version
+        # a tool reading one table's own manifest sees that it lags behind the day, and can wait
+        assert manifests.table_manifest("transformed", "albums", partition).day_version == day
+        assert manifests.table_manifest("transformed", "artists", partition).day_version != day
     else:
         assert replaced == [], f"nothing may be published before the kill point, but {replaced} changed"
     assert staged_runs(Lake(killed), partition)[0].run_id == "killed-run"  # invisible leftovers

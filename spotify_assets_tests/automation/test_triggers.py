@@ -1,6 +1,7 @@
 """One trigger model: the automation conditions of the real definitions, evaluated as the automation sensor
-does — the daily crawl at its cron tick runs the whole graph in one tick; raw files of other tools reported
-for a recent day transform that day; a held-back day goes no further; jobs and sensors as documented."""
+does — a landed crawl brings the whole day below it in one tick; raw files of other tools reported for a
+recent day transform that day; a held-back day goes no further; jobs, schedules and sensors as documented.
+(The schedules themselves, and a tick run for real: test_schedules.py.)"""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from spotify_assets.defs import groups
 from spotify_assets.defs.automation import conditions
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME
 from spotify_assets.defs.automation.automation_sensor import AUTOMATION_SENSOR_NAME
-from spotify_assets.defs.automation.jobs import DAILY_JOB_NAME, TRANSFORM_JOB_NAME
+from spotify_assets.defs.automation.jobs import DAILY_JOB_NAME, PIPELINE, TRANSFORM_JOB_NAME
 from spotify_assets.defs.automation.retries import RUN_RETRY_TAGS
+from spotify_assets.defs.automation.schedules import CRAWL_SCHEDULE_NAME, PLAYS_SCHEDULE_NAME, schedule_status
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.landing_sensor import RAW_SENSOR_NAME
+from spotify_assets.lake.paths import CRAWL_SOURCES
 from spotify_assets.tables import TABLES
 
 TODAY = dt.date(2026, 11, 24)
@@ -45,29 +48,23 @@ def _evaluate(defs, instance, when: dt.datetime, cursor=None) -> tuple[dict[str,
     return requested, result.cursor
 
 
-def test_the_cron_tick_runs_the_whole_graph_for_today(defs):
+def test_a_landed_crawl_brings_the_whole_day_below_it_in_one_tick(defs):
+    """What follows a run of daily_crawl_schedule: the day's transform, catalog, analytics and insights, all
+    requested in one tick (one run); nothing before the crawl lands, nothing twice."""
+    day = TODAY.isoformat()
     with dg.instance_for_test() as instance:
-        before, cursor = _evaluate(defs, instance, _at(TODAY, 5, 59))
-        assert before == {}  # nothing before the tick
-        at_tick, cursor = _evaluate(defs, instance, _at(TODAY, 6, 1), cursor)
+        before, cursor = _evaluate(defs, instance, _at(TODAY, 6))
+        assert before == {}  # no asset of the project starts on its own: the schedules do
+        _report(instance, [f"raw_{s}" for s in CRAWL_SOURCES], day)
+        after, cursor = _evaluate(defs, instance, _at(TODAY, 6, 1), cursor)
         graph = defs.resolve_asset_graph()
-        all_assets = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name != groups.HISTORY}
-        # one tick: crawl, transform, catalog, analytics, insights (the plays have their own cron, at :05; the
-        # listening history follows the day's plays once they landed, in a tick of its own)
-        assert set(at_tick) == all_assets - {"raw_plays"}
-        assert all(days == {TODAY.isoformat()} for days in at_tick.values())
+        # the listening history follows the day's plays once they landed, in a tick of its own
+        below_raw = {k.to_user_string() for k in graph.get_all_asset_keys()
+                     if not k.to_user_string().startswith("raw_") and graph.get(k).group_name != groups.HISTORY}
+        assert set(after) == below_raw
+        assert all(days == {day} for days in after.values())
         again, _ = _evaluate(defs, instance, _at(TODAY, 6, 2), cursor)
         assert again == {}  # handled: not requested twice
-
-
-def test_the_plays_land_hourly_for_today(defs):
-    with dg.instance_for_test() as instance:
-        _, cursor = _evaluate(defs, instance, _at(TODAY, 0, 1))
-        for hour in (0, 1, 2):  # (the crawl's tick at 06:00 is the other test's)
-            requested, cursor = _evaluate(defs, instance, _at(TODAY, hour, 6), cursor)
-            assert requested == {"raw_plays": {TODAY.isoformat()}}
-            between, cursor = _evaluate(defs, instance, _at(TODAY, hour, 30), cursor)
-            assert between == {}
 
 
 def _report(instance, keys, day: str) -> None:
@@ -141,12 +138,7 @@ def test_a_held_back_day_stops_at_the_catalog(defs, passed):
     assert "catalog_albums" in requested  # its parent's checks passed
 
 
-def test_the_crawl_and_the_plays_follow_their_configured_crons(monkeypatch):
-    monkeypatch.setenv("SPOTIFY_SCHEDULE_CRON", "30 23 * * *")
-    monkeypatch.setenv("SPOTIFY_SCHEDULE_TIMEZONE", "America/Los_Angeles")
-    assert conditions.crawl().get_label() == "on_cron(30 23 * * *, America/Los_Angeles)"
-    monkeypatch.setenv("SPOTIFY_PLAYS_SCHEDULE_CRON", "*/20 * * * *")
-    assert conditions.plays().get_label() == "on_cron(*/20 * * * *, UTC)"
+def test_the_look_back_follows_its_setting(monkeypatch):
     monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "2")
     assert conditions.follow_parents().get_label() == "follow parents (last 2 days)"
     monkeypatch.setenv("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "soon")
@@ -161,22 +153,45 @@ def test_default_status_follows_env(monkeypatch, flag, expected):
     else:
         monkeypatch.setenv("SPOTIFY_AUTOMATION_DEFAULT_ON", flag)
     assert conditions.sensor_status().value == expected
+    assert schedule_status().value == expected
 
 
-def test_jobs_sensors_and_retry_tags_of_the_real_definitions(defs):
+def test_jobs_schedules_sensors_and_retry_tags_of_the_real_definitions(defs):
     with dg.instance_for_test():
         repo = defs.get_repository_def()
     graph = repo.asset_graph
     group_of = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     daily, transform = repo.get_job(DAILY_JOB_NAME), repo.get_job(TRANSFORM_JOB_NAME)
-    assert {group_of[k] for k in daily.asset_layer.executable_asset_keys} == set(groups.ALL)
-    assert {group_of[k] for k in transform.asset_layer.executable_asset_keys} == set(groups.DOWNSTREAM_OF_RAW)
+    named = {key for keys in PIPELINE.values() for key in keys}
+    assert set(daily.asset_layer.executable_asset_keys) == named == set(graph.get_all_asset_keys())
+    assert all(group_of[key] == stage for stage, keys in PIPELINE.items() for key in keys)
+    assert set(transform.asset_layer.executable_asset_keys) == named - set(PIPELINE["raw"])
     for job in (daily, transform):
         assert {k: job.tags[k] for k in RUN_RETRY_TAGS} == RUN_RETRY_TAGS
         assert job.partitions_def == daily_partitions
     assert {s.name for s in repo.sensor_defs} == {RAW_SENSOR_NAME, AUTOMATION_SENSOR_NAME, FAILURE_SENSOR_NAME}
-    assert repo.schedule_defs == []  # the crawl's cron is an automation condition
+    assert {s.name for s in repo.schedule_defs} == {CRAWL_SCHEDULE_NAME, PLAYS_SCHEDULE_NAME}
     automation = repo.get_sensor_def(AUTOMATION_SENSOR_NAME)
     assert {k: automation.run_tags[k] for k in RUN_RETRY_TAGS} == RUN_RETRY_TAGS
     hooks = {h.name for a in repo.asset_graph.assets_defs for h in a.hook_defs}
     assert hooks == {"permanent_failure_blocks_run_retry"}  # on every asset, whatever launches the run
+
+
+def test_a_users_asset_in_a_project_group_joins_no_job(defs):
+    """A user's asset put in group insights (where the project's own insights are) stays out of daily_job and
+    transform_job, so nothing warns that they mix backfill policies."""
+    import warnings
+
+    @dg.asset(partitions_def=daily_partitions, group_name="insights")
+    def my_insight(tracks) -> None:
+        """A user's asset without a backfill policy."""
+
+    merged = dg.Definitions.merge(defs, dg.Definitions(assets=[my_insight]))
+    with warnings.catch_warnings(record=True) as caught, dg.instance_for_test():
+        warnings.simplefilter("always")
+        repo = merged.get_repository_def()
+        jobs = [repo.get_job(DAILY_JOB_NAME), repo.get_job(TRANSFORM_JOB_NAME)]
+    for job in jobs:
+        assert dg.AssetKey("my_insight") not in job.asset_layer.executable_asset_keys
+        assert dg.AssetKey("weekly_movers") in job.asset_layer.executable_asset_keys
+    assert not [w for w in caught if "BackfillPolicies" in str(w.message)]

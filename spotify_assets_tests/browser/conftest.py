@@ -1,4 +1,5 @@
-"""Fixtures of the browser tests: one ``dagster dev`` of the project and one Chromium page per module."""
+"""Fixtures of the browser tests: one ``dg dev`` of the project (what ``make dev`` runs) and one Chromium page
+per module."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from spotify_assets_tests.browser.dagster_dev import (
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     require_chromium()
-    with running_dagster_dev(tmp_path_factory.mktemp("ui"), ["-m", "spotify_assets.definitions"]) as ui:
+    with running_dagster_dev(tmp_path_factory.mktemp("ui"), ["dg", "dev"]) as ui:
         yield ui
 
 

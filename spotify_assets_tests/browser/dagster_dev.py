@@ -1,4 +1,4 @@
-"""A real ``dagster dev`` for the browser tests (temp DAGSTER_HOME, temp lake, loopback port, killed after)
+"""A real ``dg dev`` / ``dagster dev`` for the browser tests (temp DAGSTER_HOME, temp lake, loopback port, killed after)
 and a page of headless Debian Chromium to drive it."""
 
 from __future__ import annotations
@@ -87,9 +87,10 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_dagster_dev(base: Path, target: list[str], log_name: str = "dagster-dev.log") -> Iterator[DagsterUI]:
-    """``dagster dev <target>`` on a free loopback port with DAGSTER_HOME, lake and DuckDB file under
-    ``base``, serving once its code location loaded; the whole process group is stopped afterwards."""
+def running_dagster_dev(base: Path, command: list[str], log_name: str = "dagster-dev.log") -> Iterator[DagsterUI]:
+    """``command`` (``["dg", "dev"]``: the project as ``make dev`` serves it; ``["dagster", "dev", "-f", …]``)
+    run from the repository on a free loopback port with DAGSTER_HOME, lake and DuckDB file under ``base``,
+    serving once its code location loaded; the whole process group is stopped afterwards."""
     home, lake = base / "dagster_home", base / "lake"
     home.mkdir(exist_ok=True)
     lake.mkdir(exist_ok=True)
@@ -105,10 +106,10 @@ def running_dagster_dev(base: Path, target: list[str], log_name: str = "dagster-
         NO_PROXY="127.0.0.1,localhost",
     )
     log_path = base / log_name
-    dagster = str(Path(sys.executable).with_name("dagster"))
+    executable = str(Path(sys.executable).with_name(command[0]))  # the venv's dg / dagster
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [dagster, "dev", *target, "-h", "127.0.0.1", "-p", str(port)],
+            [executable, *command[1:], "-h", "127.0.0.1", "-p", str(port)],
             cwd=REPO,
             env=env,
             stdout=log_file,
@@ -120,7 +121,7 @@ def running_dagster_dev(base: Path, target: list[str], log_name: str = "dagster-
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"dagster dev exited with {proc.returncode}:\n{ui.log_tail()}")
+                pytest.fail(f"{command[0]} dev exited with {proc.returncode}:\n{ui.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{ui.url}/server_info", timeout=5) as r:
                     if r.status == 200:
@@ -129,7 +130,7 @@ def running_dagster_dev(base: Path, target: list[str], log_name: str = "dagster-
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"dagster dev not serving /server_info after {STARTUP_TIMEOUT_S}s:\n{ui.log_tail()}"
+                    f"{command[0]} dev not serving /server_info after {STARTUP_TIMEOUT_S}s:\n{ui.log_tail()}"
                 )
             time.sleep(0.5)
         # The code location loads asynchronously: wait until its repository answers.
@@ -161,7 +162,7 @@ def chromium_page() -> Iterator:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="UTC")
         context.add_init_script(NO_NUX_SCRIPT)
         context.set_default_timeout(30_000)
         try:

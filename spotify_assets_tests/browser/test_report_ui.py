@@ -37,7 +37,8 @@ def report_ui(tmp_path_factory):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
         old.unlink()
-    with running_dagster_dev(tmp_path_factory.mktemp("report-ui"), ["-f", str(DEFS)], "dagster-dev-report.log") as ui:
+    with running_dagster_dev(tmp_path_factory.mktemp("report-ui"), ["dagster", "dev", "-f", str(DEFS)],
+                             "dagster-dev-report.log") as ui:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "AWS_", "DAGSTER_"))}
         env.update(DAGSTER_HOME=str(ui.home), SPOTIFY_LAKE_URI=str(ui.lake))
         done = subprocess.run(

@@ -1,12 +1,14 @@
-"""The Dagster UI end to end in headless Chromium: lineage, automation, a materialization, an asset page.
+"""The Dagster UI end to end in headless Chromium: lineage, the schedules and sensors on the Automation page
+with their next tick, a materialization, an asset page.
 
-Runs ``dagster dev -m spotify_assets.definitions`` on a loopback port with a temporary DAGSTER_HOME and
+Runs ``dg dev`` (as ``make dev`` does) on a loopback port with a temporary DAGSTER_HOME and
 lake (no Spotify credentials: the bundled emulator serves the crawl). Screenshots of every step go to
 ``test-artifacts/browser/``. The modules in this file run in order and share one server.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
@@ -79,38 +81,75 @@ def test_lineage_shows_groups_in_order_with_edges(page, dagster_ui, screenshot):
     screenshot(page, "02-tracks-lineage")
 
 
-def test_automation_page_lists_the_sensors_and_the_daily_crawl_condition(page, dagster_ui, screenshot):
+def _next_tick(after: dt.datetime, minute: int, hour: int | None = None) -> dt.datetime:
+    """The next time after ``after`` (UTC) that cron ``minute hour * * *`` (hour None: every hour) fires."""
+    tick = after.replace(second=0, microsecond=0, minute=minute)
+    if hour is not None:
+        tick = tick.replace(hour=hour)
+    step = dt.timedelta(hours=1 if hour is None else 24)
+    while tick <= after:
+        tick += step
+    return tick
+
+
+def test_automation_page_shows_the_schedules_their_next_tick_and_the_sensors(page, dagster_ui, screenshot):
     page.goto(f"{dagster_ui.url}/automation", wait_until="domcontentloaded")
-    for name in ("raw_landing_sensor", "automation_sensor", "run_failure_alert"):
+    for name in ("daily_crawl_schedule", "recent_plays_schedule", "raw_landing_sensor", "automation_sensor",
+                 "run_failure_alert"):
         _wait_text(page, name, timeout=60_000)
     page.wait_for_timeout(500)
     screenshot(page, "03-automation")
     # Stopped by default (SPOTIFY_AUTOMATION_DEFAULT_ON unset): a laptop must not crawl on its own.
+    now = dt.datetime.now(dt.UTC)
     data = dagster_ui.graphql(
         "{ repositoriesOrError { ... on RepositoryConnection { nodes { "
-        "schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }"
+        "schedules { name cronSchedule executionTimezone scheduleState { status } "
+        "futureTicks(limit: 1) { results { timestamp } } } sensors { name sensorState { status } } } } } }"
     )
     repo = data["repositoriesOrError"]["nodes"][0]
     states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
     states.update({s["name"]: s["sensorState"]["status"] for s in repo["sensors"]})
-    assert states == {
-        "raw_landing_sensor": "STOPPED",
-        "automation_sensor": "STOPPED",
-        "run_failure_alert": "STOPPED",
-    }
-    # What runs when is on each asset: the crawl's and the plays' cron conditions, shown on the raw asset's page.
+    assert states == dict.fromkeys(
+        ("daily_crawl_schedule", "recent_plays_schedule", "raw_landing_sensor", "automation_sensor",
+         "run_failure_alert"), "STOPPED")
+    schedules = {s["name"]: s for s in repo["schedules"]}
+    assert {n: (s["cronSchedule"], s["executionTimezone"]) for n, s in schedules.items()} == {
+        "daily_crawl_schedule": ("0 6 * * *", "UTC"), "recent_plays_schedule": ("5 * * * *", "UTC")}
+    next_ticks = {n: dt.datetime.fromtimestamp(s["futureTicks"]["results"][0]["timestamp"], dt.UTC)
+                  for n, s in schedules.items()}
+    assert next_ticks == {"daily_crawl_schedule": _next_tick(now, 0, 6), "recent_plays_schedule": _next_tick(now, 5)}
+
+    # A person opens the crawl's schedule, switches it on and sees when it next ticks; then off again.
+    page.get_by_text(re.compile(r"Scheduled At 06:00 AM UTC")).first.wait_for(state="visible")
+    page.get_by_text(re.compile(r"Scheduled At 5 minutes past the hour")).first.wait_for(state="visible")
+    page.get_by_role("link", name="daily_crawl_schedule").first.click()
+    page.wait_for_url(re.compile(r"/schedules/daily_crawl_schedule"), timeout=60_000)
+    page.get_by_text(re.compile(r"At 06:00 AM UTC")).first.wait_for(state="visible", timeout=60_000)
+    while _next_tick(dt.datetime.now(dt.UTC), 0, 6) - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=2):
+        time.sleep(10)  # never switched on just before its tick: the test must not launch a crawl
+    switch = page.get_by_role("checkbox").first  # "Running" (a styled switch: its input is not clickable)
+    switch.dispatch_event("click")
+    tick = _next_tick(dt.datetime.now(dt.UTC), 0, 6)
+    shown = f"{tick:%b} {tick.day}, {tick.hour % 12 or 12}:{tick:%M:%S} {'AM' if tick.hour < 12 else 'PM'} UTC"
+    page.get_by_text("Next tick", exact=True).wait_for(state="visible", timeout=30_000)
+    _wait_text(page, shown)
+    page.wait_for_timeout(500)
+    screenshot(page, "03b-daily-crawl-schedule-next-tick")
+    switch.dispatch_event("click")
+    page.get_by_text("Next tick", exact=True).wait_for(state="hidden", timeout=30_000)
+    status = dagster_ui.graphql(
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { schedules { name scheduleState { status } } } } } }"
+    )["repositoriesOrError"]["nodes"][0]["schedules"]
+    assert {s["name"]: s["scheduleState"]["status"] for s in status}["daily_crawl_schedule"] == "STOPPED"
+
+    # Below the raw zone, what runs when is each asset's automation condition.
     conditions = dagster_ui.graphql(
         "{ assetNodes { assetKey { path } automationCondition { label } } }"
     )["assetNodes"]
     label = {"/".join(n["assetKey"]["path"]): (n["automationCondition"] or {}).get("label") for n in conditions}
-    assert label["raw_tracks"].startswith("on_cron(0 6 * * *")
-    assert label["raw_plays"].startswith("on_cron(5 * * * *")
+    assert label["raw_tracks"] is None and label["raw_plays"] is None  # the schedules run them
     assert label["tracks"] == "follow parents once the day's crawl landed"
     assert label["catalog_tracks"] == "follow parents whose blocking checks passed"
-    # and a person sees the plays' hourly cron on raw_plays' page
-    page.goto(f"{dagster_ui.url}/assets/raw_plays", wait_until="domcontentloaded")
-    page.get_by_text(re.compile(r"on_cron\(5 \* \* \* \*")).first.wait_for(state="visible", timeout=60_000)
-    screenshot(page, "03b-raw-plays-hourly")
 
 
 def _runs(dagster_ui) -> list[dict]:

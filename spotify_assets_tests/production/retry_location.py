@@ -74,12 +74,23 @@ def long_step(context: dg.AssetExecutionContext):
             time.sleep(0.1)
 
 
+@dg.asset
+def cli_long_step(context: dg.AssetExecutionContext):
+    """For a run executed from the CLI (``dagster job execute``): writes its run id, then waits (for the test
+    to kill the CLI's process group)."""
+    (CONTROL / "cli_long_step.run").write_text(context.run_id)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (CONTROL / "release").exists():
+        time.sleep(0.1)
+
+
 def _job(name, selection, **kwargs):
     return dg.define_asset_job(name, selection=selection, tags=RUN_RETRY_TAGS, hooks=RUN_HOOKS, **kwargs)
 
 
 defs = dg.Definitions(
-    assets=[flaky_source, after_flaky, ok_first, needs_credentials, checked_table, after_check, long_step],
+    assets=[flaky_source, after_flaky, ok_first, needs_credentials, checked_table, after_check, long_step,
+            cli_long_step],
     asset_checks=[keys_unique],
     jobs=[
         _job("transient_job", [flaky_source, after_flaky]),
@@ -87,6 +98,8 @@ defs = dg.Definitions(
         _job("check_job", dg.AssetSelection.assets(checked_table, after_check)),
         # In-process: the step runs inside the run worker, so killing the worker kills the step too.
         _job("killed_job", [long_step], executor_def=dg.in_process_executor),
+        # The default (multiprocess) executor: the CLI process runs the executor, a child process the step.
+        dg.define_asset_job("cli_killed_job", [cli_long_step]),
     ],
     sensors=[run_failure_alert],
 )

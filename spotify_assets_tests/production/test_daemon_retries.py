@@ -1,6 +1,8 @@
 """Run retries and run monitoring with a real ``dagster-daemon`` and code server (the laptop instance,
-``dagster.yaml``, with short intervals): a transient step failure is retried from failure, permanent
-failures are not, and a run worker killed with SIGKILL is marked failed, alerted and retried."""
+``dagster.local.yaml``, with short intervals): a transient step failure is retried from failure, permanent
+failures are not, a run worker killed with SIGKILL is marked failed, alerted and retried, and so is a run
+executed from the CLI (``dagster job execute``) whose process group is killed — whose staging folder the next
+run of the day then removes at once."""
 
 from __future__ import annotations
 
@@ -17,9 +19,16 @@ import pytest
 import yaml
 
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME, NO_RETRY_REASON_TAG
+from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.lake.io_manager import LakeIOManager
+from spotify_assets.lake.publication import Staging, staged_runs
+from spotify_assets.lake.resource import LakeResource
+from spotify_assets_tests.emulation import copy_raw
 
 from .helpers import REPO
 from .stack import (
+    BIN,
+    Service,
     base_env,
     event_messages,
     free_port,
@@ -52,8 +61,8 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
 
 def laptop_instance_yaml() -> dict:
-    """The repository's dagster.yaml with test-sized intervals (what is tested is the rest of it)."""
-    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    """The laptop instance (dagster.local.yaml) with test-sized intervals (what is tested is the rest of it)."""
+    config = yaml.safe_load((REPO / "dagster.local.yaml").read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 1
     config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator",
                                  "config": {"dequeue_interval_seconds": 1}}
@@ -222,3 +231,46 @@ def test_run_lost_with_its_code_server_is_caught_by_run_monitoring(stack):
     detected = "\n".join(event_messages(stack.instance, first.run_id))
     assert "Detected run worker status FAILED" in detected, detected
     assert "no longer executes this run" in detected, detected
+
+
+def test_a_run_executed_from_the_cli_and_killed_is_failed_and_frees_its_day(stack, crawled_raw, tmp_path):
+    """``dagster job execute`` runs the executor in the CLI's own process: no code server to ask. Its process
+    group is killed; run monitoring finds the run's process gone and fails the run (before: it stayed STARTED
+    for max_runtime_seconds, 4 h), and the next run of the day removes the dead run's staging folder at once
+    (before: kept for an hour, the dead run counting as in progress)."""
+    raw_root, day = crawled_raw
+    instance, services = stack.instance, stack.services
+    target = str(Path(__file__).with_name("retry_location.py"))
+    cli = Service("cli-run", [str(BIN / "dagster"), "job", "execute", "-f", target, "-j", "cli_killed_job",
+                              "--tags", json.dumps({"dagster/partition": day})], stack.env, stack.logs)
+    run_file = stack.control / "cli_long_step.run"
+    try:
+        wait_for(run_file.exists, RUN_TIMEOUT, "the CLI run to start its step", on_timeout=cli.log_tail)
+        run_id = run_file.read_text()
+        time.sleep(3)  # several monitoring passes (1 s here) over the live run: it must stay STARTED
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED, _diagnostics(
+            instance, run_id, [*services, cli])
+        lake = copy_raw(raw_root, str(tmp_path / "lake"))
+        # what the run's transformed step had staged when it died
+        lake.write_bytes(Staging(lake, day, run_id).file("transformed", "tracks"), b"half a day")
+
+        killed = time.monotonic()
+        os.killpg(cli.proc.pid, signal.SIGKILL)  # the CLI and its step process, at once
+        cli.proc.wait(timeout=30)
+        wait_for(lambda: instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE, 120,
+                 "run monitoring to fail the dead CLI run", on_timeout=lambda: _diagnostics(instance, run_id, services))
+        detected_s = time.monotonic() - killed
+    finally:
+        cli.stop()
+    messages = "\n".join(event_messages(instance, run_id))
+    assert "Detected run worker status FAILED" in messages, messages
+    assert "executed this run outside a code server" in messages and "is gone" in messages, messages
+    print(f"\na dead CLI run was marked failed {detected_s:.1f} s after the kill "
+          f"(run monitoring every {laptop_instance_yaml()['run_monitoring']['poll_interval_seconds']} s)")
+    assert detected_s < 30
+
+    the_lake = LakeResource(root_uri=lake.root_uri)
+    result = dg.materialize([transformed_tables], partition_key=day, instance=instance,
+                            resources={"lake": the_lake, "lake_io_manager": LakeIOManager(lake=the_lake)})
+    assert result.success
+    assert [r.run_id for r in staged_runs(lake, day)] == [], "the dead run's staging folder must be gone"

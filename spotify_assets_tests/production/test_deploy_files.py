@@ -43,7 +43,7 @@ def test_production_instance_is_valid_and_fully_injected(monkeypatch):
 
 def test_compose_and_laptop_instances_follow_production():
     production, compose = _yaml(DEPLOY / "dagster.yaml"), _yaml(DEPLOY / "compose" / "dagster.yaml")
-    local = _yaml(REPO / "dagster.yaml")
+    local = _yaml(REPO / "dagster.local.yaml")
     differs = {k for k in production.keys() | compose.keys() if production.get(k) != compose.get(k)}
     assert differs == {"run_launcher", "compute_logs"}, differs
     assert compose["run_launcher"] == local["run_launcher"] == {

@@ -39,9 +39,14 @@ def test_which_failures_are_permanent():
     assert permanent_failure_reason(None) is None
 
 
-def test_a_past_partition_is_not_retried():
-    """The real daily_job: raw_spotify refuses a past day; the run is tagged so no retry follows."""
-    from spotify_assets.definitions import defs
+def test_a_past_partition_is_not_retried(tmp_path, monkeypatch):
+    """The real daily_job: raw_spotify refuses a past day; the run is tagged so no retry follows. (Its
+    raw_plays step still lands plays: into a lake of the test's own, not ./data/lake of the checkout.)"""
+    monkeypatch.setenv("SPOTIFY_LAKE_URI", str(tmp_path / "lake"))
+    monkeypatch.setenv("SPOTIFY_DUCKDB_PATH", str(tmp_path / "spotify.duckdb"))
+    from spotify_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     with dg.instance_for_test(overrides=RETRIES) as instance:
         result = defs.resolve_job_def("daily_job").execute_in_process(
@@ -68,15 +73,49 @@ def test_a_transient_failure_is_marked_for_retry():
     assert run.tags["dagster/will_retry"] == "true"
 
 
+LAUNCHER = {"run_launcher": {"module": "spotify_assets.run_launcher", "class": "MonitoredRunLauncher"}}
+
+
 def test_launcher_leaves_runs_it_cannot_check_alone():
-    """A run executed outside a code server (``make demo``) has no address to ask: never failed for that."""
+    """A run that has not reported its process yet is never failed for that."""
     from dagster._core.launcher import WorkerStatus
 
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
         run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job(), run_id=None)
-        launcher = MonitoredRunLauncher()
-        assert launcher.supports_check_run_worker_health
+        launcher = instance.run_launcher
+        assert isinstance(launcher, MonitoredRunLauncher) and launcher.supports_check_run_worker_health
         assert launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+
+
+def test_launcher_checks_the_process_of_a_run_executed_outside_a_code_server():
+    """``make demo``, ``dagster job execute``, a script: the run's executor reports its pid; the launcher looks
+    that process up (the instance keeps its runs in SQLite: every process using it is on this machine)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from dagster._core.launcher import WorkerStatus
+
+    from spotify_assets.run_launcher import process_state, run_process
+
+    @dg.asset
+    def quick():
+        return 1
+
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
+        result = dg.materialize([quick], instance=instance)
+        run = instance.get_run_by_id(result.run_id)
+        pid, reported_at = run_process(instance, run.run_id)
+        assert pid == os.getpid()  # the in-process executor: this process
+        assert instance.run_launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert process_state(gone.pid, time.time()) == "gone"
+    assert process_state(os.getpid(), time.time()) == "running"
+    # a process that started after the run reported its pid is another process with the same pid
+    assert process_state(os.getpid(), time.time() - 3600 * 24 * 365) == "gone (the pid is another process now)"
 
 
 def test_launcher_reports_a_lost_code_server_as_a_failed_worker():

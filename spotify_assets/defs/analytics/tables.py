@@ -54,6 +54,7 @@ def analytics_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     """Compute each selected analytics table for the partition: staged, cast to its declared schema, then
     published in one step (a failed or killed run leaves that day's previous result in place)."""
     partition = context.partition_key
+    warehouse.ready()  # wrong settings fail here, naming them (not retried)
     engine = warehouse.query_engine()
     catalog = warehouse.catalog()
     try:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_SENSOR_NAME = "run_failure_alert"
 NO_RETRY_REASON_TAG = "spotify/no_retry_reason"  # (set by .retries)
+TRIGGER_TAG = "spotify/trigger"  # which schedule or sensor launched a run (set by them)
 
 
 _SECRET_ENV = (
@@ -96,7 +97,7 @@ def failure_record(context: dg.RunFailureSensorContext) -> dict:
         # Set by Dagster when the failure is stored: whether the daemon will re-execute the run.
         "will_retry": (tags.get("dagster/will_retry") or "").lower() == "true",
         "no_retry_reason": scrub(tags.get(NO_RETRY_REASON_TAG)) or None,
-        "trigger": tags.get("spotify/trigger")
+        "trigger": tags.get(TRIGGER_TAG)
         or tags.get("dagster/schedule_name")
         or tags.get("dagster/sensor_name"),
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

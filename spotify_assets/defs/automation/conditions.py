@@ -1,17 +1,17 @@
-"""What runs when — every trigger of the pipeline, in one place.
+"""What runs when — every trigger of the pipeline, in one place with :mod:`.schedules`.
 
-The pipeline is driven by declarative automation, evaluated by the ``automation_sensor``:
+Two schedules start the pipeline (:mod:`.schedules`): ``daily_crawl_schedule`` runs the crawl
+(``raw_spotify``) for today at ``SPOTIFY_SCHEDULE_CRON``, ``recent_plays_schedule`` runs ``raw_plays`` at
+``SPOTIFY_PLAYS_SCHEDULE_CRON``. Everything below the raw zone follows by declarative automation, evaluated
+by the ``automation_sensor`` — the conditions here:
 
-* **raw** (``raw_spotify``) — :func:`crawl`: at ``SPOTIFY_SCHEDULE_CRON`` (default ``0 6 * * *``) in
-  ``SPOTIFY_SCHEDULE_TIMEZONE`` (default UTC), for today's partition: the Spotify API only answers for today.
-* **raw plays** (``raw_plays``) — :func:`plays`: at ``SPOTIFY_PLAYS_SCHEDULE_CRON`` (default ``5 * * * *``,
-  hourly, UTC): Spotify remembers a user's last 50 plays only.
 * **transformed**, **insights** — :func:`follow_parents`: a partition is materialized when a parent
-  partition was updated (or will be in the same tick, so one cron tick runs the whole graph in one run),
-  for the days of the last ``SPOTIFY_AUTOMATION_LOOKBACK_DAYS`` (default 7): raw files landed by other tools
-  for a recent past day are transformed too. Never while a parent is in progress. Parents may be missing:
-  a day whose raw zone lacks a source transforms what it has; an insight over a window of days reads the
-  days that exist. The transformed tables also wait for the day's crawl (:func:`day_landed`): plays land
+  partition was updated (or will be in the same tick, so the day's transform, catalog and analytics run in
+  one run), for the days of the last ``SPOTIFY_AUTOMATION_LOOKBACK_DAYS`` (default 7): raw files landed by
+  other tools for a recent past day are transformed too. Never while a parent is in progress, and a run
+  that updated both a parent and the asset itself is not followed again. Parents may be missing: a day
+  whose raw zone lacks a source transforms what it has; an insight over a window of days reads the days
+  that exist. The transformed tables also wait for the day's crawl (:func:`day_landed`): plays land
   hourly from midnight, the crawl once a day, and a day without its crawl would only be held back by the
   audit. Once the crawl landed, each hour's plays re-transform the day.
 * **analytics** — the same, once every parent (the day's catalog tables) exists.
@@ -47,20 +47,12 @@ def _env_flag(name: str, default: bool = False) -> bool:
 
 
 def automation_default_on() -> bool:
-    """``SPOTIFY_AUTOMATION_DEFAULT_ON=true`` starts the sensors by default (production)."""
+    """``SPOTIFY_AUTOMATION_DEFAULT_ON=true`` starts the schedules and sensors by default (production)."""
     return _env_flag("SPOTIFY_AUTOMATION_DEFAULT_ON")
 
 
 def sensor_status() -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if automation_default_on() else dg.DefaultSensorStatus.STOPPED
-
-
-def schedule_cron() -> str:
-    return os.environ.get("SPOTIFY_SCHEDULE_CRON", "").strip() or "0 6 * * *"
-
-
-def schedule_timezone() -> str:
-    return os.environ.get("SPOTIFY_SCHEDULE_TIMEZONE", "").strip() or "UTC"
 
 
 def lookback_days() -> int:
@@ -71,25 +63,9 @@ def lookback_days() -> int:
         raise ValueError(f"SPOTIFY_AUTOMATION_LOOKBACK_DAYS={raw!r} is not a whole number of days") from None
 
 
-def crawl() -> dg.AutomationCondition:
-    """The daily crawl: today's partition at the cron tick."""
-    return dg.AutomationCondition.on_cron(schedule_cron(), schedule_timezone())
-
-
-def plays_cron() -> str:
-    return os.environ.get("SPOTIFY_PLAYS_SCHEDULE_CRON", "").strip() or "5 * * * *"
-
-
-def plays() -> dg.AutomationCondition:
-    """The user's plays: today's partition at every tick of ``SPOTIFY_PLAYS_SCHEDULE_CRON`` (UTC)."""
-    return dg.AutomationCondition.on_cron(plays_cron(), "UTC")
-
-
 def day_landed(keys: list[dg.AssetKey], label: str) -> dg.AutomationCondition:
-    """True for a partition once any of ``keys`` (assets partitioned like the target) has it, or will have it
-    in this tick's run (the crawl's cron tick runs the whole graph at once)."""
-    landed = ~dg.AutomationCondition.missing() | dg.AutomationCondition.will_be_requested()
-    present = [dg.AutomationCondition.asset_matches(key, landed) for key in keys]
+    """True for a partition once any of ``keys`` (assets partitioned like the target) has it."""
+    present = [dg.AutomationCondition.asset_matches(key, ~dg.AutomationCondition.missing()) for key in keys]
     condition = present[0]
     for other in present[1:]:
         condition = condition | other

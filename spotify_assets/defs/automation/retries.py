@@ -2,7 +2,7 @@
 
 A run that fails for a transient reason — a step that still fails after its own retries (a Spotify or AWS
 outage), a run worker that crashed or was killed (detected by run monitoring) — is retried once,
-re-executing only the failed steps and what depends on them. The instance default (``dagster.yaml``:
+re-executing only the failed steps and what depends on them. The instance default (``dagster.local.yaml``:
 ``retry_on_asset_or_op_failure: false``) keeps other runs out of step-failure retries; the pipeline's runs
 opt in with :data:`RUN_RETRY_TAGS` (the jobs and the automation sensor set them), and a PERMANENT failure
 opts out again: :func:`permanent_failure_hook`, attached to every asset of the pipeline, tags the run.

@@ -39,29 +39,41 @@ def catalog_asset_key(table: str) -> dg.AssetKey:
 )
 def catalog_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Create or update each selected table in the catalog and point the day's partition at its published
-    version (idempotent); then remove the versions of that day it superseded, once readers had time to finish."""
+    version, all of the day's tables together (DuckDB: one new catalog file switched in at once; Glue: the
+    partitions back to back, each carrying the day version it shows); idempotent. Then remove the versions of
+    that day the switch superseded (the version just replaced stays for queries planned on it). Days the
+    catalog cannot read (a damaged manifest) and folders that are not `dt=YYYY-MM-DD` are left out and
+    reported in the metadata (`skipped`) and the log; they stop no other day."""
     partition = context.partition_key
+    lake = warehouse.ready().get_lake()
     catalog = warehouse.catalog()
     catalog.ensure_database()
-    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
-        table = key.path[-1].removeprefix("catalog_")
-        spec = TABLES[table]
-        table_action = catalog.ensure_table(spec)
-        partition_action = catalog.register_partition(spec, partition)
-        removed = remove_superseded(warehouse.get_lake(), "transformed", table, partition)
-        removed += remove_superseded(warehouse.get_lake(), "quarantine", table, partition)
+    tables = sorted(key.path[-1].removeprefix("catalog_") for key in context.selected_asset_keys)
+    registered = catalog.register_day([TABLES[t] for t in tables], partition)
+    for problem in registered.problems:
+        context.log.warning(f"{catalog.name}: skipped {problem}")
+    context.log.info(
+        f"{catalog.name}: dt={partition} of {len(tables)} tables switched to day version "
+        f"{registered.day_version or '(none: published before day manifests)'}"
+    )
+    for table in tables:
+        table_action, partition_action = registered.actions[table]
+        removed = remove_superseded(lake, "transformed", table, partition)
+        removed += remove_superseded(lake, "quarantine", table, partition)
         context.log.info(
             f"{catalog.name}: table {table} {table_action}, partition dt={partition} {partition_action}"
             + (f"; removed superseded {', '.join(removed)}" if removed else "")
         )
         yield dg.MaterializeResult(
-            asset_key=key,
+            asset_key=catalog_asset_key(table),
             metadata={
                 "catalog": catalog.name,
                 "table_action": table_action,
                 "partition_action": partition_action,
                 "partition": partition,
+                "day_version": registered.day_version or "none",
                 "partitions_registered": len(catalog.list_partitions(table)),
                 "superseded_removed": len(removed),
+                "skipped": dg.MetadataValue.json(registered.problems),
             },
         )

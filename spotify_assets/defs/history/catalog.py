@@ -43,14 +43,14 @@ def history_catalog_key(table: str) -> dg.AssetKey:
 def history_catalog(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Create or update each selected history table in the catalog and point every month at its published
     version (only months whose version changed are touched on Glue); then remove the versions superseded."""
+    lake = warehouse.ready().get_lake()
     catalog = warehouse.catalog()
     catalog.ensure_database()
-    lake = warehouse.get_lake()
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         table = key.path[-1].removeprefix("catalog_")
         spec = HISTORY_TABLES[table]
         table_action = catalog.ensure_table(spec)
-        months = published_partitions(lake, "transformed", table)
+        months = published_partitions(lake, "transformed", table, key="month")
         outcome = catalog.sync_partitions(spec, months)
         with cf.ThreadPoolExecutor(max_workers=io_threads(lake)) as pool:
             superseded = pool.map(functools.partial(remove_superseded, lake, "transformed", table), months)

@@ -16,7 +16,6 @@ from ...lake.paths import HISTORY_SOURCE
 from ...lake.resource import LakeResource
 from .. import groups
 from ..automation.retries import RUN_HOOKS
-from ..raw.shared import check_lake_ready
 
 RAW_HISTORY_KEY = dg.AssetKey("raw_streaming_history")
 
@@ -56,8 +55,7 @@ def raw_streaming_history(context: dg.AssetExecutionContext, config: ImportConfi
                             "Set the run config `export` to the zip Spotify sent (or its folder, or an s3:// URI), "
                             "e.g. `make import-history EXPORT=~/my_spotify_data.zip`.")
         return
-    the_lake = lake.get_lake()
-    check_lake_ready(the_lake)
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails here, naming it (not retried)
     if inside_lake(the_lake, config.export):
         raise dg.Failure(description=f"{config.export} lies inside the lake ({the_lake.uri()}): the export holds IP "
                          "addresses that must never be stored there. Move it outside the lake and import it from "
@@ -96,7 +94,7 @@ def raw_streaming_history(context: dg.AssetExecutionContext, config: ImportConfi
 def no_personal_data_landed(lake: LakeResource) -> dg.AssetCheckResult:
     """Every record of every export in the raw zone, read back: no IP address, user agent, location or user
     name reached it, and each landed file holds as many records as its manifest says."""
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()
     found: dict[str, int] = {}
     read_back = landed = 0
     exports = landed_exports(the_lake)

@@ -107,7 +107,7 @@ def streams(context: dg.AssetExecutionContext, lake: LakeResource):
     records that cannot be read are quarantined with the reason (`quarantine/streams/`), duplicates and
     records a better one covers are counted by reason. The accounting is on the asset.
     """
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()
     started = time.perf_counter()
     build = build_streams(the_lake)
     context.log.info(f"Read {build.accounting['records_in']:,} records of {len(build.exports)} export(s): "
@@ -150,7 +150,7 @@ def listens(context: dg.AssetExecutionContext, lake: LakeResource):
     account data, ended in the same minute with the same names), nearest first, one to one. The listening
     report's input; loadable as `listens: pa.Table` through the lake IO manager.
     """
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()
     started = time.perf_counter()
     stream_rows = read_history(the_lake, STREAMS)
     plays, names = read_plays(the_lake)

@@ -151,7 +151,7 @@ def list_raw_objects(lake, since: float, *, s3_client=None) -> list[RawObject]:
     "condition. Files of our own crawl are not reported (its run materialized them).",
 )
 def raw_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, s3: S3Resource):
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails the tick naming it
     cursor = RawSensorCursor.from_json(context.cursor)
     lookback = lookback_seconds()
     since = max(0.0, cursor.high_water - lookback) if cursor.high_water else 0.0

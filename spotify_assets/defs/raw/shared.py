@@ -1,9 +1,8 @@
-"""What the raw assets share: their keys, descriptions, retry policy, the checks they make before the first
-request, and the setup notes shown on them."""
+"""What the raw assets share: their keys, descriptions, retry policy, the credentials check they make before
+the first request, and the setup notes shown on them."""
 
 import dagster as dg
 
-from ...preflight import ConfigurationError, check_lake
 from ...spotify.errors import SpotifyAuthError
 from ...spotify.resource import SpotifyResource
 
@@ -25,8 +24,16 @@ RAW_DESCRIPTIONS = {
     "a user token; empty with client credentials only.",
     "plays": "Verbatim `GET /v1/me/player/recently-played` answers, one file per run and day: each run lands the "
     "plays since the newest one already landed (the API remembers the last 50 only), in the folder of the UTC "
-    "day they were played on. Materialized hourly by its automation condition (SPOTIFY_PLAYS_SCHEDULE_CRON) and by daily_job.",
+    "day they were played on. Materialized by recent_plays_schedule (SPOTIFY_PLAYS_SCHEDULE_CRON, hourly by "
+    "default) and by daily_job.",
 }
+
+# Shown on each crawl source's page, where Materialize selects all eight of them.
+CRAWL_DAY = (
+    "**One crawl lands the day's eight crawl sources together** (`raw_spotify`): Materialize on one of them "
+    "selects all eight, for today's partition only (the Spotify API has no history; past days are rebuilt "
+    "from the raw zone with `transform_job`). Scheduled by `daily_crawl_schedule` (SPOTIFY_SCHEDULE_CRON)."
+)
 
 # Transient Spotify/S3 trouble: the step is retried in place (a rate limit or auth error is not, see below).
 RAW_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL,
@@ -42,15 +49,6 @@ def require_spotify(spotify: SpotifyResource) -> None:
     try:
         spotify.require_credentials()
     except SpotifyAuthError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-
-def check_lake_ready(lake) -> None:
-    """A lake setting a retry cannot fix fails the step before any request — and is not retried: neither by
-    the step's retry policy nor by a run retry (the jobs' failure hook sees ``allow_retries=False``)."""
-    try:
-        check_lake(lake)
-    except ConfigurationError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
 
 

@@ -15,15 +15,14 @@ from ...spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ...spotify.ids import validate_ids
 from ...spotify.resource import SpotifyResource
 from .. import groups
-from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions, today_utc
 from ..resources import spotify_setup_problems
 from .shared import (
+    CRAWL_DAY,
     RAW_DESCRIPTIONS,
     RAW_RETRY_POLICY,
     annotate_raw_assets,
-    check_lake_ready,
     raw_asset_key,
     require_spotify,
 )
@@ -109,10 +108,9 @@ def _previous_records(lake, partition: str | None):
         dg.AssetSpec(
             raw_asset_key(source),
             group_name=groups.RAW,
-            description=RAW_DESCRIPTIONS[source],
+            description=f"{RAW_DESCRIPTIONS[source]}\n\n{CRAWL_DAY}",
             kinds={"python", "s3", "json"},
             metadata={"lake_path": f"raw/{source}/dt=<partition>/"},
-            automation_condition=conditions.crawl(),
         )
         for source in CRAWL_SOURCES
     ],
@@ -141,8 +139,7 @@ def raw_spotify(
     token = spotify.refresh_token_status()
     if token is not None and token.needs_attention:
         context.log.warning(token.message)  # also the spotify_refresh_token_expiry check on raw_playlists
-    the_lake = lake.get_lake()
-    check_lake_ready(the_lake)
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails here, before any request (not retried)
     seeds = CrawlSeeds(
         playlist_ids=list(config.playlist_ids),
         artist_ids=list(config.artist_ids),

@@ -1,8 +1,8 @@
 """Raw zone asset ``raw_plays``: the user's recently played tracks, landed hourly, verbatim as JSON lines.
 
 Spotify remembers a user's last 50 plays only, so the plays cannot wait for the daily crawl: this asset has
-its own cron (its automation condition, :func:`..automation.conditions.plays`) and a cursor (the newest
-play already landed), and lands each play in the folder of the UTC day it was played on.
+its own schedule (``recent_plays_schedule``, :mod:`..automation.schedules`) and a cursor (the newest play
+already landed), and lands each play in the folder of the UTC day it was played on.
 """
 
 import dagster as dg
@@ -14,7 +14,6 @@ from ...spotify.errors import RateLimitedError, SpotifyAuthError
 from ...spotify.plays import fetch_plays
 from ...spotify.resource import SpotifyResource
 from .. import groups
-from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
 from ..partitions import daily_partitions
 from ..resources import spotify_setup_problems
@@ -22,7 +21,6 @@ from .shared import (
     RAW_DESCRIPTIONS,
     RAW_RETRY_POLICY,
     annotate_raw_assets,
-    check_lake_ready,
     raw_asset_key,
     require_spotify,
 )
@@ -38,13 +36,12 @@ from .shared import (
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     retry_policy=RAW_RETRY_POLICY,
     hooks=RUN_HOOKS,
-    automation_condition=conditions.plays(),
 )
 def raw_plays(context: dg.AssetExecutionContext, spotify: SpotifyResource, lake: LakeResource):
     """Land the plays the user made since the newest play already in the raw zone (recently played).
 
-    The API remembers the last 50 plays only, so this runs often (hourly by default: SPOTIFY_PLAYS_SCHEDULE_CRON). Each
-    run writes only new plays, one new file per day they were played on (UTC): a run just after midnight
+    The API remembers the last 50 plays only, so this runs often (``recent_plays_schedule``, hourly by
+    default: SPOTIFY_PLAYS_SCHEDULE_CRON). Each run writes only new plays, one new file per day they were played on (UTC): a run just after midnight
     may land plays in yesterday's folder too, and reports that day as materialized as well. Re-running
     never duplicates a play (the cursor is the newest landed play) nor loses one (days are written oldest
     first); the transform keeps one row per played_at. Any partition key works: plays always land in the
@@ -52,8 +49,7 @@ def raw_plays(context: dg.AssetExecutionContext, spotify: SpotifyResource, lake:
     """
     partition = context.partition_key
     require_spotify(spotify)
-    the_lake = lake.get_lake()
-    check_lake_ready(the_lake)
+    the_lake = lake.ready_lake()
     client = spotify.get_client()
     try:
         if not client.is_user:

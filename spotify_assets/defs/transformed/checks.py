@@ -16,6 +16,11 @@ import dagster as dg
 from ...audit import CheckOutcome, all_checks
 from ..partitions import daily_partitions
 
+# Why the UI offers no "Execute" for these checks alone: publishing depends on their verdict.
+IN_STEP = ("Audits the version staged by `transformed_tables`, inside its step, before the day is published; "
+           "it cannot run on its own (there is nothing staged outside that step): materialize the day again "
+           "to re-run it.")
+
 
 def transformed_check_specs() -> list[dg.AssetCheckSpec]:
     # Partitioned checks are "preview" in Dagster 1.13, but they are what gives each day its own result.
@@ -24,7 +29,7 @@ def transformed_check_specs() -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(
             check.name,
             asset=table,
-            description=check.describe(table),
+            description=f"{check.describe(table)} {IN_STEP}",
             blocking=check.blocking,
             partitions_def=daily_partitions,
         )

@@ -51,6 +51,17 @@ _CONDITION = (
 ).with_label("follow parents once the day's crawl landed")
 
 
+# Shown on every table's page, where a person clicks Materialize and sees all the tables selected.
+ATOMIC_DAY = (
+    f"**A day's {len(TABLES)} tables publish together.** One step (`transformed_tables`) stages the day's "
+    "tables, audits them and publishes all of them or none, so Materialize on one table selects them all, "
+    "with their checks. The checks audit the staged version inside that step, before anything is "
+    "published, so they cannot be executed on their own: materialize the day again to re-run them. To "
+    "rebuild a day: Materialize → the day (or `transform_job`, which also refreshes the catalog, "
+    "analytics and insights of that day)."
+)
+
+
 def _spec(table: TableSpec) -> dg.AssetSpec:
     return dg.AssetSpec(
         table.name,
@@ -59,7 +70,7 @@ def _spec(table: TableSpec) -> dg.AssetSpec:
         description=f"{table.description} Key: {', '.join(table.key)}. "
         f"Published at `transformed/{table.name}/dt=<partition>/` (the manifest `_published.json` names the "
         "current version) once the day's blocking checks passed. Python assets load it as a pandas DataFrame "
-        "or an Arrow table through the `lake_io_manager`.",
+        f"or an Arrow table through the `lake_io_manager`.\n\n{ATOMIC_DAY}",
         kinds={"python", "parquet", "s3"},
         freshness_policy=FRESHNESS,
         automation_condition=_CONDITION,
@@ -92,7 +103,7 @@ def _other_runs_in_progress(context: dg.AssetExecutionContext) -> list[str]:
     return [r.run_id for r in runs if r.run_id != context.run_id]
 
 
-_DESCRIPTION = """Stage, audit and publish one day of the transformed tables (catalog and listening).
+_DESCRIPTION = """Stage, audit and publish one day of the transformed tables (catalog and listening), as one.
 
 The raw responses are parsed, validated and normalized into the run's staging folder — in this process,
 or in AWS Lambda / an AWS Glue job through Dagster Pipes when SPOTIFY_TRANSFORM_COMPUTE says so; records
@@ -153,7 +164,7 @@ def _stage_audit_publish(
     context: dg.AssetExecutionContext, config: TransformConfig, lake: LakeResource, compute: TransformCompute, client
 ):
     partition = context.partition_key
-    the_lake = lake.get_lake()
+    the_lake = lake.ready_lake()  # a wrong SPOTIFY_LAKE_URI fails here, naming it (not retried)
     others = _other_runs_in_progress(context)
     if others:
         context.log.info(f"Other runs of {partition} in progress ({', '.join(others)}): their staged files are kept")
