@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def _venv_root(tmp_path: Path) -> Path:
 
 
 def test_the_emulator_command_serves_the_api(tmp_path):
-    command = readme.command(".venv/bin/python -m spotify_assets.emulator").replace("--port 8765", "--port 0")
+    command = readme.command(".venv/bin/python -m spotify_assets.emulator --port").replace("--port 8765", "--port 0")
     proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=_venv_root(tmp_path), env=user_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -69,6 +70,21 @@ def test_the_emulator_command_serves_the_api(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_export_command_writes_the_demo_users_data_export(tmp_path):
+    """The emulator's export command as the README shows it: a zip of the extended streaming history where
+    it says, from a fresh folder (no ``data/`` yet)."""
+    root = _venv_root(tmp_path)
+    command = readme.command(".venv/bin/python -m spotify_assets.emulator export")
+    done = subprocess.run(["bash", "-c", command], cwd=root, env=user_env(root), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = root / command.split("--out ", 1)[1].split()[0]
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+    audio = [n for n in names if re.search(r"/Streaming_History_Audio_[\d-]+_\d+\.json$", n)]
+    assert audio and any(n.endswith(".pdf") for n in names), names
 
 
 def _login(tmp_path: Path, emulator, login: str) -> subprocess.CompletedProcess:

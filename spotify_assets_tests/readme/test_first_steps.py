@@ -80,6 +80,9 @@ def test_the_first_sql_block_returns_rows_on_the_demo_database(root):
     assert result.stdout.splitlines()[0].split() == ["artist", "positions", "playlists"]
     by_day = _ok(run(readme.command('.venv/bin/python -m spotify_assets.sql "SELECT dt'), root))
     assert _today() in by_day and "(1 row, duckdb)" in by_day, by_day
+    # "Reading the DuckDB file": plain duckdb, read-only, as a notebook would
+    read_only = _ok(run(readme.command(".venv/bin/python -c \"import duckdb;"), root))
+    assert _today() in read_only and "tracks" in read_only, read_only
 
 
 def test_make_dev_serves_the_demo_instance_with_the_schedules_and_no_warnings(root, tmp_path):
