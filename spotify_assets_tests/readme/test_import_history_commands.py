@@ -40,7 +40,7 @@ def user(tmp_path: Path):
 
 def _ok(result) -> str:
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return result.stdout
+    return result.stdout + result.stderr
 
 
 def test_the_readme_imports_the_export_zipped_extracted_and_from_s3_then_queries_it(user, moto_endpoint):
@@ -69,7 +69,7 @@ def test_the_readme_imports_the_export_zipped_extracted_and_from_s3_then_queries
     assert on_the_day and f"({on_the_day} rows, duckdb)" in day
     years = _ok(run(readme.command('.venv/bin/python -m spotify_assets.sql "SELECT substr(dt, 1, 4) AS year'), root,
                     env=env))
-    assert "2015" in years and "(1 rows, duckdb)" in years
+    assert "2015" in years and "(1 row, duckdb)" in years
 
     usage = run(readme.command("make import-history"), root, env=env)
     assert usage.returncode == 2 and "usage: make import-history EXPORT=" in usage.stderr
