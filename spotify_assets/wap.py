@@ -74,6 +74,8 @@ class StagedDay:
     tables: dict[str, StagedTable]
     seconds: float = 0.0
     unread_files: list[dict] = field(default_factory=list)  # raw-folder files not read: {"path", "size", "reason"}
+    raw_sources: dict[str, dict] = field(default_factory=dict)  # per source read: {"files", "bytes", "lines"}
+    raw_losses: list[dict] = field(default_factory=list)  # damaged raw files: TransformResult.raw_losses
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -102,6 +104,8 @@ class StagedDay:
             "seconds": self.seconds,
             "tables": {t: asdict(s) for t, s in self.tables.items()},
             "unread_files": self.unread_files,
+            "raw_sources": self.raw_sources,
+            "raw_losses": self.raw_losses,
         }
 
     @classmethod
@@ -117,6 +121,8 @@ class StagedDay:
             tables=tables,
             seconds=float(data.get("seconds") or 0.0),
             unread_files=list(data.get("unread_files") or []),
+            raw_sources=dict(data.get("raw_sources") or {}),
+            raw_losses=list(data.get("raw_losses") or []),
         )
 
 
@@ -144,13 +150,18 @@ def summarize(result: TransformResult, seconds: float = 0.0) -> StagedDay:
         tables=tables,
         seconds=seconds,
         unread_files=list(result.unread_files),
+        raw_sources=result.raw_sources,
+        raw_losses=result.raw_losses,
     )
 
 
-def audit_staged(
-    staging: Staging, *, accept_empty: bool = False, unread_files: list[dict] | None = None
-) -> list[CheckOutcome]:
-    return audit(DayTables.staged(staging, accept_empty=accept_empty, unread_files=unread_files))
+def audit_staged(staging: Staging, reported: StagedDay | TransformResult, *, accept_empty: bool = False,
+                 accept_raw_loss: bool = False) -> list[CheckOutcome]:
+    """Every check of the audit on the version in ``staging``; ``reported`` is what its transform said about
+    the raw files (unread, read per source, damaged)."""
+    return audit(DayTables.staged(staging, accept_empty=accept_empty, accept_raw_loss=accept_raw_loss,
+                                  unread_files=reported.unread_files, raw_sources=reported.raw_sources,
+                                  raw_losses=reported.raw_losses))
 
 
 def hold_back_reason(failures: list[CheckOutcome]) -> str:
@@ -180,13 +191,14 @@ class DayOutcome:
 
 
 def transform_day(
-    lake: Lake, partition: str, run_id: str, *, accept_empty: bool = False, other_runs_in_progress: bool = False
+    lake: Lake, partition: str, run_id: str, *, accept_empty: bool = False, accept_raw_loss: bool = False,
+    other_runs_in_progress: bool = False
 ) -> DayOutcome:
     """Stage, audit and publish (or hold back) ``partition``'s transformed tables."""
     started = time.perf_counter()
     result = stage_day(lake, partition, run_id, other_runs_in_progress=other_runs_in_progress)
     staged = time.perf_counter()
-    checks = audit_staged(result.staging, accept_empty=accept_empty, unread_files=result.unread_files)
+    checks = audit_staged(result.staging, result, accept_empty=accept_empty, accept_raw_loss=accept_raw_loss)
     audited = time.perf_counter()
     outcome = DayOutcome(result, checks)
     failures = blocking_failures(checks)

@@ -116,7 +116,7 @@ def copy_raw(src_root: str, lake: Lake | str, *, day: str | None = None, without
 
 def bad_track_envelope(day: str, track_id: str = BAD_TRACK) -> dict:
     """The raw envelope of a track look-up "another tool" landed: parseable, but the track's popularity is 150
-    (out of range), so the day's ``tracks.values_in_range`` audit check fails."""
+    (out of range): the transform quarantines that track, and the rest of the day is published."""
     artist = {"id": "1" * 22, "name": "Someone", "type": "artist"}
     track = {
         "id": track_id, "name": "Injected", "type": "track", "uri": f"spotify:track:{track_id}", "duration_ms": 1000,
@@ -135,4 +135,15 @@ def land_bad_track(lake: Lake | str, day: str, track_id: str = BAD_TRACK) -> str
     dest = Lake(lake) if isinstance(lake, str) else lake
     rel = f"raw/tracks/dt={day}/injected.jsonl.gz"
     dest.write_bytes(rel, gzip.compress(orjson.dumps(bad_track_envelope(day, track_id)) + b"\n"))
+    return rel
+
+
+def land_cut_short_file(lake: Lake | str, day: str, source: str = "tracks") -> str:
+    """Land ``raw/<source>/dt=<day>/cut-short.jsonl.gz``: the gzip data of a few responses, cut in the middle (a
+    partial upload) — raw data lost by an amount nobody can know, so the audit holds the day back
+    (``raw_data_loss_within_limit``); returns that path."""
+    dest = Lake(lake) if isinstance(lake, str) else lake
+    rel = f"raw/{source}/dt={day}/cut-short.jsonl.gz"
+    data = gzip.compress(b"".join(orjson.dumps(bad_track_envelope(day, f"{i:022d}")) + b"\n" for i in range(20)))
+    dest.write_bytes(rel, data[: len(data) // 2])
     return rel

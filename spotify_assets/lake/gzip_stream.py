@@ -38,13 +38,18 @@ class GzipDamage(Exception):
     decompressed bytes delivered before the damage. A line reader sets ``partial_line`` to the
     unterminated line those bytes end with (lost: it is not a complete line), so the lost part of the
     decompressed text starts at :attr:`decompressed_offset`.
+
+    ``measurable``: the compressed bytes after ``compressed_offset`` are all that was lost (corrupt data,
+    bytes that are not gzip). False when the file ends before its gzip data does (cut short, empty): what
+    the missing part held cannot be known.
     """
 
-    def __init__(self, reason: str, compressed_offset: int, decoded: int):
+    def __init__(self, reason: str, compressed_offset: int, decoded: int, *, measurable: bool = True):
         super().__init__(reason, compressed_offset, decoded)
         self.reason = reason
         self.compressed_offset = compressed_offset
         self.decoded = decoded
+        self.measurable = measurable
         self.partial_line = b""
         self.path: str | None = None  # the damaged file, set by readers that go through several
 
@@ -203,11 +208,11 @@ class _Salvage:
         self._done = True
         if self._member is None:
             if self._members == 0:
-                self._fail("empty file (no gzip data)", 0)
+                self._fail("empty file (no gzip data)", 0, measurable=False)
         elif self._members and not _MAGIC.startswith(self._member_head):  # one stray byte after a member
             self._fail(_TRAILING.format("incorrect header check"), self._member_start)
         else:
-            self._fail("gzip data truncated (the file ends inside a gzip member)", self._offset)
+            self._fail("gzip data truncated (the file ends inside a gzip member)", self._offset, measurable=False)
 
     def _zlib_error(self, what: str, before, data: bytes) -> bytes:
         """Record the damage ``what`` (zlib's words) met in ``data``; returns what decodes before it."""
@@ -232,9 +237,9 @@ class _Salvage:
             out = out[k:]
         return out
 
-    def _fail(self, reason: str, offset: int, pending: int = 0) -> None:
+    def _fail(self, reason: str, offset: int, pending: int = 0, *, measurable: bool = True) -> None:
         """The damage, raised once everything decoded before it (``pending`` bytes not counted yet) is out."""
-        self._damage = GzipDamage(reason, offset, self._decoded + pending)
+        self._damage = GzipDamage(reason, offset, self._decoded + pending, measurable=measurable)
 
 
 def _decodable_prefix(member, data: bytes) -> tuple[bytes, int]:

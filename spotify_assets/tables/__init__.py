@@ -3,8 +3,9 @@ tables (:mod:`.analytics`) and the listening history (:mod:`.history`), each col
 (:mod:`.contract`). Everything else — Parquet files, Glue, DuckDB views, the UI, the transform — reads them here."""
 
 from .analytics import ANALYTICS_TABLES
-from .contract import COERCIONS, PARTITION_KEYS, Column, TableSpec
+from .contract import COERCIONS, PARTITION_DAY, PARTITION_KEYS, Column, Range, Reference, TableSpec
 from .history import HISTORY_TABLES
 from .transformed import LISTENING_TABLES, TABLE_SOURCES, TABLES
 
-__all__ = ["ANALYTICS_TABLES", "COERCIONS", "HISTORY_TABLES", "LISTENING_TABLES", "PARTITION_KEYS", "TABLES", "TABLE_SOURCES", "Column", "TableSpec"]
+__all__ = ["ANALYTICS_TABLES", "COERCIONS", "HISTORY_TABLES", "LISTENING_TABLES", "PARTITION_DAY", "PARTITION_KEYS",
+           "TABLES", "TABLE_SOURCES", "Column", "Range", "Reference", "TableSpec"]

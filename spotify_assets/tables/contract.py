@@ -30,6 +30,41 @@ PARTITION_KEYS = {
 }
 _DEFAULT_COERCION = {pa.string(): "string", pa.int64(): "int", pa.bool_(): "bool"}
 
+PARTITION_DAY = "partition day"
+"""A :class:`Range` bound relative to the day being transformed: as ``high``, its last moment (a date: the
+day itself); as ``low``, its first moment."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a column can hold in a valid record (bounds included; None: unbounded; nulls always pass).
+
+    A record with a value outside is quarantined by the transform (both paths) with the reason; the audit
+    checks the rows it is about to publish against the same bounds.
+    """
+
+    low: int | str | None = None
+    high: int | str | None = None
+
+    def describe(self) -> str:
+        def bound(value, unbounded: str) -> str:
+            if value == PARTITION_DAY:
+                return "the partition day's start" if unbounded == "-inf" else "the partition day"
+            return unbounded if value is None else str(value)
+
+        return f"[{bound(self.low, '-inf')}, {bound(self.high, '+inf')}]"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column that names a row of another table (``table``.``column``), optionally only on rows where
+    ``when`` = ``(column, value)`` holds. A row whose referenced row was quarantined is quarantined too
+    ("parent quarantined"); the audit checks that every reference among the rows it publishes resolves."""
+
+    table: str
+    column: str
+    when: tuple[str, str] | None = None
+
 
 @dataclass(frozen=True)
 class Column:
@@ -47,6 +82,10 @@ class Column:
     """Read from simplified objects too (an artist inside a track); False: null there, only full objects."""
     filled_by: str | None = None
     """For a computed column: where its value comes from (shown with the description)."""
+    valid: Range | None = None
+    """The range of values a valid record has (out of it: the record is quarantined)."""
+    references: Reference | None = None
+    """The row of another table this column names."""
 
     def __post_init__(self):
         if self.path is not None:
@@ -93,6 +132,16 @@ class TableSpec:
     def path_columns(self) -> tuple[Column, ...]:
         """The columns read from the JSON (the others the transform computes)."""
         return tuple(c for c in self.columns if c.path is not None)
+
+    @cached_property
+    def ranges(self) -> tuple[tuple[str, Range], ...]:
+        """``(column, valid range)`` of the columns that declare one."""
+        return tuple((c.name, c.valid) for c in self.columns if c.valid is not None)
+
+    @cached_property
+    def references(self) -> tuple[tuple[str, Reference], ...]:
+        """``(column, reference)`` of the columns that name rows of other tables."""
+        return tuple((c.name, c.references) for c in self.columns if c.references is not None)
 
     def column(self, name: str) -> Column:
         for c in self.columns:

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .contract import Column, TableSpec
+from .contract import PARTITION_DAY, Column, Range, Reference, TableSpec
 
 _S, _I, _B = pa.string(), pa.int64(), pa.bool_()
+_POPULARITY = Range(0, 100)
+_COUNT = Range(0)  # counts, lengths, positions
+_NOT_AFTER_THE_DAY = Range(high=PARTITION_DAY)
+_TRACK = Reference("tracks", "track_id")
+_ALBUM = Reference("albums", "album_id")
+_ARTIST = Reference("artists", "artist_id")
 
 PLAYLISTS = TableSpec(
     "playlists",
@@ -30,9 +36,10 @@ PLAYLISTS = TableSpec(
         Column("owner_id", _S, "Spotify user ID of the owner.", path="owner.id"),
         Column("public", _B, "Whether the playlist is public; null when not relevant.", path="public"),
         Column("collaborative", _B, "Whether other users may modify the playlist.", path="collaborative"),
-        Column("followers", _I, "Follower count; null in development quota mode.", path="followers.total"),
+        Column("followers", _I, "Follower count; null in development quota mode.", path="followers.total",
+               valid=_COUNT),
         Column("snapshot_id", _S, "Version identifier of the playlist contents.", path="snapshot_id"),
-        Column("total_items", _I, "Number of items the playlist reports.",
+        Column("total_items", _I, "Number of items the playlist reports.", valid=_COUNT,
                filled_by="total of the embedded first page (tracks in extended mode, items in development mode)"),
     ),
 )
@@ -44,13 +51,14 @@ PLAYLIST_ITEMS = TableSpec(
     source="a playlist item (in a playlist's embedded page or an item page)",
     columns=(
         Column("playlist_id", _S, "Spotify ID of the playlist.", nullable=False,
-               filled_by="the playlist the page belongs to"),
-        Column("position", _I, "Zero-based position of the item in the playlist.", nullable=False,
+               filled_by="the playlist the page belongs to", references=Reference("playlists", "playlist_id")),
+        Column("position", _I, "Zero-based position of the item in the playlist.", nullable=False, valid=_COUNT,
                filled_by="the page's offset plus the item's index in the page"),
         Column("item_type", _S, "`track`, `episode` or `local` (a local file, no Spotify ID).",
                filled_by="is_local and the object's type"),
         Column("item_id", _S, "Spotify ID of the track or episode; null for local files.",
-               filled_by="id of the item's track (extended mode) or item (development mode) object"),
+               filled_by="id of the item's track (extended mode) or item (development mode) object",
+               references=Reference("tracks", "track_id", when=("item_type", "track"))),
         Column("added_at", pa.timestamp("us", tz="UTC"), "When the item was added (null if unknown).",
                path="added_at", coerce="timestamp"),
         Column("added_by_id", _S, "User ID of who added the item; null on very old playlists.", path="added_by.id"),
@@ -68,12 +76,14 @@ TRACKS = TableSpec(
     columns=(
         Column("track_id", _S, "Spotify ID of the track.", nullable=False, filled_by="id"),
         Column("name", _S, "Track name (empty for taken-down tracks).", path="name"),
-        Column("album_id", _S, "Spotify ID of the track's album.", filled_by="id of the album object"),
-        Column("duration_ms", _I, "Track length in milliseconds.", path="duration_ms"),
+        Column("album_id", _S, "Spotify ID of the track's album.", references=_ALBUM,
+               filled_by="id of the album object (a valid Spotify ID, else the track is quarantined)"),
+        Column("duration_ms", _I, "Track length in milliseconds.", path="duration_ms", valid=_COUNT),
         Column("explicit", _B, "Whether the track has explicit lyrics.", path="explicit"),
-        Column("popularity", _I, "Popularity 0-100; null in development quota mode.", path="popularity"),
+        Column("popularity", _I, "Popularity 0-100; null in development quota mode.", path="popularity",
+               valid=_POPULARITY),
         Column("isrc", _S, "International Standard Recording Code.", path="external_ids.isrc"),
-        Column("disc_number", _I, "Disc number (usually 1).", path="disc_number"),
+        Column("disc_number", _I, "Disc number (usually 1).", path="disc_number", valid=_COUNT),
         Column("track_number", _I, "Position of the track on its disc.", path="track_number"),
     ),
 )
@@ -84,8 +94,10 @@ TRACK_ARTISTS = TableSpec(
     description="Which artists perform on which track, in credit order.",
     source="a track's artists array",
     columns=(
-        Column("track_id", _S, "Spotify ID of the track.", nullable=False, filled_by="the track's id"),
-        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id"),
+        Column("track_id", _S, "Spotify ID of the track.", nullable=False, filled_by="the track's id",
+               references=_TRACK),
+        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id",
+               references=_ARTIST),
         Column("position", _I, "Zero-based order of the artist in the track's credits.",
                filled_by="index in the array"),
     ),
@@ -101,12 +113,14 @@ ALBUMS = TableSpec(
         Column("name", _S, "Album name.", path="name"),
         Column("album_type", _S, "`album`, `single` or `compilation`.", path="album_type"),
         Column("release_date", pa.date32(), "Release date; the first day of the period for coarser precisions.",
-               filled_by="release_date read with release_date_precision"),
+               filled_by="release_date read with release_date_precision (null when it is not a calendar date, "
+               "e.g. '0000')", valid=_NOT_AFTER_THE_DAY),
         Column("release_date_precision", _S, "`year`, `month` or `day`.",
                filled_by="release_date_precision, else the shape of release_date"),
-        Column("total_tracks", _I, "Number of tracks on the album.", path="total_tracks"),
+        Column("total_tracks", _I, "Number of tracks on the album.", path="total_tracks", valid=_COUNT),
         Column("label", _S, "Record label.", path="label"),
-        Column("popularity", _I, "Popularity 0-100; null in development quota mode.", path="popularity"),
+        Column("popularity", _I, "Popularity 0-100; null in development quota mode.", path="popularity",
+               valid=_POPULARITY),
         Column("upc", _S, "Universal Product Code.", path="external_ids.upc"),
         Column("release_date_raw", _S, "release_date exactly as the API sent it (e.g. '0000' for taken-down "
                "albums, whose release_date is null).", path="release_date"),
@@ -119,8 +133,10 @@ ALBUM_ARTISTS = TableSpec(
     description="Which artists an album is credited to, in credit order.",
     source="an album's artists array",
     columns=(
-        Column("album_id", _S, "Spotify ID of the album.", nullable=False, filled_by="the album's id"),
-        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id"),
+        Column("album_id", _S, "Spotify ID of the album.", nullable=False, filled_by="the album's id",
+               references=_ALBUM),
+        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id",
+               references=_ARTIST),
         Column("position", _I, "Zero-based order of the artist in the album's credits.",
                filled_by="index in the array"),
     ),
@@ -135,9 +151,9 @@ ARTISTS = TableSpec(
         Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="id"),
         Column("name", _S, "Artist name.", path="name"),
         Column("followers", _I, "Follower count; null in development quota mode.", path="followers.total",
-               simplified=False),
+               simplified=False, valid=_COUNT),
         Column("popularity", _I, "Popularity 0-100; null in development quota mode.", path="popularity",
-               simplified=False),
+               simplified=False, valid=_POPULARITY),
     ),
 )
 
@@ -147,7 +163,8 @@ ARTIST_GENRES = TableSpec(
     description="The genres Spotify assigns to each artist (artists with none have no rows).",
     source="a full artist's genres array",
     columns=(
-        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id"),
+        Column("artist_id", _S, "Spotify ID of the artist.", nullable=False, filled_by="the artist's id",
+               references=_ARTIST),
         Column("genre", _S, "Genre name, as Spotify spells it.", nullable=False,
                filled_by="an entry of genres (a non-empty string, else quarantined)"),
     ),
@@ -165,9 +182,9 @@ PLAYS = TableSpec(
     source="a play history object (GET /me/player/recently-played)",
     columns=(
         Column("played_at", _TS, "When the track was played (UTC, millisecond precision).", nullable=False,
-               path="played_at", coerce="timestamp"),
+               path="played_at", coerce="timestamp", valid=Range(PARTITION_DAY, PARTITION_DAY)),
         Column("track_id", _S, "Spotify ID of the track played; null for a local file.",
-               filled_by="id of the play's track object"),
+               filled_by="id of the play's track object", references=_TRACK),
         Column("context_type", _S, "What the track was played from: `playlist`, `album`, `artist`, "
                "`collection` (saved tracks), …; null when Spotify reports no context.", path="context.type"),
         Column("context_uri", _S, "Spotify URI of that context (e.g. `spotify:playlist:…`).", path="context.uri"),
@@ -182,9 +199,9 @@ TOP_TRACKS = TableSpec(
     columns=(
         Column("time_range", _S, "`short_term` (about 4 weeks), `medium_term` (about 6 months) or `long_term` "
                "(about a year).", nullable=False, filled_by="the request's time_range (Spotify's default: medium_term)"),
-        Column("rank", _I, "1 for the user's top track in that time range.", nullable=False,
+        Column("rank", _I, "1 for the user's top track in that time range.", nullable=False, valid=Range(1),
                filled_by="the page's offset plus the track's index in the page, plus 1"),
-        Column("track_id", _S, "Spotify ID of the track.", filled_by="id of the track object"),
+        Column("track_id", _S, "Spotify ID of the track.", filled_by="id of the track object", references=_TRACK),
     ),
 )
 
@@ -196,9 +213,9 @@ TOP_ARTISTS = TableSpec(
     columns=(
         Column("time_range", _S, "`short_term` (about 4 weeks), `medium_term` (about 6 months) or `long_term` "
                "(about a year).", nullable=False, filled_by="the request's time_range (Spotify's default: medium_term)"),
-        Column("rank", _I, "1 for the user's top artist in that time range.", nullable=False,
+        Column("rank", _I, "1 for the user's top artist in that time range.", nullable=False, valid=Range(1),
                filled_by="the page's offset plus the artist's index in the page, plus 1"),
-        Column("artist_id", _S, "Spotify ID of the artist.", filled_by="id of the artist object"),
+        Column("artist_id", _S, "Spotify ID of the artist.", filled_by="id of the artist object", references=_ARTIST),
     ),
 )
 
@@ -209,8 +226,9 @@ SAVED_TRACKS = TableSpec(
     source="a saved track object (GET /me/tracks)",
     columns=(
         Column("track_id", _S, "Spotify ID of the saved track.", nullable=False,
-               filled_by="id of the saved track's track object"),
-        Column("added_at", _TS, "When the user saved the track (UTC).", path="added_at", coerce="timestamp"),
+               filled_by="id of the saved track's track object", references=_TRACK),
+        Column("added_at", _TS, "When the user saved the track (UTC).", path="added_at", coerce="timestamp",
+               valid=_NOT_AFTER_THE_DAY),
     ),
 )
 

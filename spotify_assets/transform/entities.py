@@ -23,12 +23,18 @@ Decisions:
   (so a malformed copy of an entity already seen is not quarantined). Artists nested in such a copy are
   still candidates of their own.
 * ``added_at`` of 1970-01-01T00:00:00Z → null (unknown). ``added_by: null`` → null ``added_by_id``.
-* Columns with a ``path`` in :mod:`spotify_assets.tables` are read and coerced by :class:`.columns.RowReader`
-  (the first wrong one names the reason); the code below computes the other columns and walks the nesting.
+  Values a coercion turns into null (these, and release dates that are not calendar dates) are counted
+  per table and column (:meth:`Extractor.coerced_counts`).
+* Columns with a ``path`` in :mod:`spotify_assets.tables` are read, coerced and checked against their
+  valid range by :class:`.columns.RowReader` (the first wrong one names the reason); the code below
+  computes the other columns (checking the computed ones that declare a range: a playlist's
+  ``total_items``, an album's ``release_date`` not after the partition day) and walks the nesting.
 * Quarantine is at the smallest unit that failed: an item whose own fields or whose track/episode ID
-  are broken → ``playlist_items``; a track with a valid ID but broken fields → ``tracks`` (its playlist
-  item is kept); an album/artist → ``albums``/``artists``; a bad artist reference or genre → the link
-  table. Unknown fields are ignored.
+  are broken → ``playlist_items``; a track with a valid ID but broken fields (a value out of range, an
+  album without a valid ID) → ``tracks``; an album/artist → ``albums``/``artists``; a bad artist
+  reference or genre → the link table. Unknown fields are ignored. Rows that name a quarantined record
+  (a playlist item of a quarantined track, the track of a quarantined album) are quarantined after the
+  dedupe, "parent quarantined" (:mod:`.cascade`).
 
 The listening sources (the user's own data):
 
@@ -52,7 +58,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -73,7 +79,7 @@ from .coerce import (
     to_int,
     to_list,
 )
-from .columns import RowReader
+from .columns import RowReader, bounds
 from .records import (
     SOURCE_TABLE,
     Envelope,
@@ -177,7 +183,8 @@ class Builder:
 class Extractor:
     """Feeds envelopes of one partition into the tables' builders, the quarantine and the accounting."""
 
-    def __init__(self, chunk_rows: int = 50_000):
+    def __init__(self, chunk_rows: int = 50_000, partition: str | None = None):
+        self.partition = partition
         self.builders = {t: Builder(t, chunk_rows) for t in S.TABLES}
         self.quarantine: dict[str, list[QuarantineRecord]] = defaultdict(list)
         self.sources: dict[str, SourceCount] = {}
@@ -191,9 +198,24 @@ class Extractor:
         # (shared with the fast path, which updates it once a chunk validated)
         self.best_ranks: dict[str, dict[str, int]] = {t: {} for t in ("playlists", "tracks", "albums", "artists")}
         self._flushers = [b.maybe_flush for b in self.builders.values()]
-        self._rows = {t: RowReader(spec) for t, spec in S.TABLES.items()}
-        self._simple_artist = RowReader(S.TABLES["artists"], simplified=True)
+        # valid ranges per table and column, relative to the partition day where they say so
+        self.valid = {t: bounds(spec, partition) for t, spec in S.TABLES.items()}
+        self._rows = {t: RowReader(spec, valid=self.valid[t]) for t, spec in S.TABLES.items()}
+        self._simple_artist = RowReader(S.TABLES["artists"], simplified=True, valid=self.valid["artists"])
+        # values coerced to null in emitted rows, per table and column, beyond the readers' own counts
+        # (computed columns, and the fast path's rows): see coerced_counts()
+        self.coerced: dict[str, Counter] = defaultdict(Counter)
         self._day_bounds: dict[str, tuple[int, int] | None] = {}  # raw file -> its dt= day in UTC µs
+
+    def coerced_counts(self) -> dict[str, dict[str, int]]:
+        """``{table: {column: n}}``: values of the emitted rows that a coercion turned into null."""
+        out: dict[str, Counter] = defaultdict(Counter)
+        for t, reader in self._rows.items():
+            out[t].update(reader.coerced)
+        out["artists"].update(self._simple_artist.coerced)
+        for t, c in self.coerced.items():
+            out[t].update(c)
+        return {t: dict(sorted(c.items())) for t, c in sorted(out.items()) if +c}
 
     # -- context -------------------------------------------------------------------------------------
     def begin_task(self, task: int, source: str) -> None:
@@ -373,6 +395,11 @@ class Extractor:
             self.saved_track(it)
 
     # -- entities ------------------------------------------------------------------------------------
+    def _in_range(self, table: str, column: str, v) -> None:
+        """``Bad`` when the computed value ``v`` of ``table.column`` is outside the column's valid range."""
+        if v is not None:
+            self.valid[table][column].check(v)
+
     def _is_dup(self, table: str, key: str, rank: int) -> bool:
         best = self.best_ranks[table]
         b = best.get(key)
@@ -389,6 +416,7 @@ class Extractor:
             pid = spotify_id(p.get("id"), "playlist id")
             page = self._embedded_page(p)
             total = to_int(page.get("total"), "total") if page else None
+            self._in_range("playlists", "total_items", total)
             values = self._rows["playlists"].read(p)
             items = to_list(page.get("items"), "items") if page else None
             offset = self._page_offset(page, len(items)) if items else 0
@@ -484,8 +512,12 @@ class Extractor:
             if type(tid) is not str or not _valid_id(tid):
                 spotify_id(tid, "track id")
             album = t.get("album")
-            if album is not None and type(album) is not dict:
-                raise Bad("album is not an object")
+            if album is not None:  # the track's reference to its album must be usable
+                if type(album) is not dict:
+                    raise Bad("album is not an object")
+                album_ref = album.get("id")
+                if type(album_ref) is not str or not _valid_id(album_ref):
+                    spotify_id(album_ref, "album id")
             artists = t.get("artists")
             if artists is not None and type(artists) is not list:
                 raise Bad("artists is not an array")
@@ -528,7 +560,9 @@ class Extractor:
             self._q("albums", e.reason, a)
             return None
         try:
-            days, precision = release_date(a.get("release_date"), a.get("release_date_precision"))
+            sent_date = a.get("release_date")
+            days, precision = release_date(sent_date, a.get("release_date_precision"))
+            self._in_range("albums", "release_date", days)
             artists = to_list(a.get("artists"), "artists")
             values = self._rows["albums"].read(a)
         except Bad as e:
@@ -538,6 +572,8 @@ class Extractor:
             if artists:
                 self._nested_artists(artists)
             return aid
+        if days is None and sent_date is not None:  # "0000", "2007-13": kept as null (release_date_raw has it)
+            self.coerced["albums"]["release_date"] += 1
         b = self.builders["albums"]
         seq = b.seq_base + len(b.rows)
         b.rows.append(self._rows["albums"].build(values, rank, album_id=aid, release_date=days,
@@ -632,7 +668,7 @@ class Extractor:
             return
         reader = self._rows["plays"]
         try:
-            values = reader.read(it)
+            values = reader.read(it, check=False)  # (a play of another day is an exclusion, not out of range)
             played = values[0]  # played_at is the table's first path column (checked in _PLAYED_AT)
             if played is None:
                 raise Bad("missing played_at")
@@ -643,6 +679,7 @@ class Extractor:
             c.excluded["played on another day"] += 1  # that day's folder holds the response too
             return
         try:
+            reader.check(values)
             obj = it.get("track")
             if obj is None:
                 raise Bad("missing track")

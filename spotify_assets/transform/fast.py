@@ -10,8 +10,8 @@ duplicated key …) fails the chunk.
 
 The fast path only accepts a chunk where *every* unit would take the Python path's happy branch:
 status 200, no ``"error"`` key anywhere, no null items/batch entries, no local files or episodes,
-valid IDs everywhere, well-formed timestamps, release dates the Python coercion accepts, non-empty
-genre strings. Anything else — or any exception — and the whole chunk is fed line by line to
+valid IDs everywhere, well-formed timestamps, release dates the Python coercion accepts, values within
+their columns' declared ranges (min/max per chunk), non-empty genre strings. Anything else — or any exception — and the whole chunk is fed line by line to
 :meth:`.entities.Extractor.feed_line`, so quarantine, exclusions and every quirk keep their exact
 behaviour. An accepted chunk produces exactly the rows the Python path would, in the same order, with
 the same ``_seq``/``_pseq``, the same early (keys-only) dedupe decisions against the shared
@@ -379,6 +379,25 @@ def _valid_ids_or_null(arr) -> None:
         _check(pc.all(pc.match_substring_regex(arr, _ID_RE), skip_nulls=True).as_py() is not False)
 
 
+def _within(v, valid) -> None:
+    """Every non-null value of ``v`` (an Arrow or numpy array) lies within ``valid``
+    (:class:`.columns.Bounds`); else the Python path quarantines what is not."""
+    if valid.low is None and valid.high is None or v is None or len(v) == 0:
+        return
+    if isinstance(v, np.ndarray):
+        low, high = v.min(), v.max()
+    else:
+        if pa.types.is_date(v.type):
+            v = v.cast(pa.int32())
+        elif pa.types.is_timestamp(v.type):
+            v = v.cast(_I)
+        mm = pc.min_max(v)
+        low, high = mm["min"].as_py(), mm["max"].as_py()
+        if low is None:  # all null
+            return
+    _check((valid.low is None or low >= valid.low) and (valid.high is None or high <= valid.high))
+
+
 def _none_true(arr) -> None:
     if len(arr):
         _check(not pc.any(arr).as_py())
@@ -483,6 +502,13 @@ class _Plan:
         self.counts: list[tuple[str, str, int]] = []  # (table, field or exclusion, n)
         self.lines = 0
         self.pending_seq: dict[str, int] = {}  # rows planned so far per table (for seq of parents)
+        self.coerced: list[tuple[str, str, int]] = []  # (table, column, values coerced to null)
+
+    def coerce(self, table: str, column: str, nulled: pa.Array) -> None:
+        """Count the rows of ``table`` whose ``column`` a coercion turned into null (``nulled``: a mask)."""
+        n = int(pc.sum(nulled).as_py() or 0)
+        if n:
+            self.coerced.append((table, column, n))
 
     def seq_base(self, table: str) -> int:
         # flushed at commit time: the next row's _seq, plus the rows planned so far
@@ -494,14 +520,21 @@ class _Plan:
         Arrow twin of :class:`.columns.RowReader`), the computed columns (and ``_rank``/``_pseq``) given by
         name, all of them; returns the rows' ``_seq`` values."""
         spec = S.TABLES[table]
+        valid = self.ex.valid[table]
         cols = {}
         for c in spec.columns:
-            if c.path is None:
+            if c.path is None:  # (a computed column's range is checked where it is computed, as in Python)
                 cols[c.name] = computed.pop(c.name)
             elif simplified and not c.simplified:
                 cols[c.name] = None  # null in every row
             else:
-                v = _ARROW_COERCE[c.coerce](_f(objects, *c.keys))
+                sent = _f(objects, *c.keys)
+                v = _ARROW_COERCE[c.coerce](sent)
+                if v.null_count > sent.null_count:  # a coercion made nulls (RowReader counts them too)
+                    nulled = pc.and_(pc.is_valid(sent), pc.is_null(v))
+                    self.coerce(table, c.name, nulled if kept is None else nulled.filter(kept))
+                if c.name in valid:  # every object's value, as the Python path checks every object it reads
+                    _within(v, valid[c.name])
                 cols[c.name] = v if kept is None else v.filter(kept)
         extra = "_pseq" if table in CHILD_OF else "_rank"
         cols[extra] = computed.pop(extra)
@@ -532,6 +565,8 @@ class _Plan:
         ex.count_parsed_lines(self.lines)
         for table, what, n in self.counts:
             ex.count(table, what, n)
+        for table, column, n in self.coerced:
+            ex.coerced[table][column] += n
         for d in self.dedupe.values():
             d.commit()
 
@@ -625,6 +660,7 @@ def _playlists(plan: _Plan, body: pa.StructArray, requests: list[str], ranks: np
         page = pc.if_else(use_tracks, tracks, items_pg)
     plan.count("playlists", "seen", n)
     total = _f(page, "total")
+    _within(total, plan.ex.valid["playlists"]["total_items"])
     page_items = _f(page, "items")
     lens = pc.fill_null(pc.list_value_length(page_items), 0).to_numpy(zero_copy_only=False)
     offs = []
@@ -735,12 +771,16 @@ def _albums(plan: _Plan, a: pa.Array, base_ranks: np.ndarray, full: bool, defer_
     artists = _f(a, "artists")
     av, apar, apos = _flat(artists)
     _check(av.null_count == 0)
-    days, precision = _release_dates(_f(a, "release_date"), _f(a, "release_date_precision"))
+    sent = _f(a, "release_date")
+    days, precision = _release_dates(sent, _f(a, "release_date_precision"))
+    _within(days, plan.ex.valid["albums"]["release_date"])  # every copy's, as for the path columns
     kept = plan.dedupe["albums"].emit(aid, ranks)
     k = int(kept.sum())
     plan.count("albums", "emitted", k)
     plan.count("albums", "duplicate merged", n - k)
     km = pa.array(kept)
+    if days.null_count > sent.null_count:  # "0000", "2007-13": kept as null (release_date_raw has it)
+        plan.coerce("albums", "release_date", pc.and_(pc.is_valid(sent), pc.is_null(days)).filter(km))
     seq = plan.add_rows("albums", a, km, album_id=aid.filter(km), release_date=days.filter(km),
                     release_date_precision=precision.filter(km), _rank=ranks[kept])
     _artist_links(plan, "album_artists", "album_id", aid, kept, seq, _f(av, "id"), apar, apos)

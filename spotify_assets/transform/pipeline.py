@@ -1,8 +1,8 @@
 """``transform_partition``: one day's raw zone → the transformed tables + quarantine + accounting.
 
 Streams every raw file of the raw sources (see :mod:`.records`), extracts candidate rows in chunks
-(:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), checks the
-accounting invariant and, given a :class:`~spotify_assets.lake.publication.Staging`, writes the tables'
+(:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), quarantines the
+rows that name a quarantined record (:mod:`.cascade`), checks the accounting invariant and, given a :class:`~spotify_assets.lake.publication.Staging`, writes the tables'
 Parquet files and the quarantine files into that run's staging folder (publishing them is the caller's
 step, after the audit).
 
@@ -10,10 +10,11 @@ Accounting (``TransformResult.accounting``)::
 
     {"sources": {<source>: {"lines", "parsed", "quarantined", "excluded": {reason: n},
                             "tables": {<table>: {"seen", "emitted", "quarantined", "excluded": {reason: n}}}}},
-     "tables":  {<table>: {"candidates", "rows", "duplicates_merged", "quarantined"}},
+     "tables":  {<table>: {"candidates", "rows", "duplicates_merged", "parent_quarantined", "quarantined",
+                           "coerced_to_null": {column: n}}},
      "files":   {<raw file>: {"source", "bytes", "lines", "damage": None | {"reason", "after_line",
                               "compressed_offset", "decompressed_offset", "partial_line_bytes",
-                              "undecoded_bytes"}}},
+                              "undecoded_bytes", "loss_measured"}}},
      "unread_files": [{"path", "size", "reason"}]}
 
 Invariants (checked; :class:`~.records.AccountingError` if broken):
@@ -23,10 +24,18 @@ Invariants (checked; :class:`~.records.AccountingError` if broken):
   rest of a damaged gzip file is one quarantined "line": reason, offsets and the cut line);
 * per source and table: ``seen == emitted + quarantined + sum(excluded)`` (entity exclusions: "null item",
   "null batch entry", "local track", "duplicate merged");
-* per table: ``candidates == rows + duplicates_merged`` where candidates are the valid occurrences (rows
-  stored for the final dedupe — checked equal to the sources' ``emitted`` — plus occurrences dropped early
-  as "duplicate merged" because an earlier one with an equal or higher rank was already kept); duplicates
-  merged include the links of a parent row that lost the dedupe.
+* per table: ``candidates == rows + duplicates_merged + parent_quarantined`` where candidates are the valid
+  occurrences (rows stored for the final dedupe — checked equal to the sources' ``emitted`` — plus
+  occurrences dropped early as "duplicate merged" because an earlier one with an equal or higher rank was
+  already kept); duplicates merged include the links of a parent row that lost the dedupe;
+  ``parent_quarantined`` rows were chosen but name a quarantined record (:mod:`.cascade`);
+* the quarantine holds exactly the quarantined lines + entities + parent-quarantined rows.
+
+``coerced_to_null`` counts, per column, the values of emitted rows that a coercion turned into null: a
+release date that is not a calendar date (``"0000"``, ``"0000-00-00"``; the text stays in
+``release_date_raw``), a timestamp of exactly the epoch (Spotify's "unknown"). ``loss_measured`` is False
+when a damaged file ends before its gzip data does (cut short, empty): ``undecoded_bytes`` is then 0 and
+what the missing part held cannot be known.
 
 Files below a partition folder that the raw zone's naming rule does not read (see
 :func:`spotify_assets.lake.raw.list_raw_files`) are listed in ``unread_files``, never silently skipped.
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -52,6 +62,7 @@ from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake
 
 from .. import tables as S
+from .cascade import quarantine_dependents
 from .dedupe import dedupe_entities, dedupe_links
 from .entities import CHILD_OF, Extractor, output_schema
 from .fast import FAST_SOURCES, FastReader
@@ -90,6 +101,28 @@ class TransformResult:
         """Raw file → its ``damage`` entry (see the accounting), for the files whose gzip data is damaged."""
         return {p: f["damage"] for p, f in self.accounting["files"].items() if f["damage"] is not None}
 
+    @property
+    def raw_sources(self) -> dict[str, dict]:
+        """Per raw source read: ``{"files", "bytes", "lines"}`` (compressed bytes; non-empty lines read)."""
+        out: dict[str, dict] = {}
+        for f in self.accounting["files"].values():
+            s = out.setdefault(f["source"], {"files": 0, "bytes": 0, "lines": 0})
+            s["files"] += 1
+            s["bytes"] += f["bytes"]
+            s["lines"] += f["lines"]
+        return out
+
+    @property
+    def raw_losses(self) -> list[dict]:
+        """What could not be read of each damaged raw file, in the audit's and the UI's terms:
+        ``{"file", "source", "reason", "file_bytes", "lines_read", "lost_bytes", "cut_line_bytes",
+        "loss_measured"}`` — ``lost_bytes`` compressed bytes never decoded, ``cut_line_bytes`` the line the
+        damage cut (decompressed), ``loss_measured`` False when the file ends early and the loss is unknown."""
+        return [{"file": p, "source": f["source"], "reason": f["damage"]["reason"], "file_bytes": f["bytes"],
+                 "lines_read": f["lines"], "lost_bytes": f["damage"]["undecoded_bytes"],
+                 "cut_line_bytes": f["damage"]["partial_line_bytes"], "loss_measured": f["damage"]["loss_measured"]}
+                for p, f in self.accounting["files"].items() if f["damage"] is not None]
+
 
 def transform_partition(lake: Lake, partition: str, *, staging: Staging | None = None, chunk_rows: int = 50_000,
                         fast: bool = True) -> TransformResult:
@@ -103,7 +136,8 @@ def transform_partition(lake: Lake, partition: str, *, staging: Staging | None =
     validate_partition(partition)
     unread: list[dict] = []
     tasks = plan_tasks(lake, partition, unread)
-    return _finish(partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast)], staging, unread)
+    return _finish(partition, tasks, [extract_tasks(lake, tasks, chunk_rows, fast=fast, partition=partition)],
+                   staging, unread)
 
 
 def plan_tasks(lake: Lake, partition: str, unread: list[dict] | None = None) -> list[tuple[int, str, str, int]]:
@@ -127,11 +161,14 @@ class ExtractOutput:
     quarantine: dict[str, list]
     sources: dict
     files: dict[str, dict]  # raw file → {"source", "bytes", "lines", "damage"} (see the module docstring)
+    coerced: dict[str, dict[str, int]] = field(default_factory=dict)  # table → column → values made null
 
 
-def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: dict | None = None) -> ExtractOutput:
+def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: dict | None = None,
+                  partition: str | None = None) -> ExtractOutput:
     """Parse raw files (in task order) into candidate rows, quarantine records and counts.
 
+    ``partition`` is the day the valid ranges relative to it refer to (a release date not after it …).
     With ``fast``, clean chunks of the playlists/items/albums/artists files go through :mod:`.fast`
     (Arrow), the others line by line through the Python extractor; ``stats`` counts fast/slow lines.
     A damaged gzip file gives its complete lines, then one quarantine record for the rest. Any other
@@ -141,7 +178,7 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: 
     gc.disable()  # millions of short-lived acyclic dicts: the cyclic GC would cost ~25% for nothing
     reader = FastReader(lake, [(s, p) for _, s, p, _ in tasks if s in FAST_SOURCES]) if fast else None
     try:
-        ex = Extractor(chunk_rows)
+        ex = Extractor(chunk_rows, partition)
         files = {}
         for task, source, path, size in tasks:
             ex.begin_task(task, source)
@@ -166,7 +203,7 @@ def extract_tasks(lake: Lake, tasks, chunk_rows: int, fast: bool = True, stats: 
             if damage is not None:
                 files[path]["damage"] = _quarantine_damage(ex, path, size, last[0], damage)
         candidates = {t: b.to_table() for t, b in ex.builders.items()}
-        return ExtractOutput(candidates, dict(ex.quarantine), ex.sources, files)
+        return ExtractOutput(candidates, dict(ex.quarantine), ex.sources, files, ex.coerced_counts())
     finally:
         if reader is not None:
             reader.close()
@@ -185,7 +222,7 @@ def _quarantine_damage(ex: Extractor, path: str, size: int, last_line: int, dama
     })
     return {"reason": damage.reason, "after_line": last_line, "compressed_offset": damage.compressed_offset,
             "decompressed_offset": damage.decompressed_offset, "partial_line_bytes": len(partial),
-            "undecoded_bytes": max(size - damage.compressed_offset, 0)}
+            "undecoded_bytes": max(size - damage.compressed_offset, 0), "loss_measured": damage.measurable}
 
 
 def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | None,
@@ -199,6 +236,10 @@ def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | N
         for s, sc in o.sources.items():
             sources[s].merge(sc)
     files = {p: f for o in outputs for p, f in o.files.items()}
+    coerced: dict[str, Counter] = defaultdict(Counter)
+    for o in outputs:
+        for t, counts in o.coerced.items():
+            coerced[t].update(counts)
     qrecs: dict[str, list] = {}
     for t in S.TABLES:
         recs = [r for o in outputs for r in o.quarantine.get(t, [])]
@@ -217,12 +258,13 @@ def _finish(partition, tasks, outputs: list[ExtractOutput], staging: Staging | N
         links = {t: pool.submit(dedupe_links, candidates.pop(t), S.TABLES[t].key, chosen[parent])
                  for t, parent in CHILD_OF.items()}
         chosen.update({t: f.result() for t, f in links.items()})
+    parent_quarantined = quarantine_dependents(chosen, qrecs, lambda task: tasks[task][2])
     tables = {}
     for t in S.TABLES:
         schema = output_schema(t)
         tab = chosen.pop(t).select(schema.names)
         tables[t] = pa.Table.from_arrays(tab.columns, schema=schema)
-    accounting = _accounting(sources, stored, tables, qrecs, files, unread or [])
+    accounting = _accounting(sources, stored, tables, qrecs, files, unread or [], parent_quarantined, coerced)
     result = TransformResult(partition, tables, qrecs, accounting, len(tasks), sum(t[3] for t in tasks), staging,
                              unread_files=list(unread or []))
     if staging is not None:
@@ -244,7 +286,8 @@ def ex_empty(table: str) -> pa.Table:
 
 
 def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables, quarantine,
-                files: dict[str, dict], unread: list[dict]) -> dict:
+                files: dict[str, dict], unread: list[dict], parent_quarantined: dict[str, int],
+                coerced: dict[str, Counter]) -> dict:
     problems = []
     out = {}
     for source in SOURCE_ORDER:
@@ -266,18 +309,23 @@ def _accounting(sources: dict[str, SourceCount], stored: dict[str, int], tables,
         early = sum(sc.tables[t].excluded.get("duplicate merged", 0) for sc in sources.values() if t in sc.tables)
         rows = tables[t].num_rows
         q_entities = sum(sc.tables[t].quarantined for sc in sources.values() if t in sc.tables)
-        q_lines = len(quarantine.get(t, [])) - q_entities
-        if emitted != stored[t] or rows > stored[t]:
-            problems.append(f"{t}: emitted {emitted}, stored candidates {stored[t]}, rows {rows}")
+        dependents = parent_quarantined.get(t, 0)
+        q_lines = len(quarantine.get(t, [])) - q_entities - dependents
+        if emitted != stored[t] or rows + dependents > stored[t]:
+            problems.append(f"{t}: emitted {emitted}, stored candidates {stored[t]}, rows {rows} + "
+                            f"{dependents} parent quarantined")
         # candidates: valid occurrences (stored, or dropped early as a known duplicate)
-        table_acc[t] = {"candidates": stored[t] + early, "rows": rows, "duplicates_merged": early + stored[t] - rows,
-                        "quarantined": q_entities + q_lines}
+        table_acc[t] = {"candidates": stored[t] + early, "rows": rows,
+                        "duplicates_merged": early + stored[t] - rows - dependents,
+                        "parent_quarantined": dependents, "quarantined": q_entities + q_lines + dependents,
+                        "coerced_to_null": dict(sorted(coerced.get(t, {}).items()))}
     total_q_lines = sum(sc.quarantined for sc in sources.values())
     total_q = sum(len(v) for v in quarantine.values())
     total_q_entities = sum(c.quarantined for sc in sources.values() for c in sc.tables.values())
-    if total_q != total_q_lines + total_q_entities:
+    total_dependents = sum(parent_quarantined.values())
+    if total_q != total_q_lines + total_q_entities + total_dependents:
         problems.append(f"quarantine holds {total_q} records, counted {total_q_lines} lines + "
-                        f"{total_q_entities} entities")
+                        f"{total_q_entities} entities + {total_dependents} parent quarantined")
     if problems:
         raise AccountingError("accounting invariant broken: " + "; ".join(problems))
     return {"sources": out, "tables": table_acc, "files": files, "unread_files": list(unread)}

@@ -13,10 +13,10 @@ from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.tables import TABLES
+from spotify_assets.tables import TABLE_SOURCES, TABLES
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.conftest import TEST_DAY
-from spotify_assets_tests.emulation import BAD_TRACK, land_bad_track, spotify_for
+from spotify_assets_tests.emulation import BAD_TRACK, land_bad_track, land_cut_short_file, spotify_for
 
 DAY = TEST_DAY.isoformat()
 RUN_CONFIG = {"ops": {"raw_spotify": {"config": {"allow_past_partition": True}}}}
@@ -89,6 +89,17 @@ def _published_objects(lake_root) -> dict[str, bytes]:
             for f in lake.list_files(z, include_hidden=True)}
 
 
+def _downstream(defs):
+    """The transformed, catalog and analytics groups of the day (the raw zone stays as it is)."""
+    selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
+    job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
+    defs2 = dg.Definitions(
+        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables, weekly_movers],
+        jobs=[job], resources=defs.resources,
+    )
+    return defs2.resolve_job_def("downstream").execute_in_process(partition_key=DAY, raise_on_error=False)
+
+
 def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     defs = _defs(emulator, tmp_path)
     assert _run(defs).success  # a clean day first
@@ -96,28 +107,46 @@ def test_failed_blocking_check_holds_the_day_back(emulator, tmp_path):
     query = f"SELECT track_id, popularity FROM tracks WHERE dt = '{DAY}' ORDER BY track_id"
     rows_before, published_before = engine.query(query).to_pylist(), _published_objects(tmp_path / "lake")
 
-    land_bad_track(str(tmp_path / "lake"), DAY)
-    selection = dg.AssetSelection.groups("transformed", "catalog", "analytics")
-    job = dg.define_asset_job("downstream", selection=selection, partitions_def=daily_partitions)
-    defs2 = dg.Definitions(
-        assets=[raw_spotify, transformed_tables, catalog_tables, analytics_tables, weekly_movers],
-        jobs=[job], resources=defs.resources,
-    )
-    result = defs2.resolve_job_def("downstream").execute_in_process(partition_key=DAY, raise_on_error=False)
+    cut = land_cut_short_file(str(tmp_path / "lake"), DAY)  # raw data lost, how much nobody can know
+    result = _downstream(defs)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "was not published" in failure.step_failure_data.error.message
     failed = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations() if not e.passed}
-    assert set(failed) == {("tracks", "values_in_range")}
-    staged = failed[("tracks", "values_in_range")].metadata["staged_path"].value
+    fed = {t for t, sources in TABLE_SOURCES.items() if "tracks" in sources}
+    assert set(failed) == {(t, c) for t in fed for c in ("raw_data_loss_within_limit", "raw_data_intact")}
+    assert {(k, e.severity) for k, e in failed.items() if k[1] == "raw_data_loss_within_limit"} == {
+        ((t, "raw_data_loss_within_limit"), dg.AssetCheckSeverity.ERROR) for t in fed}
+    assert {e.severity for k, e in failed.items() if k[1] == "raw_data_intact"} == {dg.AssetCheckSeverity.WARN}
+    staged = failed[("tracks", "raw_data_loss_within_limit")].metadata["staged_path"].value
     assert "/_staging/" in staged and Lake(str(tmp_path / "lake")).fs.get_file_info(staged).size > 0
     tracks = next(m for m in result.asset_materializations_for_node("transformed_tables") if m.asset_key.path == ["tracks"])
     assert tracks.metadata["publication"].value == "held back"
-    assert "values_in_range" in tracks.metadata["held_back_reason"].value
+    assert "raw_data_loss_within_limit" in tracks.metadata["held_back_reason"].value
+    # the loss, file by file, on the asset's page
+    (lost,) = tracks.metadata["raw_data_lost"].value
+    assert (lost["file"], lost["loss_measured"]) == (cut, False) and "truncated" in lost["reason"]
     done = _materialized(result)
     assert "catalog_tracks" not in done and "daily_top_tracks" not in done  # nothing downstream ran
     # and nothing a consumer reads changed: the lake's published objects, DuckDB's answer
     assert _published_objects(tmp_path / "lake") == published_before
     assert engine.query(query).to_pylist() == rows_before
-    assert BAD_TRACK not in {r["track_id"] for r in rows_before}
+
+
+def test_one_odd_record_is_quarantined_and_the_rest_of_the_day_flows_downstream(emulator, tmp_path):
+    defs = _defs(emulator, tmp_path)
+    assert _run(defs).success
+    land_bad_track(str(tmp_path / "lake"), DAY)  # a track look-up with popularity 150
+    result = _downstream(defs)
+
+    assert result.success
+    assert [e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR] == []
+    tracks = next(m for m in result.asset_materializations_for_node("transformed_tables") if m.asset_key.path == ["tracks"])
+    assert tracks.metadata["publication"].value == "published"
+    assert tracks.metadata["quarantined"].value == 1
+    assert tracks.metadata["raw_data_lost"].value == []
+    done = _materialized(result)
+    assert "catalog_tracks" in done and "daily_top_tracks" in done  # the day went on downstream
+    engine = defs.resources["warehouse"].query_engine()
+    assert BAD_TRACK not in {r["track_id"] for r in engine.query(f"SELECT track_id FROM tracks WHERE dt = '{DAY}'").to_pylist()}

@@ -27,7 +27,7 @@ from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.conftest import TEST_DAY
-from spotify_assets_tests.emulation import copy_raw, land_bad_track
+from spotify_assets_tests.emulation import copy_raw, land_cut_short_file
 from spotify_assets_tests.pipes.fake_aws import FakeGlueClient, FakeLambdaClient
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
@@ -112,14 +112,14 @@ def _remote_uri(bucket: str) -> str:
     return f"s3://{bucket}/remote"
 
 
-def _remote_run(crawled_raw, bucket: str, compute: TransformCompute, fake, *, bad_track: bool = False):
-    """The crawled day landed at ``_remote_uri(bucket)`` (with a track out of range if ``bad_track``), then the
+def _remote_run(crawled_raw, bucket: str, compute: TransformCompute, fake, *, damaged: bool = False):
+    """The crawled day landed at ``_remote_uri(bucket)`` (with a raw file cut short if ``damaged``), then the
     transformed step run with its staging on ``compute``, whose boto3 client is the stand-in ``fake``:
     ``(result, seconds, the run's user log lines)``."""
     uri = _remote_uri(bucket)
     lake = copy_raw(crawled_raw[0], uri)
-    if bad_track:
-        land_bad_track(lake, DAY)
+    if damaged:
+        land_cut_short_file(lake, DAY)
     if compute.mode == "lambda":
         client = build_pipes_lambda_client(uri, s3_client=s3_resource().get_client(), lambda_client=fake)
     else:
@@ -188,12 +188,14 @@ def test_glue_stage_through_pipes_equals_in_process(in_process_run, s3, s3_bucke
 
 def test_a_remote_stage_is_audited_in_dagster_and_held_back(s3, s3_bucket, crawled_raw):
     compute = TransformCompute("lambda", lambda_function="f")
-    result, _, _ = _remote_run(crawled_raw, s3_bucket, compute, FakeLambdaClient(), bad_track=True)
+    result, _, _ = _remote_run(crawled_raw, s3_bucket, compute, FakeLambdaClient(), damaged=True)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "was not published" in failure.step_failure_data.error.message
-    failed = [(c.asset_key.path[-1], c.check_name) for c in result.get_asset_check_evaluations() if not c.passed]
-    assert failed == [("tracks", "values_in_range")]
+    blocking = [(c.asset_key.path[-1], c.check_name) for c in result.get_asset_check_evaluations()
+                if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    assert ("tracks", "raw_data_loss_within_limit") in blocking  # the remote stage's losses reached the audit
+    assert {check for _, check in blocking} == {"raw_data_loss_within_limit"}
     tracks = next(m for m in result.asset_materializations_for_node("transformed_tables") if m.asset_key.path == ["tracks"])
     assert tracks.metadata["publication"].value == "held back"
     keys = _objects(s3, s3_bucket, "remote")

@@ -25,7 +25,7 @@ from spotify_assets.tables import TABLE_SOURCES, TABLES
 from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
-from spotify_assets_tests.emulation import BAD_TRACK, copy_raw, land_bad_track
+from spotify_assets_tests.emulation import BAD_TRACK, copy_raw, land_bad_track, land_cut_short_file
 
 
 def _published(lake: Lake) -> dict[str, bytes]:
@@ -78,23 +78,23 @@ def test_failed_audit_changes_nothing_a_consumer_reads(lake, two_days, tmp_path)
     before, rows_before = _published(lake), _query(engine)
     assert any(r["dt"] == today for r in rows_before["tracks"]) and any(r["dt"] == yesterday for r in rows_before["tracks"])
 
-    injected = land_bad_track(lake, today)
+    injected = land_cut_short_file(lake, today)
     outcome = transform_day(lake, today, "bad-run")
 
-    assert outcome.held_back and "tracks.values_in_range" in outcome.held_back
-    assert [o.check for o in outcome.checks if not o.passed and o.blocking] == ["values_in_range"]
+    assert outcome.held_back and "tracks.raw_data_loss_within_limit" in outcome.held_back
+    held = {(o.table, o.check) for o in outcome.checks if not o.passed and o.blocking}
+    assert held == {(t, "raw_data_loss_within_limit") for t, sources in TABLE_SOURCES.items() if "tracks" in sources}
     assert _published(lake) == before, "a held-back day must leave every published object byte for byte"
     assert _query(engine) == rows_before, "DuckDB must return exactly what it returned before"
-    assert BAD_TRACK not in {r["track_id"] for r in engine.query("SELECT track_id FROM tracks").to_pylist()}
     if glue is not None:
         assert {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/transformed/")["Contents"]} == etags
         assert {t: glue.get_partition(t, today)["StorageDescriptor"]["Location"] for t in TABLES} == locations
     # the staged version stays inspectable, with a note saying why it was held back
     staging = Staging(lake, today, "bad-run")
     staged_tracks = read_table_file(lake, staging.file("transformed", "tracks"))
-    assert BAD_TRACK in staged_tracks["track_id"].to_pylist()
+    assert staged_tracks.num_rows == read_table_file(lake, published_file(lake, "transformed", "tracks", today)).num_rows
     note = json.loads(lake.read_bytes(f"{staging.root}/{HELD_BACK_NOTE}"))
-    assert note["failed_checks"] == ["tracks.values_in_range"] and "popularity" in note["reason"]
+    assert "tracks.raw_data_loss_within_limit" in note["failed_checks"] and "cut-short.jsonl.gz" in note["reason"]
     assert [r.run_id for r in staged_runs(lake)] == ["bad-run"] and staged_runs(lake)[0].held_back
 
     # the bad file removed, the next run publishes the same bytes as before and keeps the held-back folder
@@ -105,15 +105,35 @@ def test_failed_audit_changes_nothing_a_consumer_reads(lake, two_days, tmp_path)
     assert clean_staging(lake, today, retention_s=0.0) == [staging.root]  # after the retention it goes
 
 
-def test_quarantine_only_change_is_published(lake, two_days):
+def test_one_odd_record_is_quarantined_and_the_day_published(lake, two_days, tmp_path):
     _, today = two_days
-    broken = [b'{"request": "/v1/tracks/x", "sta'] * 50
+    land_bad_track(lake, today)  # popularity 150
+    outcome = transform_day(lake, today, "odd-record-run")
+    assert outcome.held_back is None
+    assert not [o for o in outcome.checks if not o.passed and o.blocking]
+    (q,) = read_quarantine(lake, "tracks", today)
+    assert (q["record"]["id"], q["reason"]) == (BAD_TRACK, "popularity 150 is outside [0, 100]")
+    assert q["raw_file"] == f"raw/tracks/dt={today}/injected.jsonl.gz" and q["raw_line"] == 1
+    engine = DuckDBEngine(lake, str(tmp_path / "spotify.duckdb"))
+    engine.refresh_tables()
+    assert BAD_TRACK not in {r["track_id"] for r in engine.query("SELECT track_id FROM tracks").to_pylist()}
+    assert engine.query(f"SELECT count(*) AS n FROM tracks WHERE dt = '{today}'").to_pylist()[0]["n"] > 0
+
+
+@pytest.mark.parametrize("broken_lines,held_back", [(5, False), (50, True)])
+def test_a_few_quarantined_records_warn_a_share_beyond_the_limit_holds_the_day(lake, two_days, broken_lines, held_back):
+    _, today = two_days
+    broken = [b'{"request": "/v1/tracks/x", "sta'] * broken_lines
     lake.write_bytes(f"raw/tracks/dt={today}/broken.jsonl.gz", gzip.compress(b"\n".join(broken) + b"\n"))
     outcome = transform_day(lake, today, "quarantine-run")
-    assert outcome.held_back is None
-    warned = {(o.table, o.check) for o in outcome.checks if not o.passed}
-    assert ("tracks", "quarantine_share_low") in warned and all(not o.blocking for o in outcome.checks if not o.passed)
-    assert len(read_quarantine(lake, "tracks", today)) == 50
+    failed = {(o.table, o.check): o for o in outcome.checks if not o.passed}
+    assert ("tracks", "quarantine_share_low") in failed  # above SPOTIFY_CHECK_QUARANTINE_MAX_SHARE: a warning
+    if held_back:  # 50 of ~320 records: the day is wrong
+        assert [k for k, o in failed.items() if o.blocking] == [("tracks", "quarantine_share_within_limit")]
+        assert outcome.held_back and "more than 5% of the table's records are quarantined" in outcome.held_back
+    else:  # 5 records: warned, published
+        assert outcome.held_back is None and not [o for o in failed.values() if o.blocking]
+        assert len(read_quarantine(lake, "tracks", today)) == broken_lines
 
 
 def test_empty_day_is_held_back_unless_accepted(lake, two_days):

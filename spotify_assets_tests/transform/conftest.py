@@ -145,18 +145,20 @@ def _extract_snapshot(out) -> tuple:
     return ({t: tab for t, tab in out.candidates.items()},
             {t: [r.to_dict() | {"task": r.task} for r in recs] for t, recs in out.quarantine.items() if recs},
             {s: sc.as_dict() for s, sc in out.sources.items()},
-            out.files)
+            out.files,
+            out.coerced)
 
 
 def assert_same_extraction(a, b, what: str) -> None:
-    ca, qa, sa, fa = _extract_snapshot(a)
-    cb, qb, sb, fb = _extract_snapshot(b)
+    ca, qa, sa, fa, xa = _extract_snapshot(a)
+    cb, qb, sb, fb, xb = _extract_snapshot(b)
     assert sorted(ca) == sorted(cb), what
     for t in ca:  # candidates before dedupe, _rank/_seq/_pseq included: the strongest comparison
         assert ca[t].equals(cb[t]), f"{what}: candidate rows of {t} differ"
     assert qa == qb, f"{what}: quarantine differs"
     assert sa == sb, f"{what}: accounting differs"
     assert fa == fb, f"{what}: per-file accounting differs"
+    assert xa == xb, f"{what}: coercions to null differ"
 
 
 @pytest.fixture(autouse=True)
@@ -172,12 +174,12 @@ def fast_path_matches_python_path(monkeypatch):
     def checked(lake, tasks, chunk_rows, fast_=True, stats=None, **kw):
         if "fast" in kw:
             fast_ = kw.pop("fast")
-        slow_out = original(lake, tasks, chunk_rows, fast=False)
-        fast_out = original(lake, tasks, chunk_rows, fast=True, stats=stats)
+        slow_out = original(lake, tasks, chunk_rows, fast=False, **kw)
+        fast_out = original(lake, tasks, chunk_rows, fast=True, stats=stats, **kw)
         assert_same_extraction(fast_out, slow_out, "fast path (default chunks)")
         with monkeypatch.context() as m:
             m.setattr(fast, "CHUNK_BYTES", 512)
-            tiny_out = original(lake, tasks, chunk_rows, fast=True)
+            tiny_out = original(lake, tasks, chunk_rows, fast=True, **kw)
         assert_same_extraction(tiny_out, slow_out, "fast path (tiny chunks)")
         return fast_out if fast_ else slow_out
 

@@ -84,7 +84,7 @@ def test_trailing_garbage_after_a_complete_gzip_stream_loses_nothing(lake, tmp_p
         "source": "playlist_items", "bytes": len(gz) + 7, "lines": 150,
         "damage": {"reason": "trailing bytes after the end of the gzip data are not gzip (incorrect header check)",
                    "after_line": 150, "compressed_offset": len(gz), "decompressed_offset": len(text),
-                   "partial_line_bytes": 0, "undecoded_bytes": 7}}
+                   "partial_line_bytes": 0, "undecoded_bytes": 7, "loss_measured": True}}
     src = r.accounting["sources"]["playlist_items"]
     assert (src["lines"], src["parsed"], src["quarantined"]) == (151, 150, 1)
     assert list(r.damaged_files) == [ITEMS_PATH]

@@ -44,7 +44,8 @@ def test_plays_one_row_per_played_at_across_overlapping_files(lake, raw):
         (utc("2026-11-24T10:04:00"), sid("t3"))]
     assert plays[1]["context_type"] == "playlist" and plays[1]["context_uri"] == f"spotify:playlist:{sid('pl1')}"
     assert plays[2]["context_type"] is None and plays[2]["context_uri"] is None
-    assert result.accounting["tables"]["plays"] == {"candidates": 4, "rows": 3, "duplicates_merged": 1, "quarantined": 0}
+    assert result.accounting["tables"]["plays"] == {"candidates": 4, "rows": 3, "duplicates_merged": 1,
+                                                    "parent_quarantined": 0, "quarantined": 0, "coerced_to_null": {}}
     # the plays' tracks feed the catalog tables like a playlist item's
     assert sorted(result.tables["tracks"]["track_id"].to_pylist()) == sorted(sid(t) for t in ("t1", "t2", "t3"))
     assert result.tables["albums"]["album_id"].to_pylist() == [sid("al1")]

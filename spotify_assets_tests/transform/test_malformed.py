@@ -25,7 +25,7 @@ def _check_balanced(acc):
         for t, c in sc["tables"].items():
             assert c["seen"] == c["emitted"] + c["quarantined"] + sum(c["excluded"].values()), (source, t)
     for t, c in acc["tables"].items():
-        assert c["candidates"] == c["rows"] + c["duplicates_merged"], t
+        assert c["candidates"] == c["rows"] + c["duplicates_merged"] + c["parent_quarantined"], t
 
 
 def test_broken_lines_quarantined_whole_with_origin(lake, raw):
@@ -54,7 +54,7 @@ def test_broken_lines_quarantined_whole_with_origin(lake, raw):
 
 
 def test_single_bad_item_or_track_quarantined_alone(lake, raw):
-    bad_types = track("t2", duration_ms="long")          # wrong type in a track field → the track only
+    bad_types = track("t2", duration_ms="long")          # wrong type in a track field → the track (and its item)
     no_id = track("t3")
     del no_id["id"]                                       # missing id → the item (it has no item_id)
     bad_id = track("t4")
@@ -65,18 +65,22 @@ def test_single_bad_item_or_track_quarantined_alone(lake, raw):
         item(track("t1")), item(bad_types), item(no_id), item(bad_id), item(bad_artist),
         item(track("t6"), added_at="yesterday"), "garbage"])])
     r = transform_partition(lake, PARTITION)
-    assert [i["item_id"] for i in r.tables["playlist_items"].to_pylist()] == [sid("t1"), sid("t2"), sid("t5")]
+    assert [i["item_id"] for i in r.tables["playlist_items"].to_pylist()] == [sid("t1"), sid("t5")]
     assert sorted(r.tables["tracks"]["track_id"].to_pylist()) == [sid("t1"), sid("t5")]
     reasons = {t: [x["reason"] for x in v] for t, v in r.quarantine.items()}
     assert reasons["tracks"] == ["duration_ms is not a number: 'long'"]
     assert reasons["playlist_items"] == ["missing track id", "invalid track id: 'not/an-id'",
-                                         "added_at is not an ISO-8601 timestamp: 'yesterday'", "item is a JSON str"]
+                                         "added_at is not an ISO-8601 timestamp: 'yesterday'", "item is a JSON str",
+                                         f"parent quarantined: tracks {sid('t2')} (duration_ms is not a number: 'long')"]
     assert reasons["track_artists"] == ["invalid artist id: '42'"]
     assert r.quarantine["tracks"][0]["record"]["id"] == sid("t2")
     assert r.tables["track_artists"].num_rows == 2
     _check_balanced(r.accounting)
     assert r.accounting["sources"]["playlist_items"]["tables"]["playlist_items"] == {
         "seen": 7, "emitted": 3, "quarantined": 4, "excluded": {}}
+    assert r.accounting["tables"]["playlist_items"] == {
+        "candidates": 3, "rows": 2, "duplicates_merged": 0, "parent_quarantined": 1, "quarantined": 5,
+        "coerced_to_null": {}}
 
 
 def test_bad_entities_in_albums_and_artists(lake, raw):

@@ -59,20 +59,27 @@ def test_track_and_album_numbers_beyond_int64_are_quarantined_not_fatal(lake, ra
     raw.write("artists", [_json(env("/v1/artists?ids=x", {"artists": [full_artist("r1", followers=10 ** 30),
                                                                       full_artist("r2", popularity=-(2 ** 70))]}))])
     r = transform_partition(lake, PARTITION)
-    assert [(q["record"]["id"], q["reason"]) for q in r.quarantine["tracks"]] == [
+    tracks_quarantined = r.quarantine["tracks"]
+    assert [(q["record"]["id"], q["reason"]) for q in tracks_quarantined[:3]] == [
         (sid("t1"), "popularity is out of the int64 range: 9223372036854775808"),
         (sid("t2"), "duration_ms is out of the int64 range: '1e30'"),
         (sid("t3"), "disc_number is out of the int64 range: -9.223372036854776e+18"),
     ]
+    # t4 itself is fine, but its album is quarantined: it goes too, as the row it would have been
+    assert [(q["record"]["track_id"], q["reason"]) for q in tracks_quarantined[3:]] == [
+        (sid("t4"), f"parent quarantined: albums {sid('al9')} (popularity is out of the int64 range: "
+                    "9223372036854775808)")]
     assert [(q["record"]["id"], q["reason"]) for q in r.quarantine["albums"]] == [
         (sid("al9"), "popularity is out of the int64 range: 9223372036854775808")]
     assert [(q["record"]["id"], q["reason"]) for q in r.quarantine["artists"]] == [
         # (orjson reads integer literals beyond 64 bits as floats)
         (sid("r1"), "followers.total is out of the int64 range: 1e+30"),
         (sid("r2"), "popularity is out of the int64 range: -1.1805916207174113e+21")]
-    # the items themselves are fine: they stay, pointing at their (quarantined) track
-    assert r.tables["playlist_items"]["item_id"].to_pylist() == [sid(t) for t in ("t1", "t2", "t3", "t4")]
-    assert r.tables["tracks"]["track_id"].to_pylist() == [sid("t4")]
+    # the items themselves are fine, but they name quarantined tracks: quarantined with them
+    assert r.tables["playlist_items"].num_rows == 0 and r.tables["tracks"].num_rows == 0
+    assert [q["reason"].split(" (")[0] for q in r.quarantine["playlist_items"]] == [
+        f"parent quarantined: tracks {sid(t)}" for t in ("t1", "t2", "t3")] + [
+        f"parent quarantined: tracks {sid('t4')} ← albums {sid('al9')}"]
 
 
 @pytest.mark.parametrize("offset,n_items,reason", [

@@ -178,7 +178,8 @@ def test_same_entity_in_several_responses_one_row_full_over_simplified_then_late
     assert t["popularity"] == 2  # latest fetched_at, then first in file/line/position order
     assert r.tables["track_artists"].num_rows == 1 and r.tables["album_artists"].num_rows == 1
     assert [g["genre"] for g in rows(r, "artist_genres")] == ["pop", "rock"]
-    assert r.accounting["tables"]["tracks"] == {"candidates": 3, "rows": 1, "duplicates_merged": 2, "quarantined": 0}
+    assert r.accounting["tables"]["tracks"] == {"candidates": 3, "rows": 1, "duplicates_merged": 2,
+                                                "parent_quarantined": 0, "quarantined": 0, "coerced_to_null": {}}
     (ar,) = rows(r, "artists")
     assert ar["followers"] == 1000  # the full artist object wins over the simplified ones
 

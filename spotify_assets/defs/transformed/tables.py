@@ -88,6 +88,12 @@ class TransformConfig(dg.Config):
         description="Publish the day even when its tables are empty although the previous day had rows "
         "(the not_empty check then passes). For a day that is empty on purpose.",
     )
+    accept_raw_loss: bool = Field(
+        default=False,
+        description="Publish the day even when raw files were damaged beyond SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE "
+        "or cut short (the raw_data_loss_within_limit check then passes, saying so). For a day whose raw data "
+        "cannot be repaired: the Spotify API has no history to fetch it again.",
+    )
     in_process: bool = Field(
         default=False,
         description="Stage the day in this step's process even when SPOTIFY_TRANSFORM_COMPUTE sends the "
@@ -107,11 +113,14 @@ _DESCRIPTION = """Stage, audit and publish one day of the transformed tables (ca
 
 The raw responses are parsed, validated and normalized into the run's staging folder — in this process,
 or in AWS Lambda / an AWS Glue job through Dagster Pipes when SPOTIFY_TRANSFORM_COMPUTE says so; records
-that cannot be parsed go to quarantine with their reason and origin, and the accounting (records in = rows
-out + quarantined + documented exclusions) is checked. The checks then read the staged version: when no
-blocking check fails, every table's manifest switches to the new version in one atomic step; otherwise
-the day is held back — consumers keep reading the previous version — and the staged files stay for
-inspection (their path is in the metadata and the error).
+that cannot be parsed or hold a value no valid record can have go to quarantine with their reason and
+origin, and so do the rows that name them ("parent quarantined"); the bytes of damaged raw files that could
+not be decoded are counted per file (metadata `raw_data_lost`), and the accounting (records in = rows out +
+quarantined + documented exclusions) is checked. The checks then read the staged version: when no blocking
+check fails, every table's manifest switches to the new version in one atomic step; otherwise the day is
+held back — consumers keep reading the previous version — and the staged files stay for inspection (their
+path is in the metadata and the error). Records fail, days pass: a day is held back only when the day is
+wrong (too much quarantined or lost, a table empty, a broken key or reference).
 """
 
 
@@ -171,7 +180,7 @@ def _stage_audit_publish(
     staged, compute_metadata = _stage(context, config, the_lake, compute, client, others)
     staging = staged.staging(the_lake)
     audit_started = time.perf_counter()
-    checks = audit_staged(staging, accept_empty=config.accept_empty, unread_files=staged.unread_files)
+    checks = audit_staged(staging, staged, accept_empty=config.accept_empty, accept_raw_loss=config.accept_raw_loss)
     failures = blocking_failures(checks)
     context.log.info(
         f"Audited the staged version: {len(checks)} checks, {len(failures)} blocking failures "
@@ -220,6 +229,9 @@ def _stage_audit_publish(
                 "accounting": dg.MetadataValue.json(table.accounting),
                 "unread_raw_files": dg.MetadataValue.json(
                     [f for f in staged.unread_files if f["path"].split("/")[1] in TABLE_SOURCES[name]]
+                ),
+                "raw_data_lost": dg.MetadataValue.json(
+                    [loss for loss in staged.raw_losses if loss["source"] in TABLE_SOURCES[name]]
                 ),
                 **compute_metadata,
             },
