@@ -9,7 +9,7 @@ DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # The UI's port (make dev DEV_PORT=3001 when 3000 is taken).
 DEV_PORT ?= 3000
 
-.PHONY: install demo dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
+.PHONY: install demo import-history dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ $(DAGSTER_HOME)/dagster.yaml:
 ## make demo: today's partition end to end against the bundled emulator, then a summary.
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.demo
+
+## make import-history EXPORT=<zip, folder or s3:// URI>: import a Spotify data export (streams, listens)
+## through Dagster, on the same lake, DuckDB file and Dagster instance as make demo.
+import-history: install $(DAGSTER_HOME)/dagster.yaml
+	@test -n "$(EXPORT)" || { echo "usage: make import-history EXPORT=path/to/my_spotify_data.zip (or its folder, or s3://bucket/key)" >&2; exit 2; }
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.import_history "$(EXPORT)"
 
 ## make dev: the Dagster UI on http://127.0.0.1:3000 with the daemon (schedules, sensors, run retries), over
 ## the instance of make demo. `dg dev` loads the dg project (pyproject.toml) with the project's .venv.
@@ -80,6 +86,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_transform.py
 	$(BIN)/python benchmarks/bench_query.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_import.py
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache

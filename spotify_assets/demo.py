@@ -1,5 +1,7 @@
 """``make demo``: today's partition end to end, then a summary of what landed, one analytics result and the
-user's listening (plays today, top artists, busiest hour).
+user's listening (plays today, top artists, busiest hour); then, when the bundled emulator stands in for
+Spotify, its demo user's data export imported like a user's own (``make import-history``): years of
+listening whose tail is the emulator's API history.
 
 With no Spotify credentials the bundled emulator is started in-process, so this runs offline on a fresh
 laptop. Runs go to the instance in ``$DAGSTER_HOME`` (the Makefile points it at ``./data/dagster_home``)
@@ -8,6 +10,8 @@ so ``make dev`` shows them afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
+import glob
 import os
 import sys
 import time
@@ -83,8 +87,67 @@ def main() -> int:
     print(f"Lake: {lake.uri()}")
     _print_analytics_sample(partition)
     _print_listening(partition)
-    print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with this run in its history.")
+    if _import_demo_history() != 0:
+        return 1
+    print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with these runs in its history.")
     return 0
+
+
+DEMO_EXPORTS = "./data/exports"  # beside the lake, never inside it: an export holds IP addresses
+
+
+def _import_demo_history() -> int:
+    """The emulator demo user's export (the day's, written once a day) imported through ``import_history_job``.
+    Only when the bundled emulator stands in: a real account's lake gets its owner's export, not the demo's."""
+    if current_environment() != "local" or os.environ.get("SPOTIFY_CLIENT_ID"):
+        print("\nListening history: import your Spotify data export with `make import-history EXPORT=<zip>` (README).")
+        return 0
+    from .emulator.export import write_export
+    from .import_history import run_import, summarize
+
+    midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    path = os.path.abspath(f"{DEMO_EXPORTS}/emulator-demo-user-{midnight.date()}.zip")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        for old in glob.glob(os.path.join(os.path.dirname(path), "emulator-demo-user-*.zip")):
+            os.remove(old)  # the demo's own exports of earlier days: today's repeats their history
+        print(f"\nWriting the emulator demo user's data export (listening up to {midnight:%Y-%m-%d} 00:00 UTC) ...",
+              flush=True)
+        truth = write_export(path, seed=42, scale="small", now=midnight)
+        print(f"  {len(truth.streams):,} streams since {truth.first_day}: {path}")
+    print(f"\nImporting it (import_history_job, as `make import-history EXPORT={os.path.relpath(path)}`) ...",
+          flush=True)
+    started = time.monotonic()
+    with _instance() as instance:
+        result = run_import(path, instance=instance)
+    if not result.success:
+        print("\nThe import failed; see the errors above (or `make dev` → Runs).", file=sys.stderr)
+        return 1
+    summarize(result)
+    print(f"Imported in {time.monotonic() - started:.1f} s.")
+    _print_history()
+    return 0
+
+
+def _print_history() -> None:
+    """The whole history in a few lines, from the listens table (DuckDB)."""
+    from .warehouse.resources import build_query_engine
+
+    engine = build_query_engine()
+    try:
+        years = engine.query(
+            "SELECT substr(dt, 1, 4) AS year, count(*) AS listens, round(sum(ms_played) / 3.6e6) AS hours, "
+            "round(avg(CASE WHEN skipped THEN 1.0 WHEN NOT skipped THEN 0.0 END), 3) AS skip_rate "
+            "FROM listens GROUP BY 1 ORDER BY 1").table.to_pylist()
+        sources = engine.query("SELECT source, count(*) AS n FROM listens GROUP BY 1 ORDER BY 1").table.to_pylist()
+    finally:
+        engine.close()
+    _print_table("Listening history (table listens: the export and the hourly plays, each listen once)",
+                 [(r["year"], r["listens"], int(r["hours"] or 0), r["skip_rate"] if r["skip_rate"] is not None else "")
+                  for r in years], ("year", "listens", "hours", "skip rate"))
+    print("  by source: " + ", ".join(f"{r['source']} {r['n']:,}" for r in sources)
+          + " (both: a play landed hourly that a later export holds too; the demo's export ends at today's midnight, "
+          "so today's plays are in none yet)")
 
 
 def _print_analytics_sample(partition: str) -> None:

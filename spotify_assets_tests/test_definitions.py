@@ -29,9 +29,13 @@ def test_definitions_load_with_every_layer_and_resource():
     for key in graph.get_all_asset_keys():
         if groups_of(graph, key) in ("transformed", "analytics"):
             assert graph.get(key).metadata["dagster/io_manager_key"] == "lake_io_manager", key
-    # the daily job is the whole graph: every asset, each stage once
+    assert groups["history"] == {"raw_streaming_history", "streams", "listens", "catalog_streams", "catalog_listens"}
+    # the daily job is the whole daily graph, each stage once; the history is imported by its own job
     daily = defs.resolve_job_def("daily_job")
-    assert set(daily.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys())
+    history = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "history"}
+    assert set(daily.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys()) - history
+    assert set(defs.resolve_job_def("import_history_job").asset_layer.executable_asset_keys) == history
+    assert dg.AssetKey("plays") in graph.get(dg.AssetKey("listens")).parent_keys
 
 
 def groups_of(graph, key) -> str:
@@ -46,7 +50,7 @@ def test_every_asset_documents_itself_for_the_ui():
         node = graph.get(key)
         assert node.description and len(node.description) > 30, key
         assert node.kinds, key
-    for table in TABLES:
+    for table in [*TABLES, "streams", "listens"]:
         metadata = graph.get(dg.AssetKey(table)).metadata
         assert metadata["dagster/column_schema"].columns, table
 

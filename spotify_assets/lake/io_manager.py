@@ -15,6 +15,8 @@ wiring. Dagster's default ``io_manager`` is left alone: other assets' outputs ke
   manifest (never ``_staging/``, never a folder listing of versions). All the inputs of one step read the
   manifests once: every table of a day comes from the same day version, even when the day is published
   again between two of them;
+* the listening history tables (``streams``, ``listens``: not partitioned in Dagster, by month in the lake)
+  load whole, every published month, oldest first (their rows carry ``dt`` themselves);
 * when more than one day is asked for, a ``dt`` column (``YYYY-MM-DD`` string) says which day a row is of;
   ``AssetIn(metadata={"dt_column": True})`` adds it for a single day too;
 * a day without a published version fails the step (:class:`~spotify_assets.lake.parquet.MissingPartitionsError`)
@@ -43,10 +45,17 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import PrivateAttr
 
-from ..tables import ANALYTICS_TABLES, TABLES
+from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES
 from .parquet import MissingPartitionsError, read_published, write_arrow_file
 from .paths import safe_name, validate_partition
-from .publication import CorruptManifestError, Manifests, Staging, publish, remove_superseded
+from .publication import (
+    CorruptManifestError,
+    Manifests,
+    Staging,
+    publish,
+    published_partitions,
+    remove_superseded,
+)
 from .resource import LakeResource
 
 LAKE_IO_MANAGER_KEY = "lake_io_manager"
@@ -58,7 +67,7 @@ INSIGHTS_ZONE = "insights"
 
 def zone_of(table: str) -> str:
     """The lake zone a table is published in: ``transformed``, ``analytics``, or ``insights`` (any other)."""
-    if table in TABLES:
+    if table in TABLES or table in HISTORY_TABLES:
         return "transformed"
     if table in ANALYTICS_TABLES:
         return "analytics"
@@ -66,7 +75,7 @@ def zone_of(table: str) -> str:
 
 
 def _contract_schema(table: str) -> pa.Schema | None:
-    spec = TABLES.get(table) or ANALYTICS_TABLES.get(table)
+    spec = TABLES.get(table) or ANALYTICS_TABLES.get(table) or HISTORY_TABLES.get(table)
     return spec.schema if spec else None
 
 
@@ -107,6 +116,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
         asset_key = context.asset_key
         table = asset_key.path[-1]
         zone = zone_of(table)
+        if table in HISTORY_TABLES and not context.has_asset_partitions:
+            return self._load_history(context, table)
         if not context.has_asset_partitions:
             raise dg.Failure(
                 f"{asset_key.to_user_string()} is not partitioned: the lake IO manager loads daily-partitioned tables"
@@ -161,6 +172,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if arrow:
             return read.table
         return read.table.to_pandas(types_mapper=pd.ArrowDtype)
+
+    def _load_history(self, context: dg.InputContext, table: str) -> pd.DataFrame | pa.Table:
+        """Every published month of a history table (see the module docstring)."""
+        lake = self.lake.ready_lake()
+        columns = (context.definition_metadata or {}).get(COLUMNS)
+        months = published_partitions(lake, "transformed", table, key="month")
+        read = read_published(lake, "transformed", table, months, columns=list(columns) if columns else None,
+                              schema=HISTORY_TABLES[table].schema)
+        context.log.info(f"Loaded {table}: {read.table.num_rows} published rows of {len(months)} month(s)")
+        return read.table if _wants_arrow(context) else read.table.to_pandas(types_mapper=pd.ArrowDtype)
 
     # -- storing ----------------------------------------------------------------------------------------
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | pa.Table | None) -> None:

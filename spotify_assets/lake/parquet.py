@@ -201,7 +201,8 @@ def read_published(
       :class:`~spotify_assets.lake.publication.CorruptManifestError` naming it.
     """
     manifests = manifests or Manifests(lake)
-    available = set(manifests.partitions(zone, table)) if partitions else set()
+    key = "month" if partitions and len(partitions[0]) == 7 else "dt"  # the listening history's months
+    available = set(manifests.partitions(zone, table, key)) if partitions else set()
     missing = [day for day in partitions if day not in available]
     if missing and not allow_missing:
         raise MissingPartitionsError(lake, zone, table, missing)

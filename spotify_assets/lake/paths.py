@@ -14,8 +14,12 @@ CRAWL_SOURCES = ("playlists", "playlist_items", "tracks", "albums", "artists", "
 # Recently played tracks: landed by their own asset (raw_plays) on its own schedule, one file per run.
 PLAYS_SOURCE = "plays"
 RAW_SOURCES = (*CRAWL_SOURCES, PLAYS_SOURCE)
+# The user's data export, landed by `make import-history` (raw_streaming_history): not daily, one folder per
+# export, raw/streaming_history/export=<export id>/ (see spotify_assets.history.landing).
+HISTORY_SOURCE = "streaming_history"
 RAW_SUFFIX = ".jsonl.gz"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _RAW_KEY = re.compile(r"(?:.*/)?raw/(?P<source>[^/]+)/dt=(?P<partition>[^/]+)/(?P<rest>.+)")
 
@@ -32,6 +36,34 @@ def validate_partition(partition: str) -> str:
     return partition
 
 
+def validate_month(month: str) -> str:
+    """Return ``month`` if it is a month of the form ``YYYY-MM``, else raise ``ValueError``."""
+    if not isinstance(month, str) or not _MONTH.fullmatch(month):
+        raise ValueError(f"partition {month!r} is not a month of the form YYYY-MM")
+    return month
+
+
+def partition_folder(partition: str) -> str:
+    """The Hive folder of a table partition: ``dt=YYYY-MM-DD`` for a day (the daily tables), ``month=YYYY-MM``
+    for a month (the listening history, whose years would otherwise be thousands of tiny day folders)."""
+    if isinstance(partition, str) and len(partition) == 7:
+        return f"month={validate_month(partition)}"
+    return f"dt={validate_partition(partition)}"
+
+
+def parse_partition_folder(name: str) -> str | None:
+    """The partition value of a folder name ``dt=…`` or ``month=…`` (None for any other name)."""
+    key, _, value = name.partition("=")
+    try:
+        if key == "dt":
+            return validate_partition(value)
+        if key == "month":
+            return validate_month(value)
+    except ValueError:
+        return None
+    return None
+
+
 def safe_name(name: str) -> str:
     # File names become object keys: no separators, no hidden files, nothing a shell or S3 console trips on.
     if not _NAME.fullmatch(name):
@@ -43,6 +75,11 @@ def raw_dir(source: str, partition: str) -> str:
     if source not in RAW_SOURCES:
         raise ValueError(f"unknown raw source {source!r}; expected one of {', '.join(RAW_SOURCES)}")
     return f"raw/{source}/dt={validate_partition(partition)}"
+
+
+def history_export_dir(export_id: str) -> str:
+    """The raw folder of one imported export: ``raw/streaming_history/export=<export id>``."""
+    return f"raw/{HISTORY_SOURCE}/export={safe_name(export_id)}"
 
 
 def raw_file(source: str, partition: str, name: str) -> str:

@@ -37,6 +37,11 @@ under its own folder, with the same relative paths as the day's folders,
 
     _staging/dt=YYYY-MM-DD/<run id>/<zone>/<table>/dt=YYYY-MM-DD/part-00000.parquet
 
+A run that publishes many partitions of its tables at once (the listening history's months) stages them all
+in one folder, ``_staging/runs/<run id>/<zone>/<table>/month=YYYY-MM/…``. Months are published one manifest
+each (no day manifest: they are not days), and a table published whole, without partitions (the history's
+quarantine), has its manifest in the table's folder.
+
 A run whose audit fails leaves its staged folder in place with a ``_HELD_BACK.json`` note saying why and
 the published version untouched. :func:`clean_staging` removes held-back folders after the retention and
 folders of runs that died before publishing. Superseded versions are removed by
@@ -56,7 +61,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .paths import safe_name, validate_partition
+from .paths import parse_partition_folder, partition_folder, safe_name, validate_partition
 from .storage import TMP_DIR, Lake
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,8 @@ STAGING_ROOT = "_staging"
 # session ends; what a killed process left is swept like temporary objects.
 PIPES_DIR = f"{STAGING_ROOT}/_pipes"
 HELD_BACK_NOTE = "_HELD_BACK.json"
+# The staging folder of runs that publish several partitions at once (Staging with partition None).
+MULTI_PARTITION_SCOPE = "runs"
 DEFAULT_RETENTION_DAYS = 7.0
 # An atomic write takes seconds; a temporary object this old belongs to a writer that died.
 TMP_ABANDONED_AFTER_S = 3600.0
@@ -88,11 +95,20 @@ def zone_root(zone: str, table: str) -> str:
     return f"{zone}/{safe_name(table)}"
 
 
-def day_dir(zone: str, table: str, partition: str) -> str:
-    return f"{zone_root(zone, table)}/dt={validate_partition(partition)}"
+def day_dir(zone: str, table: str, partition: str | None) -> str:
+    """The folder of one partition of a table — ``dt=<day>`` or ``month=<month>``
+    (:func:`~.paths.partition_folder`) — or, for ``None``, the table's folder (a table published whole)."""
+    if partition is None:
+        return zone_root(zone, table)
+    return f"{zone_root(zone, table)}/{partition_folder(partition)}"
 
 
-def manifest_path(zone: str, table: str, partition: str) -> str:
+def is_day(partition: str | None) -> bool:
+    """Whether ``partition`` is a day (a month, or None for a table published whole, is not)."""
+    return partition is not None and len(partition) == 10
+
+
+def manifest_path(zone: str, table: str, partition: str | None) -> str:
     return f"{day_dir(zone, table, partition)}/{MANIFEST}"
 
 
@@ -101,18 +117,16 @@ def day_manifest_path(partition: str) -> str:
     return f"{DAYS_ROOT}/dt={validate_partition(partition)}/{MANIFEST}"
 
 
-def version_file(zone: str, table: str, partition: str, version: str) -> str:
+def version_file(zone: str, table: str, partition: str | None, version: str) -> str:
     return f"{day_dir(zone, table, partition)}/{VERSION_PREFIX}{version}/{PUBLISHED_NAME}{ZONES[zone]}"
 
 
-def partition_of_folder(name: str) -> str | None:
-    """The day of a ``dt=YYYY-MM-DD`` folder name, or None for any other name (``dt=2026-99-99``, ``dt=latest``)."""
-    if not name.startswith("dt="):
+def partition_of_folder(name: str, key: str = "dt") -> str | None:
+    """The day of a ``dt=YYYY-MM-DD`` folder name (``key="month"``: the month of a ``month=YYYY-MM`` one), or
+    None for any other name (``dt=2026-99-99``, ``dt=latest``)."""
+    if not name.startswith(f"{key}="):
         return None
-    try:
-        return validate_partition(name[3:])
-    except ValueError:
-        return None
+    return parse_partition_folder(name)
 
 
 class CorruptManifestError(ValueError):
@@ -133,7 +147,7 @@ class Version:
 
     zone: str
     table: str
-    partition: str
+    partition: str | None  # None: the table is published whole
     version: str | None
     file: str | None
     bytes: int = 0
@@ -259,16 +273,16 @@ class Manifests:
             raise found
         return found
 
-    def version(self, zone: str, table: str, partition: str) -> Version | None:
+    def version(self, zone: str, table: str, partition: str | None) -> Version | None:
         """The published version of ``table`` on ``partition``, or None if it was never published.
         :class:`CorruptManifestError` when the manifest that decides is damaged."""
-        if zone in DAY_ZONES:
+        if zone in DAY_ZONES and is_day(partition):
             day = self.day(partition)
             if day is not None:
                 return day.get(zone, table)
         return self.table_manifest(zone, table, partition)
 
-    def table_manifest(self, zone: str, table: str, partition: str) -> Version | None:
+    def table_manifest(self, zone: str, table: str, partition: str | None) -> Version | None:
         """What the table's own manifest says (for the day zones: a mirror of the day manifest, or a day
         published before day manifests)."""
         folder = day_dir(zone, table, partition)
@@ -300,10 +314,11 @@ class Manifests:
                     self._committed.add(day)
         return self._committed
 
-    def partitions(self, zone: str, table: str) -> list[str]:
+    def partitions(self, zone: str, table: str, key: str = "dt") -> list[str]:
         """Days of ``table`` that may have a published version, oldest first (one listing of the table's
         folder, plus the day manifests' folder). Folders that are not ``dt=YYYY-MM-DD`` are reported and
-        skipped; :meth:`readable` also resolves each day."""
+        skipped; :meth:`readable` also resolves each day. ``key="month"``: the months of a table partitioned
+        by month (the listening history), from its folder alone."""
         root = zone_root(zone, table)
         legacy = PUBLISHED_NAME + ZONES[zone]
         days = set()
@@ -311,20 +326,22 @@ class Manifests:
             parts = f.path.split("/")
             if len(parts) < 4 or parts[2].startswith(("_", ".")):
                 continue  # a file directly in the table's folder, or a hidden one
-            day = partition_of_folder(parts[2])
+            day = partition_of_folder(parts[2], key)
             if day is None:
-                self.report(f"{root}/{parts[2]}/ is not a dt=YYYY-MM-DD folder: ignored")
+                self.report(f"{root}/{parts[2]}/ is not a {key}={'YYYY-MM' if key == 'month' else 'YYYY-MM-DD'} "
+                            "folder: ignored")
             elif len(parts) == 4 and parts[3] in (MANIFEST, legacy):
                 days.add(day)
-        if zone in DAY_ZONES:
+        if zone in DAY_ZONES and key == "dt":
             days |= self.committed_days()
         return sorted(days)
 
-    def readable(self, zone: str, table: str, days: Iterable[str] | None = None) -> list[Version]:
-        """The published versions of ``table`` on ``days`` (default: every day), oldest first; days never
-        published are left out, days whose manifest is damaged too (reported in :attr:`problems`)."""
+    def readable(self, zone: str, table: str, days: Iterable[str] | None = None, key: str = "dt") -> list[Version]:
+        """The published versions of ``table`` on ``days`` (default: every day — every month with ``key="month"``),
+        oldest first; days never published are left out, days whose manifest is damaged too (reported in
+        :attr:`problems`)."""
         found = []
-        for day in self.partitions(zone, table) if days is None else days:
+        for day in self.partitions(zone, table, key) if days is None else days:
             try:
                 version = self.version(zone, table, day)
             except CorruptManifestError as e:
@@ -342,21 +359,21 @@ class Manifests:
         return None
 
 
-def current_version(lake: Lake, zone: str, table: str, partition: str) -> Version | None:
+def current_version(lake: Lake, zone: str, table: str, partition: str | None) -> Version | None:
     """The published version of ``table`` on ``partition``, or None if it was never published."""
     return Manifests(lake).version(zone, table, partition)
 
 
-def published_file(lake: Lake, zone: str, table: str, partition: str) -> str | None:
+def published_file(lake: Lake, zone: str, table: str, partition: str | None) -> str | None:
     """The object consumers read for ``table`` on ``partition`` (None: not published, or published empty)."""
     version = current_version(lake, zone, table, partition)
     return version.file if version else None
 
 
-def published_partitions(lake: Lake, zone: str, table: str) -> list[str]:
-    """Days of ``table`` with a manifest, oldest first, from listings only (:meth:`Manifests.partitions`);
-    :meth:`Manifests.readable` resolves them, skipping damaged ones."""
-    return Manifests(lake).partitions(zone, table)
+def published_partitions(lake: Lake, zone: str, table: str, key: str = "dt") -> list[str]:
+    """Days of ``table`` with a manifest (``key="month"``: months), oldest first, from listings only
+    (:meth:`Manifests.partitions`); :meth:`Manifests.readable` resolves them, skipping damaged ones."""
+    return Manifests(lake).partitions(zone, table, key)
 
 
 def previous_published(lake: Lake, zone: str, table: str, before: str) -> str | None:
@@ -376,27 +393,32 @@ def retention_seconds() -> float:
 
 @dataclass(frozen=True)
 class Staging:
-    """One run's staging folder for one day: ``_staging/dt=<partition>/<run_id>/``."""
+    """One run's staging folder for one day, ``_staging/dt=<partition>/<run_id>/`` — or, with ``partition``
+    None, for a run that publishes many partitions at once: ``_staging/runs/<run_id>/``."""
 
     lake: Lake
-    partition: str
+    partition: str | None
     run_id: str
 
     def __post_init__(self):
-        validate_partition(self.partition)
+        if self.partition is not None:
+            partition_folder(self.partition)  # validates
         if not _RUN_ID.fullmatch(self.run_id):
             raise ValueError(f"run id {self.run_id!r} cannot name a staging folder")
 
     @property
     def root(self) -> str:
-        return f"{STAGING_ROOT}/dt={self.partition}/{self.run_id}"
+        scope = MULTI_PARTITION_SCOPE if self.partition is None else partition_folder(self.partition)
+        return f"{STAGING_ROOT}/{scope}/{self.run_id}"
 
     def uri(self) -> str:
         return self.lake.uri(self.root) + "/"
 
-    def file(self, zone: str, table: str) -> str:
-        """Where this run stages ``table``'s object."""
-        return f"{self.root}/{day_dir(zone, table, self.partition)}/{PUBLISHED_NAME}{ZONES[zone]}"
+    def file(self, zone: str, table: str, partition: str | None = None) -> str:
+        """Where this run stages ``table``'s object: of its day, or (a multi-partition run) of ``partition``
+        — None there meaning the table published whole."""
+        target = self.partition if self.partition is not None else partition
+        return f"{self.root}/{day_dir(zone, table, target)}/{PUBLISHED_NAME}{ZONES[zone]}"
 
     def reset(self) -> None:
         """Empty the folder (a step retried in the same run starts from nothing)."""
@@ -444,42 +466,45 @@ def content_version(lake: Lake, rel: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def publish(staging: Staging, items: Iterable[tuple[str, str]]) -> list[Published]:
-    """Publish ``(zone, table)`` items of ``staging``; an item with nothing staged is published empty.
+def publish(staging: Staging, items: Iterable[tuple[str, str] | tuple[str, str, str | None]]) -> list[Published]:
+    """Publish ``(zone, table)`` items of ``staging`` — ``(zone, table, partition)`` for a multi-partition
+    staging; an item with nothing staged is published empty.
 
     Each staged object first becomes an immutable, content-named version (invisible to readers). Then the
-    switch: items of the transformed and quarantine zones all at once, by one write of the day manifest
-    (followed by their tables' manifests, rewritten to match); any other item by one write of its table's
-    manifest."""
+    switch: a day's items of the transformed and quarantine zones all at once, by one write of the day
+    manifest (followed by their tables' manifests, rewritten to match); any other item — another zone, a
+    month, a table published whole — by one write of its table's manifest."""
     lake = staging.lake
-    items = list(items)
-    placed = {item: _place(staging, *item) for item in items}
+    targets = [(item[0], item[1], staging.partition if staging.partition is not None else
+                (item[2] if len(item) > 2 else None)) for item in items]
+    placed = {target: _place(staging, *target) for target in targets}
     manifests = Manifests(lake)
     done = {}
-    for item, new in placed.items():
-        if item[0] not in DAY_ZONES:
-            done[item] = _switch_table(lake, _current_or_none(manifests, *item, staging.partition), new)
-    day_items = {item: new for item, new in placed.items() if item[0] in DAY_ZONES}
+    for target, new in placed.items():
+        if not (target[0] in DAY_ZONES and is_day(target[2])):
+            done[target] = _switch_table(lake, _current_or_none(manifests, *target), new)
+    day_items = {(z, t): new for (z, t, p), new in placed.items() if z in DAY_ZONES and is_day(p)}
     if day_items:
-        done.update(_switch_day(lake, manifests, staging.partition, day_items))
-    return [done[item] for item in items]
+        for (zone, table), p in _switch_day(lake, manifests, staging.partition, day_items).items():
+            done[(zone, table, staging.partition)] = p
+    return [done[target] for target in targets]
 
 
-def _place(staging: Staging, zone: str, table: str) -> Version:
+def _place(staging: Staging, zone: str, table: str, partition: str | None) -> Version:
     """Move the staged object of ``table`` to its version folder (nothing staged: an empty version)."""
     lake = staging.lake
-    staged = staging.file(zone, table)
+    staged = staging.file(zone, table, partition)
     if not lake.exists(staged):
-        return Version(zone, table, staging.partition, None, None)
+        return Version(zone, table, partition, None, None)
     name = content_version(lake, staged)
-    target = version_file(zone, table, staging.partition, name)
-    new = Version(zone, table, staging.partition, name, target, lake.size(staged))
+    target = version_file(zone, table, partition, name)
+    new = Version(zone, table, partition, name, target, lake.size(staged))
     if not lake.exists(target):
         lake.replace(staged, target)
     return new
 
 
-def _current_or_none(manifests: Manifests, zone: str, table: str, partition: str) -> Version | None:
+def _current_or_none(manifests: Manifests, zone: str, table: str, partition: str | None) -> Version | None:
     """The current version, or None when its manifest is damaged (the publication replaces it)."""
     try:
         return manifests.version(zone, table, partition)
@@ -549,7 +574,7 @@ def _table_manifests_of(lake: Lake, manifests: Manifests, partition: str) -> dic
     return found
 
 
-def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list[str]:
+def remove_superseded(lake: Lake, zone: str, table: str, partition: str | None) -> list[str]:
     """Remove what a table's day folder holds besides its manifest, its current version and the version
     that one replaced (kept for queries planned before the switch): older versions and stray files.
 
@@ -557,22 +582,25 @@ def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list
     manifests = Manifests(lake)
     try:
         current = manifests.version(zone, table, partition)
-        mirror = manifests.table_manifest(zone, table, partition) if zone in DAY_ZONES else None
+        mirror = manifests.table_manifest(zone, table, partition) if zone in DAY_ZONES and is_day(partition) else None
     except CorruptManifestError as e:
         log.warning("%s; nothing removed", e)
         return []
     if current is None:
         return []
     folder = day_dir(zone, table, partition)
+    depth = folder.count("/") + 2  # parts of a version folder's path (or of a file of the partition's folder)
     kept_files = {f for v in (current, mirror) if v is not None for f in (v.file, v.previous) if f}
     keep = {f"{folder}/{MANIFEST}"} | {f.rsplit("/", 1)[0] for f in kept_files}
     removed = set()
     for f in lake.list_files(folder, include_hidden=True):
         parts = f.path.split("/")
-        unit = "/".join(parts[:4]) if len(parts) > 4 else f.path  # a version folder, or a file of the day
+        if partition is None and parse_partition_folder(parts[depth - 1]) is not None:
+            continue  # a partition's folder beside a table published whole: not this version's business
+        unit = "/".join(parts[:depth]) if len(parts) > depth else f.path  # a version folder, or a file of the day
         if unit in keep or f.path in kept_files or unit in removed:
             continue
-        if len(parts) > 4:
+        if len(parts) > depth:
             lake.delete_dir(unit)
         else:
             lake.delete(unit)
@@ -584,7 +612,7 @@ def remove_superseded(lake: Lake, zone: str, table: str, partition: str) -> list
 class StagedRun:
     """A run's staging folder as found by :func:`clean_staging`."""
 
-    partition: str
+    partition: str | None  # None: a multi-partition run (_staging/runs/)
     run_id: str
     root: str
     newest_mtime: float
@@ -592,14 +620,20 @@ class StagedRun:
 
 
 def staged_runs(lake: Lake, partition: str | None = None) -> list[StagedRun]:
-    """Every run folder under ``_staging/`` (of one day, or all days)."""
-    runs: dict[tuple[str, str], StagedRun] = {}
-    base = f"{STAGING_ROOT}/dt={validate_partition(partition)}" if partition else STAGING_ROOT
+    """Every run folder under ``_staging/`` (of one day, or all days and multi-partition runs)."""
+    runs: dict[tuple[str | None, str], StagedRun] = {}
+    base = f"{STAGING_ROOT}/{partition_folder(partition)}" if partition else STAGING_ROOT
     for f in lake.list_files(base, include_hidden=True):
         parts = f.path.split("/")
-        if len(parts) < 4 or not parts[1].startswith("dt="):
+        if len(parts) < 4:
             continue
-        key = (parts[1][3:], parts[2])
+        if parts[1] == MULTI_PARTITION_SCOPE:
+            value = None
+        else:
+            value = parse_partition_folder(parts[1])
+            if value is None:
+                continue
+        key = (value, parts[2])
         old = runs.get(key)
         held = parts[3] == HELD_BACK_NOTE and len(parts) == 4
         runs[key] = StagedRun(
@@ -612,7 +646,7 @@ def staged_runs(lake: Lake, partition: str | None = None) -> list[StagedRun]:
 
 def clean_staging(
     lake: Lake,
-    partition: str,
+    partition: str | None,
     *,
     keep_run: str | None = None,
     abandoned_after_s: float = 0.0,
@@ -621,7 +655,7 @@ def clean_staging(
 ) -> list[str]:
     """Remove what earlier runs left in the staging area; returns the removed folders and files.
 
-    * Folders of ``partition`` that were not held back belong to runs that died before publishing
+    * Folders of ``partition`` (None: the multi-partition runs) that were not held back belong to runs that died before publishing
       (a kill, a crash): removed once their newest file is older than ``abandoned_after_s`` — 0 when
       the caller knows no other run of the day is in progress, more otherwise so that a concurrent run's
       staged files survive.

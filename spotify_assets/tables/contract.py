@@ -22,6 +22,12 @@ import pyarrow as pa
 #   "string", "int" (int64; integral floats and numeric strings accepted), "bool",
 #   "timestamp" (ISO 8601 → UTC microseconds; 1970-01-01T00:00:00Z, Spotify's "unknown", becomes null).
 COERCIONS = ("string", "int", "bool", "timestamp")
+
+# What each partition key means (Glue's partition key comment); see TableSpec.partition_key.
+PARTITION_KEYS = {
+    "dt": "Snapshot date (partition), YYYY-MM-DD.",
+    "month": "Month of the rows (partition), YYYY-MM, UTC.",
+}
 _DEFAULT_COERCION = {pa.string(): "string", pa.int64(): "int", pa.bool_(): "bool"}
 
 PARTITION_DAY = "partition day"
@@ -110,6 +116,13 @@ class TableSpec:
     columns: tuple[Column, ...] = field(default_factory=tuple)
     source: str = ""
     """What a row comes from, in words (the UI shows it)."""
+    partition_key: str = "dt"
+    """The Hive partition key of its files, Glue table and DuckDB view: ``dt`` (a day, ``YYYY-MM-DD``: the
+    daily tables) or ``month`` (``YYYY-MM``: the listening history, see :mod:`.history`)."""
+
+    def __post_init__(self):
+        if self.partition_key not in PARTITION_KEYS:
+            raise ValueError(f"table {self.name}: partition key {self.partition_key!r} is not one of {list(PARTITION_KEYS)}")
 
     @cached_property
     def schema(self) -> pa.Schema:

@@ -5,7 +5,7 @@ Locally "registering" a table or partition means rebuilding the DuckDB views so 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -45,6 +45,10 @@ class Catalog(Protocol):
         of the day's tables as close together as the catalog allows."""
         ...
 
+    def sync_partitions(self, spec: TableSpec, values: Iterable[str], *, zone: str = "transformed") -> dict[str, int]:
+        """Register many partitions at once (the history's months); counts by outcome."""
+        ...
+
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]: ...
 
 
@@ -68,6 +72,10 @@ class DuckDBCatalog:
         self.engine.refresh_table(spec, zone)
         return "refreshed"
 
+    def sync_partitions(self, spec: TableSpec, values: Iterable[str], *, zone: str = "transformed") -> dict[str, int]:
+        self.engine.refresh_table(spec, zone)  # the view lists every published partition's current object
+        return {"refreshed": len(list(values))}
+
     def register_day(self, specs: Sequence[TableSpec], dt: str, *, zone: str = "transformed") -> DayRegistration:
         """One new catalog file, switched in at once: for the transformed tables every view rebuilt from one
         reading of the day manifests, so a reader opening the file after the switch sees the whole day at its
@@ -82,7 +90,8 @@ class DuckDBCatalog:
         return DayRegistration(actions, day.version if day is not None else None, problems)
 
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
-        return published_partitions(self.engine.lake, zone, table)
+        spec = self.engine.tables.get(table) if zone == "transformed" else None
+        return published_partitions(self.engine.lake, zone, table, spec.partition_key if spec else "dt")
 
 
 GlueCatalog.name = "glue"  # satisfies the Catalog protocol

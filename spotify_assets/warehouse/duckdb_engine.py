@@ -15,7 +15,9 @@
   relation typed from that schema: a table with no partition yet is an empty typed view (queries still work),
   and files written before a nullable column was added read that column as NULL (as Athena does with Parquet
   by name). Analytics tables (:data:`spotify_assets.sql.tables.ANALYTICS_TABLES`, published under
-  ``<lake>/analytics/<name>/``) get typed views the same way.
+  ``<lake>/analytics/<name>/``) get typed views the same way, and so do the listening history tables
+  (:data:`spotify_assets.tables.HISTORY_TABLES`), whose partition column is ``month`` (``YYYY-MM``) instead of
+  ``dt`` (they carry a ``dt`` day column in their rows).
 * **The file is never written in place.** DuckDB locks a database file per process: a writer needs it
   alone, and one reader — a notebook, a BI tool, a query of this engine — was enough to make a refresh fail
   ("Could not set lock"), while a refresh made readers fail in turn. So a refresh builds a new file beside
@@ -47,7 +49,7 @@ import pyarrow as pa
 from .. import aws
 from ..lake.publication import Manifests
 from ..lake.storage import Lake
-from ..tables import ANALYTICS_TABLES, TABLES, TableSpec
+from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES, TableSpec
 from .engine import QueryError, QueryResult
 
 DEFAULT_DUCKDB_PATH = "./data/spotify.duckdb"
@@ -127,7 +129,7 @@ class DuckDBEngine:
         self.region = aws.region(region)
         self.lake = lake if isinstance(lake, Lake) else Lake(lake, endpoint_url=self.endpoint_url, region=self.region)
         self.db_path = os.path.abspath(db_path or os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
-        self.tables = dict(tables if tables is not None else TABLES)
+        self.tables = dict(tables if tables is not None else {**TABLES, **HISTORY_TABLES})
         self.analytics = dict(analytics if analytics is not None else ANALYTICS_TABLES)
         self.lock_timeout_s = lock_timeout_s  # opening the file while someone holds a read-write connection on it
         self.refresh_wait_s = refresh_wait_s  # waiting for another refresh of the file to finish
@@ -283,19 +285,20 @@ class DuckDBEngine:
     def view_sql(self, spec: TableSpec, zone: str = "transformed", manifests: Manifests | None = None) -> str:
         """The view of ``spec`` over its published objects (``manifests``: the reading shared by the views
         built together; days whose manifest is damaged are left out and reported there)."""
-        cols = [f.name for f in spec.schema]
+        key = spec.partition_key
+        cols = [f.name for f in spec.schema if f.name != key]
         empty = ", ".join(
-            f"CAST(NULL AS {arrow_to_duckdb_type(f.type)}) AS {_ident(f.name)}" for f in spec.schema
+            f"CAST(NULL AS {arrow_to_duckdb_type(f.type)}) AS {_ident(f.name)}" for f in spec.schema if f.name != key
         )
-        empty_rel = f"SELECT {empty}, CAST(NULL AS VARCHAR) AS dt WHERE false"
-        versions = (manifests or Manifests(self.lake)).readable(zone, spec.name)
+        empty_rel = f"SELECT {empty}, CAST(NULL AS VARCHAR) AS {_ident(key)} WHERE false"
+        versions = (manifests or Manifests(self.lake)).readable(zone, spec.name, key=key)
         files = [self.lake.uri(v.file) for v in versions if v.file]
         if files:
             source = (
                 f"SELECT * FROM read_parquet([{', '.join(map(_str, files))}], hive_partitioning = true, "
-                f"hive_types = {{'dt': 'VARCHAR'}}, union_by_name = true) UNION ALL BY NAME {empty_rel}"
+                f"hive_types = {{{_str(key)}: 'VARCHAR'}}, union_by_name = true) UNION ALL BY NAME {empty_rel}"
             )
         else:
             source = empty_rel
-        select = ", ".join(_ident(c) for c in [*cols, "dt"])
+        select = ", ".join(_ident(c) for c in [*cols, key])
         return f"CREATE OR REPLACE VIEW {_ident(spec.name)} AS SELECT {select} FROM ({source})"

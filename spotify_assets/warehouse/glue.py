@@ -4,7 +4,8 @@
   date, timestamp, double, decimal(p,s), array<…>), each with its description as the column comment; the
   table comment is the TableSpec description.
 * Storage: ``ParquetHiveSerDe`` with the Mapred Parquet input/output formats, table location
-  ``s3://…/<zone>/<table>/``, partition key ``dt`` (string, ``YYYY-MM-DD``), parameters
+  ``s3://…/<zone>/<table>/``, partition key ``dt`` (string, ``YYYY-MM-DD``; ``month``, ``YYYY-MM``, for the
+  listening history: ``TableSpec.partition_key``), parameters
   ``classification=parquet``, ``EXTERNAL=TRUE``.
 * :meth:`GlueCatalog.ensure_table` creates or updates. Adding a (nullable) column updates the table only:
   existing partitions keep their own column list and Athena reads Parquet by column name, so old files
@@ -18,6 +19,8 @@
   day manifest. Glue has no transaction across tables, so for the second or so that takes, a query joining
   two tables may see one at the new day version and one at the previous; each partition carries the day
   version it shows (parameter ``spotify_day_version``), so a reader can tell whether a day's tables agree.
+* :meth:`GlueCatalog.sync_partitions` points many partitions at their versions at once (the history's
+  months, ``month`` instead of ``dt``), touching only those whose version changed.
 
 Partition projection is deliberately not offered: a projected location is a template (``…/dt=${dt}/``),
 and a day's published version lives in a folder named after its content, which only a registered
@@ -26,7 +29,7 @@ partition can point at.
 
 from __future__ import annotations
 
-import copy
+import concurrent.futures as cf
 import logging
 import re
 from collections.abc import Iterable
@@ -35,9 +38,10 @@ from typing import Any
 import pyarrow as pa
 
 from .. import aws
-from ..lake.paths import validate_partition
+from ..lake.paths import partition_folder
 from ..lake.publication import Manifests, Version, zone_root
 from ..lake.storage import Lake
+from ..tables import PARTITION_KEYS as PARTITION_KEY_COMMENTS
 from ..tables import TableSpec
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,18 @@ log = logging.getLogger(__name__)
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARTITION_KEYS = [{"Name": "dt", "Type": "string", "Comment": "Snapshot date (partition), YYYY-MM-DD."}]
+
+
+def partition_keys(spec: TableSpec) -> list[dict[str, str]]:
+    """The Glue partition keys of ``spec``'s table: ``dt`` (a day) or ``month``, as strings."""
+    key = spec.partition_key
+    return [{"Name": key, "Type": "string", "Comment": PARTITION_KEY_COMMENTS[key]}]
+
+
+def _validate(value: str) -> str:
+    partition_folder(value)  # a day or a month, else ValueError
+    return value
+
 MAX_COMMENT = 255
 DATABASE_NAME = re.compile(r"[a-z0-9_]{1,255}")
 
@@ -99,10 +114,10 @@ def arrow_to_glue_type(t: pa.DataType) -> str:
     raise TypeError(f"no Glue type for Arrow type {t}")
 
 
-def glue_columns(schema: pa.Schema) -> list[dict[str, str]]:
+def glue_columns(schema: pa.Schema, partition_key: str = "dt") -> list[dict[str, str]]:
     columns = []
     for f in schema:
-        if f.name == "dt":
+        if f.name == partition_key:
             continue  # the partition key, never a data column
         col = {"Name": f.name, "Type": arrow_to_glue_type(f.type)}
         comment = (f.metadata or {}).get(b"description", b"").decode()
@@ -143,7 +158,7 @@ class GlueCatalog:
 
     def partition_location(self, table: str, dt: str, zone: str = "transformed") -> str | None:
         """The folder of the day's published version, or None if the day was never published."""
-        return self._location(Manifests(self.lake).version(zone, table, validate_partition(dt)))
+        return self._location(Manifests(self.lake).version(zone, table, _validate(dt)))
 
     def _location(self, version: Version | None) -> str | None:
         return self.lake.uri(version.folder) + "/" if version and version.folder else None
@@ -165,13 +180,13 @@ class GlueCatalog:
             "Description": spec.description,
             "TableType": "EXTERNAL_TABLE",
             "Parameters": parameters,
-            "PartitionKeys": copy.deepcopy(PARTITION_KEYS),
+            "PartitionKeys": partition_keys(spec),
             "StorageDescriptor": self._storage_descriptor(spec, location),
         }
 
     def _storage_descriptor(self, spec: TableSpec, location: str) -> dict[str, Any]:
         return {
-            "Columns": glue_columns(spec.schema),
+            "Columns": glue_columns(spec.schema, spec.partition_key),
             "Location": location,
             "InputFormat": PARQUET_INPUT,
             "OutputFormat": PARQUET_OUTPUT,
@@ -229,7 +244,7 @@ class GlueCatalog:
         if day_version:
             parameters["spotify_day_version"] = day_version
         return {
-            "Values": [validate_partition(dt)],
+            "Values": [_validate(dt)],
             "StorageDescriptor": self._storage_descriptor(spec, location),
             "Parameters": parameters,
         }
@@ -244,7 +259,7 @@ class GlueCatalog:
         from .catalog import DayRegistration  # catalog.py imports this module
 
         manifests = Manifests(self.lake)
-        day = manifests.day(validate_partition(dt)) if zone == "transformed" else None
+        day = manifests.day(_validate(dt)) if zone == "transformed" else None
         table_actions = {spec.name: self.ensure_table(spec, zone=zone) for spec in specs}
         actions = {
             spec.name: (table_actions[spec.name], self.register_partitions(spec, [dt], zone=zone, manifests=manifests)[dt])
@@ -256,7 +271,7 @@ class GlueCatalog:
         self, spec: TableSpec, dts: Iterable[str], *, zone: str = "transformed", manifests: Manifests | None = None
     ) -> dict[str, str]:
         manifests = manifests or Manifests(self.lake)
-        versions = {validate_partition(d): manifests.version(zone, spec.name, d) for d in dts}
+        versions = {_validate(d): manifests.version(zone, spec.name, d) for d in dts}
         locations = {d: self._location(v) for d, v in versions.items()}
         outcome: dict[str, str] = {d: "not published" for d, loc in locations.items() if loc is None}
         dts = [d for d, loc in locations.items() if loc is not None]
@@ -283,6 +298,50 @@ class GlueCatalog:
                 )
                 outcome[d] = "updated"
         return outcome
+
+    def sync_partitions(self, spec: TableSpec, values: Iterable[str], *, zone: str = "transformed") -> dict[str, int]:
+        """Point each partition of ``values`` at its published version, for many partitions at once: one
+        listing of what Glue holds, then BatchCreatePartition for the new ones and UpdatePartition only for
+        those whose version changed. Returns how many were ``created``, ``updated``, ``unchanged`` and ``not
+        published`` (no version, or published empty: such a partition is left as Glue has it)."""
+        existing: dict[str, str | None] = {}
+        paginator = self.client.get_paginator("get_partitions")
+        for page in paginator.paginate(DatabaseName=self.database, TableName=spec.name):
+            for p in page.get("Partitions", []):
+                existing[p["Values"][0]] = p.get("StorageDescriptor", {}).get("Location")
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "not published": 0}
+        values = sorted(set(values))
+        with cf.ThreadPoolExecutor(max_workers=16) as pool:  # one manifest read per partition, independent
+            wanted = dict(zip(values, pool.map(lambda v: self.partition_location(spec.name, v, zone), values),
+                              strict=True))
+        new = [v for v, loc in wanted.items() if loc is not None and v not in existing]
+        changed = [v for v, loc in wanted.items() if loc is not None and v in existing and existing[v] != loc]
+        counts["not published"] = sum(loc is None for loc in wanted.values())
+        counts["unchanged"] = sum(loc is not None and existing.get(v) == loc for v, loc in wanted.items())
+        for start in range(0, len(new), 100):  # BatchCreatePartition takes at most 100
+            chunk = new[start : start + 100]
+            response = self.client.batch_create_partition(
+                DatabaseName=self.database, TableName=spec.name,
+                PartitionInputList=[self.partition_input(spec, v, wanted[v]) for v in chunk],
+            )
+            failed = {e["PartitionValues"][0]: e.get("ErrorDetail", {}) for e in response.get("Errors", [])}
+            for v in chunk:
+                if v not in failed:
+                    counts["created"] += 1
+                elif failed[v].get("ErrorCode") == "AlreadyExistsException":  # created meanwhile: update it
+                    changed.append(v)
+                else:
+                    raise RuntimeError(
+                        f"Glue could not register {spec.name} {spec.partition_key}={v}: "
+                        f"{failed[v].get('ErrorMessage', failed[v])}"
+                    )
+        for v in changed:
+            self.client.update_partition(
+                DatabaseName=self.database, TableName=spec.name, PartitionValueList=[v],
+                PartitionInput=self.partition_input(spec, v, wanted[v]),
+            )
+            counts["updated"] += 1
+        return counts
 
     def list_partitions(self, table: str, *, zone: str = "transformed") -> list[str]:
         """Partition values Glue holds for ``table`` (the zone does not matter: table names are unique)."""

@@ -14,6 +14,7 @@ import os
 import dagster as dg
 import pytest
 
+from spotify_assets.defs import groups
 from spotify_assets.defs.automation.alerts import TRIGGER_TAG
 from spotify_assets.defs.automation.jobs import PIPELINE
 from spotify_assets.defs.automation.retries import RUN_RETRY_TAGS
@@ -124,6 +125,7 @@ def test_one_crawl_tick_materializes_each_stage_of_the_day_once(tmp_path, monkey
                 partition_key=request.partition_key, tags=request.tags, instance=instance)
             assert crawl.success
             runs, cursor = [crawl.run_id], idle.cursor
+            history_runs: list[list[str]] = []
             for _ in range(5):  # the sensor's ticks, until it requests nothing
                 tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
                 cursor = tick.cursor
@@ -131,15 +133,25 @@ def test_one_crawl_tick_materializes_each_stage_of_the_day_once(tmp_path, monkey
                              for key in repo.asset_graph.get_all_asset_keys() if tick.get_requested_partitions(key)}
                 if not requested:
                     break
-                assert set().union(*requested.values()) == {day}
-                run = repo.get_implicit_job_def_for_assets(list(requested)).execute_in_process(
-                    asset_selection=list(requested), partition_key=day, instance=instance)
-                assert run.success
-                runs.append(run.run_id)
+                # the listening history (not partitioned) follows the day's plays once they landed: runs of its own
+                history = sorted(k for k in requested if repo.asset_graph.get(k).group_name == groups.HISTORY)
+                day_keys = [k for k in requested if k not in history]
+                assert set().union(*(requested[k] for k in day_keys)) <= {day}
+                if day_keys:
+                    run = repo.get_implicit_job_def_for_assets(day_keys).execute_in_process(
+                        asset_selection=day_keys, partition_key=day, instance=instance)
+                    assert run.success
+                    runs.append(run.run_id)
+                if history:
+                    run = repo.get_implicit_job_def_for_assets(history).execute_in_process(
+                        asset_selection=history, instance=instance)
+                    assert run.success
+                    history_runs.append([k.to_user_string() for k in history])
             else:
                 pytest.fail("the automation sensor never came to rest")
             counts = {key.to_user_string(): _materializations(instance, key, day)
                       for keys in PIPELINE.values() for key in keys}
     assert len(runs) == 2  # the crawl's, then one run for the whole day below it
+    assert history_runs == [["listens"], ["catalog_listens"]]  # then the listens, and their catalog entry
     assert counts.pop("raw_plays") == 0  # the plays have their own schedule
     assert counts == dict.fromkeys(counts, 1), {k: n for k, n in counts.items() if n != 1}

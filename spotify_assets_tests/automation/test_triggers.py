@@ -11,10 +11,17 @@ import dagster as dg
 import pytest
 
 from spotify_assets.audit import all_checks
+from spotify_assets.defs import groups
 from spotify_assets.defs.automation import conditions
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME
 from spotify_assets.defs.automation.automation_sensor import AUTOMATION_SENSOR_NAME
-from spotify_assets.defs.automation.jobs import DAILY_JOB_NAME, PIPELINE, TRANSFORM_JOB_NAME
+from spotify_assets.defs.automation.jobs import (
+    DAILY_JOB_NAME,
+    HISTORY_ASSETS,
+    IMPORT_HISTORY_JOB_NAME,
+    PIPELINE,
+    TRANSFORM_JOB_NAME,
+)
 from spotify_assets.defs.automation.retries import RUN_RETRY_TAGS
 from spotify_assets.defs.automation.schedules import CRAWL_SCHEDULE_NAME, PLAYS_SCHEDULE_NAME, schedule_status
 from spotify_assets.defs.partitions import daily_partitions
@@ -56,8 +63,10 @@ def test_a_landed_crawl_brings_the_whole_day_below_it_in_one_tick(defs):
         assert before == {}  # no asset of the project starts on its own: the schedules do
         _report(instance, [f"raw_{s}" for s in CRAWL_SOURCES], day)
         after, cursor = _evaluate(defs, instance, _at(TODAY, 6, 1), cursor)
-        below_raw = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()
-                     if not k.to_user_string().startswith("raw_")}
+        graph = defs.resolve_asset_graph()
+        # the listening history follows the day's plays once they landed, in a tick of its own
+        below_raw = {k.to_user_string() for k in graph.get_all_asset_keys()
+                     if not k.to_user_string().startswith("raw_") and graph.get(k).group_name != groups.HISTORY}
         assert set(after) == below_raw
         assert all(days == {day} for days in after.values())
         again, _ = _evaluate(defs, instance, _at(TODAY, 6, 2), cursor)
@@ -160,7 +169,9 @@ def test_jobs_schedules_sensors_and_retry_tags_of_the_real_definitions(defs):
     group_of = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     daily, transform = repo.get_job(DAILY_JOB_NAME), repo.get_job(TRANSFORM_JOB_NAME)
     named = {key for keys in PIPELINE.values() for key in keys}
-    assert set(daily.asset_layer.executable_asset_keys) == named == set(graph.get_all_asset_keys())
+    history = {key for key, group in group_of.items() if group == groups.HISTORY}  # import_history_job's, not daily
+    assert set(daily.asset_layer.executable_asset_keys) == named == set(graph.get_all_asset_keys()) - history
+    assert set(repo.get_job(IMPORT_HISTORY_JOB_NAME).asset_layer.executable_asset_keys) == history == set(HISTORY_ASSETS)
     assert all(group_of[key] == stage for stage, keys in PIPELINE.items() for key in keys)
     assert set(transform.asset_layer.executable_asset_keys) == named - set(PIPELINE["raw"])
     for job in (daily, transform):

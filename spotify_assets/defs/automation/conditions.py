@@ -17,6 +17,10 @@ by the ``automation_sensor`` — the conditions here:
 * **analytics** — the same, once every parent (the day's catalog tables) exists.
 * **catalog** — the same, and only once the transformed tables' blocking checks passed: a held-back day
   changes nothing downstream.
+* **history** (``streams``, ``listens`` and their catalog entries, not partitioned) — :func:`history`: they
+  follow their parents' updates (an import, each hour's ``plays`` for ``listens``); the catalog entries
+  only once the table's blocking checks passed. An import itself (``raw_streaming_history``) runs when a
+  person asks (``make import-history``, or the launchpad with the export's path).
 * Raw files landed by other tools (a backfill script, another extractor) are reported as materializations
   of the raw assets by the ``raw_landing_sensor`` (it only reports; the conditions above then act).
 
@@ -91,3 +95,22 @@ def after_blocking_checks() -> dg.AutomationCondition:
     return (
         follow_parents(all_parents_present=True) & dg.AutomationCondition.all_deps_blocking_checks_passed()
     ).with_label("follow parents whose blocking checks passed")
+
+
+def history(*, after_blocking_checks: bool = False) -> dg.AutomationCondition:
+    """The history assets (not partitioned): materialized when a parent was updated since they last ran —
+    ``listens`` also after each update of a day of ``plays`` — never while a parent or the asset runs.
+    ``after_blocking_checks``: only once the parents' blocking checks passed (the catalog entries)."""
+    # newly_updated, not any_deps_updated (which also counts parents requested in the same tick): a parent run
+    # by the daily graph's tick lands first, and the history follows in the next tick, in a run of its own
+    updated = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+    condition = (
+        updated.since_last_handled()
+        & ~dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested())
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    )
+    if after_blocking_checks:
+        return (condition & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
+            "follow the history table once its blocking checks passed")
+    return condition.with_label("follow parents' updates")
