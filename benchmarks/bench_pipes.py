@@ -3,7 +3,7 @@
 A demo-size day (the bundled emulator at scale ``small``, what ``make demo`` crawls) is landed on a moto S3
 server; the ``transformed_tables`` step then runs ``--repeat`` times in process and ``--repeat`` times with
 ``SPOTIFY_TRANSFORM_COMPUTE=lambda`` semantics: ``PipesLambdaClient`` invokes the real entry point
-(``spotify_assets.lambda_handler.handler``) in a fresh subprocess — a cold start every time, as a new
+(``spotify_assets.remote.lambda_handler.handler``) in a fresh subprocess — a cold start every time, as a new
 Lambda container would have — with the Pipes messages going through S3. Each run gets a fresh lake prefix,
 so every run creates the day's versions.
 
@@ -50,7 +50,7 @@ def main() -> None:
 
     import dagster as dg
 
-    from spotify_assets import aws
+    from spotify_assets.aws import clients as aws
     from spotify_assets.defs.transformed.pipes import TransformCompute, build_pipes_lambda_client
     from spotify_assets.defs.transformed.tables import build_transformed_tables
     from spotify_assets.lake.io_manager import LakeIOManager

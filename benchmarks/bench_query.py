@@ -208,7 +208,7 @@ def write_parquet_day(lake: Lake, w: World, day: str) -> None:
 
 def build_parquet(lake: Lake, w: World, day: str) -> str:
     try:
-        from spotify_assets.wap import transform_day
+        from spotify_assets.publish.wap import transform_day
 
         outcome = transform_day(lake, day, run_id=f"bench-{day}")
         rows = outcome.result.row_counts

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-# What the remote stage imports (spotify_assets.remote and the transform), and boto3 for the Pipes S3
+# What the remote stage imports (spotify_assets.remote.staging and the transform), and boto3 for the Pipes S3
 # channel. Pinned from requirements.lock.
 REMOTE_PACKAGES = ["pyarrow", "numpy", "orjson", "dagster-pipes"]
 BOTO = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
@@ -91,13 +91,13 @@ def glue_bundle(wheel: Path, requirements: list[str]) -> Path:
 
 SMOKE = r"""
 import sys, tempfile
-import spotify_assets.lambda_handler as h, spotify_assets.remote as r
+import spotify_assets.remote.lambda_handler as h, spotify_assets.remote.staging as r
 try:
     h.handler({}, None)
 except r.NotAPipesInvocation:
     pass
 from spotify_assets.lake.storage import Lake
-from spotify_assets.wap import stage_day, summarize
+from spotify_assets.publish.wap import stage_day, summarize
 lake = Lake(tempfile.mkdtemp())
 staged = summarize(stage_day(lake, "2026-01-01", "smoke"))
 assert staged.row_counts == dict.fromkeys(staged.tables, 0), staged.row_counts

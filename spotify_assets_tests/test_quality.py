@@ -4,7 +4,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from spotify_assets import quality
+from spotify_assets.publish import quality
 
 
 def test_keys_unique_and_not_null_counts_nulls_and_duplicates():

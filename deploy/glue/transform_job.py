@@ -8,6 +8,6 @@ The ``spotify_assets`` wheel and its runtime dependencies come with the job's
 Pipes arguments it stops with a message saying so.
 """
 
-from spotify_assets.remote import glue_main
+from spotify_assets.remote.staging import glue_main
 
 glue_main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..preview import PREVIEW_ROWS, markdown_preview
+from ..publish.preview import PREVIEW_ROWS, markdown_preview
 from ..tables import TableSpec
 
 __all__ = ["PREVIEW_ROWS", "column_schema", "markdown_preview"]

@@ -9,7 +9,7 @@ Resources: ``spotify``, ``lake``, ``warehouse``, ``s3`` (``dagster_aws`` ``S3Res
 S3 client: raw-landing sensor, Pipes objects), ``lake_io_manager`` (Python assets load the published
 tables through it) and, only when ``SPOTIFY_TRANSFORM_COMPUTE`` sends the transform to AWS,
 ``pipes_lambda_client`` or ``pipes_glue_client``. Region, endpoints and credentials of every AWS client
-are resolved by :mod:`spotify_assets.aws`.
+are resolved by :mod:`spotify_assets.aws.clients`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from .. import aws
+from ..aws import clients as aws
 from ..lake.io_manager import LAKE_IO_MANAGER_KEY, LakeIOManager
 from ..lake.resource import LakeResource
 from ..spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message

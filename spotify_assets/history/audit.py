@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import quality
-from ..audit import QUARANTINE_MAX_SHARE, CheckOutcome, _verdict
+from ..publish import quality
+from ..publish.audit import QUARANTINE_MAX_SHARE, CheckOutcome, _verdict
 from ..tables.history import KINDS, LISTENS, STREAMS
 from .streams import MAX_ENDED_AT_US, MIN_ENDED_AT_US
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 
-from .. import aws
+from ..aws import clients as aws
 
 # (pattern of the file's base name, generation, content)
 HISTORY_FILES = (

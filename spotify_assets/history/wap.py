@@ -1,6 +1,6 @@
 """Write–audit–publish of a listening history table, month by month, in one run.
 
-The same contract as a day of the daily tables (:mod:`spotify_assets.wap`, :mod:`spotify_assets.lake.publication`),
+The same contract as a day of the daily tables (:mod:`spotify_assets.publish.wap`, :mod:`spotify_assets.lake.publication`),
 for tables partitioned by month:
 
 1. **Stage**: the whole table is written into the run's staging folder, one Parquet object per month

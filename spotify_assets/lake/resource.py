@@ -9,13 +9,14 @@ from collections.abc import Iterator
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ..preflight import ConfigurationError, check_lake
+from ..settings import ConfigurationError
+from .preflight import check_lake
 from .storage import Lake
 
 
 @contextlib.contextmanager
 def settings_checked() -> Iterator[None]:
-    """Turn a wrong setting (:class:`~spotify_assets.preflight.ConfigurationError`, whose message names it)
+    """Turn a wrong setting (:class:`~spotify_assets.settings.ConfigurationError`, whose message names it)
     into a step failure that is retried neither by the step's retry policy nor by a run retry (the failure
     hook sees ``allow_retries=False``): no retry can fix a setting."""
     try:
@@ -27,7 +28,7 @@ def settings_checked() -> Iterator[None]:
 class LakeResource(dg.ConfigurableResource):
     """The data lake: a local directory (default ``./data/lake``) or ``s3://bucket/prefix``.
 
-    ``endpoint_url`` and ``region`` override what :mod:`spotify_assets.aws` resolves from the environment
+    ``endpoint_url`` and ``region`` override what :mod:`spotify_assets.aws.clients` resolves from the environment
     (``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, ``AWS_REGION``).
     """
 
@@ -49,7 +50,7 @@ class LakeResource(dg.ConfigurableResource):
         return self._lake
 
     def ready_lake(self) -> Lake:
-        """The lake, once its setting is checked (:func:`~spotify_assets.preflight.check_lake`, once per
+        """The lake, once its setting is checked (:func:`~spotify_assets.lake.preflight.check_lake`, once per
         step): what every step that reads or writes the lake calls first. A lake URI that names a file, a
         folder that cannot be written or a missing bucket fails the step at once, naming
         ``SPOTIFY_LAKE_URI``, and is not retried; an S3 endpoint that does not answer is (an ``OSError``)."""

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 import pyarrow.fs as pafs
 
-from .. import aws
+from ..aws import clients as aws
 from .paths import validate_partition
 
 COPY_CHUNK = 8 * 1024 * 1024

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import aws
+from ..aws import clients as aws
 from .engine import QueryError, QueryResult, sql_literal
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""One catalog interface for the catalog assets: Glue on AWS, DuckDB views locally.
+"""One catalog interface for the catalog assets: Glue on AWS (:class:`~spotify_assets.warehouse.glue.GlueCatalog`),
+DuckDB views locally (:class:`DuckDBCatalog`).
 
 Locally "registering" a table or partition means rebuilding the DuckDB views so they see the new files.
 """
@@ -12,7 +13,6 @@ from typing import Protocol, runtime_checkable
 from ..lake.publication import published_partitions
 from ..tables import TableSpec
 from .duckdb_engine import DuckDBEngine
-from .glue import GlueCatalog
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,3 @@ class DuckDBCatalog:
         spec = self.engine.tables.get(table) if zone == "transformed" else None
         return published_partitions(self.engine.lake, zone, table, spec.partition_key if spec else "dt")
 
-
-GlueCatalog.name = "glue"  # satisfies the Catalog protocol
-
-__all__ = ["Catalog", "DayRegistration", "DuckDBCatalog", "GlueCatalog"]

@@ -46,7 +46,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .. import aws
+from ..aws import clients as aws
 from ..lake.publication import Manifests
 from ..lake.storage import Lake
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES, TableSpec

@@ -37,12 +37,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import aws
+from ..aws import clients as aws
 from ..lake.paths import partition_folder
 from ..lake.publication import Manifests, Version, zone_root
 from ..lake.storage import Lake
 from ..tables import PARTITION_KEYS as PARTITION_KEY_COMMENTS
 from ..tables import TableSpec
+from .catalog import DayRegistration
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class GlueCatalog:
     ``lake_uri`` is the ``s3://bucket/prefix`` root of the lake; a table lives at ``<lake_uri>/<zone>/<table>/``
     (zone ``transformed`` or ``analytics``), each partition at its day's published version.
     """
+
+    name = "glue"  # the Catalog protocol's name
 
     def __init__(
         self,
@@ -256,7 +259,6 @@ class GlueCatalog:
     def register_day(self, specs, dt: str, *, zone: str = "transformed"):
         """Create or update each of ``specs`` and point its partition ``dt`` at the day's published version:
         the partitions one after the other, as fast as Glue takes them, from one reading of the manifests."""
-        from .catalog import DayRegistration  # catalog.py imports this module
 
         manifests = Manifests(self.lake)
         day = manifests.day(_validate(dt)) if zone == "transformed" else None

@@ -8,7 +8,7 @@ other assets use, so there is one lake setting.
 Environment variables: ``SPOTIFY_ASSETS_ENV``, ``SPOTIFY_LAKE_URI`` (default ``./data/lake``),
 ``SPOTIFY_GLUE_DATABASE`` (default ``spotify``), ``SPOTIFY_ATHENA_WORKGROUP`` (default ``primary``),
 ``SPOTIFY_ATHENA_OUTPUT`` (``s3://…``), ``SPOTIFY_DUCKDB_PATH`` (default ``./data/spotify.duckdb``),
-and the AWS settings :mod:`spotify_assets.aws` resolves (``AWS_REGION``, ``AWS_ENDPOINT_URL``…).
+and the AWS settings :mod:`spotify_assets.aws.clients` resolves (``AWS_REGION``, ``AWS_ENDPOINT_URL``…).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from pydantic import PrivateAttr
 
 from ..lake.resource import LakeResource, settings_checked
 from ..lake.storage import Lake
-from ..preflight import ConfigurationError, check_athena_output, check_duckdb_path, check_glue_database
+from ..settings import ConfigurationError
 from .athena import AthenaEngine
 from .catalog import Catalog, DuckDBCatalog
 from .duckdb_engine import DEFAULT_DUCKDB_PATH, DuckDBEngine
 from .engine import QueryEngine
 from .glue import GlueCatalog
+from .preflight import check_athena_output, check_duckdb_path, check_glue_database
 
 ENVIRONMENTS = ("local", "aws")
 
@@ -108,7 +109,7 @@ def _check_env(env: str) -> str:
 
 def _settings_from_env() -> dict[str, Any]:
     # Names and paths, none of them secret: read once when the definitions load. Region and endpoints are
-    # resolved by spotify_assets.aws where a client is made (aws_region/aws_endpoint_url override them).
+    # resolved by spotify_assets.aws.clients where a client is made (aws_region/aws_endpoint_url override them).
     return {
         "glue_database": os.environ.get("SPOTIFY_GLUE_DATABASE") or "spotify",
         "athena_workgroup": os.environ.get("SPOTIFY_ATHENA_WORKGROUP") or "primary",

@@ -30,8 +30,8 @@ import pytest
 
 from spotify_assets.lake.publication import STAGING_ROOT, Manifests, published_file, staged_runs
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES
-from spotify_assets.wap import transform_day
 from spotify_assets_tests.emulation import copy_raw
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
@@ -41,7 +41,7 @@ CHILD = textwrap.dedent(
     import os, sys, threading, time
     import pyarrow.parquet as pq
     import spotify_assets.transform.pipeline as pipeline
-    import spotify_assets.wap as wap
+    import spotify_assets.publish.wap as wap
     from spotify_assets.lake.storage import Lake
 
     root, partition, mode, ready = sys.argv[1:5]

@@ -10,7 +10,6 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from spotify_assets.audit import all_checks
 from spotify_assets.defs import groups
 from spotify_assets.defs.automation import conditions
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME
@@ -27,6 +26,7 @@ from spotify_assets.defs.automation.schedules import CRAWL_SCHEDULE_NAME, PLAYS_
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.landing_sensor import RAW_SENSOR_NAME
 from spotify_assets.lake.paths import CRAWL_SOURCES
+from spotify_assets.publish.audit import all_checks
 from spotify_assets.tables import TABLES
 
 TODAY = dt.date(2026, 11, 24)

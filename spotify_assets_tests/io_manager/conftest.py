@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES
-from spotify_assets.wap import transform_day
 from spotify_assets_tests.conftest import TEST_DAY
 from spotify_assets_tests.emulation import copy_raw
 

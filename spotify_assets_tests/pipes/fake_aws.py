@@ -40,7 +40,7 @@ LOG_TAIL_BYTES = 4096
 
 @dataclass
 class FakeLambdaClient:
-    handler: str = "spotify_assets.lambda_handler.handler"
+    handler: str = "spotify_assets.remote.lambda_handler.handler"
     timeout_s: float = 300.0
     env: dict[str, str] | None = None  # the function's environment (default: this process's)
     invocations: list[dict] = field(default_factory=list)  # what each invoke received, decoded

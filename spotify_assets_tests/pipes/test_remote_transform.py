@@ -219,7 +219,7 @@ def test_a_timed_out_function_fails_the_step_and_publishes_nothing(s3, s3_bucket
 
 
 def test_the_entry_points_refuse_calls_that_are_not_dagster_runs():
-    from spotify_assets import lambda_handler
+    from spotify_assets.remote import lambda_handler
 
     s3_event = {"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"}, "object": {"key": "raw/x"}}}]}
     with pytest.raises(lambda_handler.NotAPipesInvocation, match="raw_landing_sensor"):
@@ -231,7 +231,7 @@ def test_the_entry_points_refuse_calls_that_are_not_dagster_runs():
 
 def test_the_remote_entry_points_do_not_import_dagster():
     code = (
-        "import sys, spotify_assets.lambda_handler, spotify_assets.remote, spotify_assets.wap; "
+        "import sys, spotify_assets.remote.lambda_handler, spotify_assets.remote.staging, spotify_assets.publish.wap; "
         "print(sorted(m for m in ('dagster', 'dagster_aws', 'pandas', 'duckdb') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

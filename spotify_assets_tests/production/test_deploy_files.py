@@ -47,7 +47,7 @@ def test_compose_and_laptop_instances_follow_production():
     differs = {k for k in production.keys() | compose.keys() if production.get(k) != compose.get(k)}
     assert differs == {"run_launcher", "compute_logs"}, differs
     assert compose["run_launcher"] == local["run_launcher"] == {
-        "module": "spotify_assets.run_launcher", "class": "MonitoredRunLauncher"}
+        "module": "spotify_assets.deploy.run_launcher", "class": "MonitoredRunLauncher"}
     for section in ("run_retries", "run_monitoring"):
         assert local[section] == production[section], section
 

@@ -14,7 +14,7 @@ from spotify_assets.defs.automation.retries import (
     permanent_failure_hook,
     permanent_failure_reason,
 )
-from spotify_assets.run_launcher import MonitoredRunLauncher
+from spotify_assets.deploy.run_launcher import MonitoredRunLauncher
 
 RETRIES = {"run_retries": {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}}
 
@@ -73,7 +73,7 @@ def test_a_transient_failure_is_marked_for_retry():
     assert run.tags["dagster/will_retry"] == "true"
 
 
-LAUNCHER = {"run_launcher": {"module": "spotify_assets.run_launcher", "class": "MonitoredRunLauncher"}}
+LAUNCHER = {"run_launcher": {"module": "spotify_assets.deploy.run_launcher", "class": "MonitoredRunLauncher"}}
 
 
 def test_launcher_leaves_runs_it_cannot_check_alone():
@@ -97,7 +97,7 @@ def test_launcher_checks_the_process_of_a_run_executed_outside_a_code_server():
 
     from dagster._core.launcher import WorkerStatus
 
-    from spotify_assets.run_launcher import process_state, run_process
+    from spotify_assets.deploy.run_launcher import process_state, run_process
 
     @dg.asset
     def quick():

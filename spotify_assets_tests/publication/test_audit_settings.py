@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-_SHOW = ("from spotify_assets import audit; "
+_SHOW = ("from spotify_assets.publish import audit; "
          "print(audit.ROW_COUNT_MAX_CHANGE, audit.QUARANTINE_HOLD_SHARE, audit.RAW_LOSS_HOLD_SHARE); "
          "print(audit.CHECKS_BY_NAME['raw_data_loss_within_limit'].describe('tracks'))")
 

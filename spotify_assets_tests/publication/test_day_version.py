@@ -27,8 +27,8 @@ from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.publication import current_version
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES
-from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
 from spotify_assets.warehouse.resources import WarehouseResource
@@ -42,7 +42,7 @@ KILLED_PUBLISH = textwrap.dedent(
     """
     import os, sys, time
     from spotify_assets.lake.storage import Lake
-    from spotify_assets.wap import transform_day
+    from spotify_assets.publish.wap import transform_day
 
     root, partition, ready = sys.argv[1:4]
     real_write_bytes = Lake.write_bytes

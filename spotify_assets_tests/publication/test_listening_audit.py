@@ -8,12 +8,12 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from spotify_assets.audit import DayTables, audit
 from spotify_assets.lake.parquet import read_table_file
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.audit import DayTables, audit
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import LISTENING_TABLES, TABLES
-from spotify_assets.wap import transform_day
 from spotify_assets_tests.transform.conftest import (
     RawWriter,
     env,

@@ -15,8 +15,8 @@ import pytest
 from spotify_assets.lake.parquet import read_table_file
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLE_SOURCES
-from spotify_assets.wap import transform_day
 from spotify_assets_tests.emulation import copy_raw
 from spotify_assets_tests.transform.conftest import (
     PARTITION,

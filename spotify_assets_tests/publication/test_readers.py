@@ -18,7 +18,7 @@ import pytest
 
 from spotify_assets.lake.publication import published_file
 from spotify_assets.lake.storage import Lake
-from spotify_assets.wap import transform_day
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets_tests.emulation import copy_raw
 
@@ -33,7 +33,7 @@ WRITER = textwrap.dedent(
     from spotify_assets.lake.publication import remove_superseded
     from spotify_assets.lake.storage import Lake
     from spotify_assets.tables import TABLES
-    from spotify_assets.wap import transform_day
+    from spotify_assets.publish.wap import transform_day
     from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 
     root, partition, items_backup, progress, db = sys.argv[1:6]
@@ -125,7 +125,7 @@ CATALOG_WRITER = textwrap.dedent(
     from spotify_assets.defs.catalog.tables import catalog_tables
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
-    from spotify_assets.wap import transform_day
+    from spotify_assets.publish.wap import transform_day
     from spotify_assets.warehouse.resources import WarehouseResource
 
     root, partition, items_backup, progress, db, rounds = sys.argv[1:7]

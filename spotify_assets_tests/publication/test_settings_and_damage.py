@@ -19,7 +19,7 @@ from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_published
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.wap import transform_day
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.emulation import TEST_DAY, copy_raw

@@ -21,8 +21,8 @@ from spotify_assets.lake.publication import (
 )
 from spotify_assets.lake.quarantine import read_quarantine
 from spotify_assets.lake.storage import Lake
+from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLE_SOURCES, TABLES
-from spotify_assets.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
 from spotify_assets_tests.emulation import BAD_TRACK, copy_raw, land_bad_track, land_cut_short_file

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from spotify_assets.emulator import EMULATOR_CLIENT_ID
-from spotify_assets.wap import transform_day
+from spotify_assets.publish.wap import transform_day
 from spotify_assets_tests.athena_on_duckdb import athena_runs_on_duckdb
 from spotify_assets_tests.emulation import copy_raw
 

@@ -7,11 +7,13 @@ import dagster as dg
 import pytest
 
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
+from spotify_assets.lake.preflight import LakeUnreachableError, check_lake
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
-from spotify_assets.preflight import ConfigurationError, LakeUnreachableError, check_glue_database, check_lake
+from spotify_assets.settings import ConfigurationError
 from spotify_assets.spotify.ids import is_spotify_id, validate_ids
 from spotify_assets.warehouse.glue import GlueCatalog
+from spotify_assets.warehouse.preflight import check_glue_database
 from spotify_assets.warehouse.resources import build_warehouse_resource
 from spotify_assets_tests.conftest import TEST_DAY
 from spotify_assets_tests.emulation import spotify_for

@@ -27,7 +27,7 @@ from spotify_assets.lake.publication import (
 )
 from spotify_assets.lake.quarantine import read_quarantine, write_quarantine_file
 from spotify_assets.lake.storage import Lake
-from spotify_assets.wap import transform_day
+from spotify_assets.publish.wap import transform_day
 
 from .conftest import PARTITION, RawWriter, env, full_album, full_artist, item, page, playlist, sid, track
 

@@ -11,7 +11,6 @@ import time
 import dagster as dg
 import pyarrow as pa
 
-from ...audit import CheckOutcome, blocking_failures
 from ...history import audit as history_audit
 from ...history.listens import build_listens, read_plays
 from ...history.streams import build_streams
@@ -25,10 +24,11 @@ from ...history.wap import (
 )
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
 from ...lake.resource import LakeResource
-from ...preview import markdown_preview
+from ...publish.audit import CheckOutcome, blocking_failures
+from ...publish.preview import markdown_preview
+from ...publish.wap import hold_back_reason
 from ...tables.history import LISTENS, STREAMS
 from ...tables.transformed import PLAYS
-from ...wap import hold_back_reason
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS

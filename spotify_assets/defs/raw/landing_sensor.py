@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from ... import aws
+from ...aws import clients as aws
 from ...lake.paths import RAW_SUFFIX, parse_raw_key
 from ...lake.raw import is_extractor_file
 from ...lake.resource import LakeResource
@@ -122,7 +122,7 @@ def list_raw_objects(lake, since: float, *, s3_client=None) -> list[RawObject]:
     """Raw-zone files modified at or after ``since`` (epoch s), keys relative to the lake.
 
     On S3, ``s3_client`` lists the objects (the ``s3`` resource's client; by default one made by
-    :func:`spotify_assets.aws.client`)."""
+    :func:`spotify_assets.aws.clients.client`)."""
     if lake.is_local:
         return [RawObject(f.path, f.mtime, str(f.size)) for f in lake.list_files("raw") if f.mtime >= since]
     from dagster_aws.s3.sensor import get_objects

@@ -1,10 +1,10 @@
 """The audit's checks as Dagster asset checks of the transformed tables.
 
 They run inside the transformed step, on the version the step staged, before anything is published
-(:mod:`spotify_assets.wap`): each check is its own result in the UI, per partition. Blocking checks
+(:mod:`spotify_assets.publish.wap`): each check is its own result in the UI, per partition. Blocking checks
 (severity ERROR) hold the day back — the published tables, the catalog and the analytics of that day stay
 as they were; warning checks flag drift a person should look at. What the checks are is
-:mod:`spotify_assets.audit`.
+:mod:`spotify_assets.publish.audit`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import warnings
 
 import dagster as dg
 
-from ...audit import CheckOutcome, all_checks
+from ...publish.audit import CheckOutcome, all_checks
 from ..partitions import daily_partitions
 
 # Why the UI offers no "Execute" for these checks alone: publishing depends on their verdict.

@@ -4,12 +4,12 @@
 
 * ``inprocess`` (default) — the step transforms in its own process;
 * ``lambda`` — it invokes ``SPOTIFY_TRANSFORM_LAMBDA_FUNCTION`` (handler
-  ``spotify_assets.lambda_handler.handler``) through ``PipesLambdaClient``: the Pipes context travels in
+  ``spotify_assets.remote.lambda_handler.handler``) through ``PipesLambdaClient``: the Pipes context travels in
   the event, messages come back through S3;
 * ``glue`` — it starts a run of ``SPOTIFY_TRANSFORM_GLUE_JOB`` (script ``deploy/glue/transform_job.py``)
   through ``PipesGlueClient``: context and messages through S3.
 
-The remote side (:mod:`spotify_assets.remote`) only stages; its :class:`~spotify_assets.wap.StagedDay`
+The remote side (:mod:`spotify_assets.remote.staging`) only stages; its :class:`~spotify_assets.publish.wap.StagedDay`
 comes back as a Pipes custom message, and the step audits, publishes and reports from it exactly as
 after an in-process stage. Pipes objects live under the lake's ``_staging/_pipes/`` — inside the staging
 area no consumer reads and outside ``raw/``, so they trigger nothing — and are removed when the session
@@ -38,11 +38,11 @@ from dagster_aws.pipes import (
 )
 from dagster_pipes import PipesBlobStoreMessageWriter
 
-from ... import aws
+from ...aws import clients as aws
 from ...lake.publication import PIPES_DIR
 from ...lake.storage import Lake
-from ...remote import STAGED_DAY_MESSAGE
-from ...wap import StagedDay
+from ...publish.wap import StagedDay
+from ...remote.staging import STAGED_DAY_MESSAGE
 
 COMPUTE_ENV = "SPOTIFY_TRANSFORM_COMPUTE"
 LAMBDA_FUNCTION_ENV = "SPOTIFY_TRANSFORM_LAMBDA_FUNCTION"

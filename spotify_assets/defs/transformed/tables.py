@@ -1,5 +1,5 @@
 """Transformed zone assets: one day of raw responses becomes eight normalized Parquet tables, audited
-before anything a consumer reads changes (write–audit–publish, :mod:`spotify_assets.wap`).
+before anything a consumer reads changes (write–audit–publish, :mod:`spotify_assets.publish.wap`).
 
 The staging may run in this process, in AWS Lambda or in an AWS Glue job (:mod:`spotify_assets.defs.transformed.pipes`,
 ``SPOTIFY_TRANSFORM_COMPUTE``); the audit and the publication always run here. Downstream Python assets
@@ -13,13 +13,13 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from ...audit import blocking_failures
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
 from ...lake.paths import CRAWL_SOURCES
 from ...lake.publication import published_file
 from ...lake.resource import LakeResource
+from ...publish.audit import blocking_failures
+from ...publish.wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
 from ...tables import TABLE_SOURCES, TABLES, TableSpec
-from ...wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS

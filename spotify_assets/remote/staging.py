@@ -3,15 +3,15 @@ through Dagster Pipes.
 
 When ``SPOTIFY_TRANSFORM_COMPUTE`` is ``lambda`` or ``glue``, the ``transformed_tables`` asset invokes
 the function or starts the job (:mod:`spotify_assets.defs.transformed.pipes`) instead of transforming in its own process.
-What runs there is :func:`stage_for_dagster`, the same :func:`spotify_assets.wap.stage_day` an in-process
+What runs there is :func:`stage_for_dagster`, the same :func:`spotify_assets.publish.wap.stage_day` an in-process
 run calls: the day's raw files become its tables and quarantine files in the run's staging folder
 (``_staging/dt=<day>/<Dagster run id>/``). Nothing is published here. The summary of what was staged
-(:class:`~spotify_assets.wap.StagedDay`: rows, bytes, quarantine counts, accounting, previews, seconds) goes
+(:class:`~spotify_assets.publish.wap.StagedDay`: rows, bytes, quarantine counts, accounting, previews, seconds) goes
 back to the Dagster run as a Pipes custom message, with log lines; Dagster then runs the checks on the
 staged files and publishes or holds the day back, and reports the materializations and check results
 exactly as after an in-process stage.
 
-Entry points: :func:`lambda_handler` (``spotify_assets.lambda_handler.handler``) and :func:`glue_main`
+Entry points: :func:`lambda_handler` (``spotify_assets.remote.lambda_handler.handler``) and :func:`glue_main`
 (``deploy/glue/transform_job.py``). Pipes channels: the context comes in the Lambda event or, for Glue,
 from an S3 object; messages go to S3 objects under the lake's ``_staging/_pipes/`` (or, if Dagster asks
 for it, to the process's output). No Dagster import here, only ``dagster_pipes``: cold starts stay short
@@ -37,7 +37,7 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
-from . import aws
+from ..aws import clients as aws
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ def stage_for_dagster(
     """Stage the Pipes context's partition for its run into ``lake_uri`` (in ``region``: the lake's, as the
     Dagster side resolved it); report the staged day to Dagster.
 
-    Returns the :class:`~spotify_assets.wap.StagedDay` as JSON (also sent as the custom message)."""
-    from .lake.storage import Lake
-    from .wap import stage_day, summarize
+    Returns the :class:`~spotify_assets.publish.wap.StagedDay` as JSON (also sent as the custom message)."""
+    from ..lake.storage import Lake
+    from ..publish.wap import stage_day, summarize
 
     partition, run_id = pipes.partition_key, pipes.run_id
     lake = Lake(lake_uri, region=region)

@@ -1,7 +1,7 @@
 """The audit of one day's transformed tables: which checks exist, and their verdict on a version of the day.
 
 Dagster-free, so the same audit runs wherever a day is staged. :mod:`spotify_assets.defs.transformed.checks` turns the
-checks into Dagster asset checks; :mod:`spotify_assets.wap` runs them between staging and publishing.
+checks into Dagster asset checks; :mod:`spotify_assets.publish.wap` runs them between staging and publishing.
 
 Records fail, days pass: a record with a value no valid record can have is quarantined by the transform,
 with what names it, and the rest of the day is published. A day is held back only when the day is wrong.
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..lake.parquet import read_table_file, read_table_partitions
+from ..lake.publication import CorruptManifestError, Manifests, Staging
+from ..lake.quarantine import read_quarantine, read_quarantine_file
+from ..lake.storage import Lake
+from ..tables import LISTENING_TABLES, PARTITION_DAY, TABLE_SOURCES, TABLES
 from . import quality
-from .lake.parquet import read_table_file, read_table_partitions
-from .lake.publication import CorruptManifestError, Manifests, Staging
-from .lake.quarantine import read_quarantine, read_quarantine_file
-from .lake.storage import Lake
-from .tables import LISTENING_TABLES, PARTITION_DAY, TABLE_SOURCES, TABLES
 
 
 def _share(name: str, default: float) -> float:

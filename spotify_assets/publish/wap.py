@@ -2,14 +2,14 @@
 
 1. **Stage**: the transform writes the day's tables and quarantine files into the run's staging folder
    (after clearing what earlier runs left there, see :func:`~spotify_assets.lake.publication.clean_staging`).
-2. **Audit**: every check of :mod:`spotify_assets.audit` reads the staged version.
+2. **Audit**: every check of :mod:`spotify_assets.publish.audit` reads the staged version.
 3. **Publish** when no blocking check failed: each table's (and quarantine's) object replaces the published
    one in one atomic step, then the staging folder is removed. Otherwise **hold back**: the published
    version stays byte for byte, the staged one stays for inspection with a note saying why.
 
 The Dagster asset runs these steps one by one to report each in the UI; :func:`transform_day` chains
 them for other callers. The staging step may run elsewhere (AWS Lambda or Glue, through Dagster Pipes:
-:mod:`spotify_assets.remote`): what it staged travels back as a :class:`StagedDay`, a JSON-able summary
+:mod:`spotify_assets.remote.staging`): what it staged travels back as a :class:`StagedDay`, a JSON-able summary
 from which the Dagster side audits, publishes and reports exactly as after an in-process stage.
 """
 
@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..lake.publication import Published, Staging, clean_staging, publish
+from ..lake.storage import Lake
+from ..tables import TABLES
+from ..transform.pipeline import TransformResult, transform_partition
 from .audit import CheckOutcome, DayTables, audit, blocking_failures
-from .lake.publication import Published, Staging, clean_staging, publish
-from .lake.storage import Lake
 from .preview import markdown_preview
-from .tables import TABLES
-from .transform.pipeline import TransformResult, transform_partition
 
 # Seconds after which a staging folder nobody publishes counts as abandoned while another run of the
 # same day may be in progress (a day's transform stages its files within minutes).

@@ -1,0 +1,85 @@
+"""The lake's check before any work: a wrong ``SPOTIFY_LAKE_URI`` fails at once, naming it.
+
+A retry cannot fix a lake URI that names a file or an S3 bucket that does not exist. Unchecked, such a
+run crawls the whole API first (hundreds of requests, minutes) and fails only when it writes — and each
+retry crawls again; a transform fails with a bare ``NotADirectoryError`` and is retried.
+:class:`~spotify_assets.settings.ConfigurationError` names the setting to fix; callers must not retry it.
+A lake that exists but cannot be reached right now (network) raises :class:`LakeUnreachableError`, an
+``OSError`` that a retry may well cure. No Dagster here: the lake resource runs the check once per step
+(:meth:`spotify_assets.lake.resource.LakeResource.ready_lake`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pyarrow.fs as pafs
+
+from ..settings import ConfigurationError
+from .storage import Lake
+
+LAKE_SETTING = "SPOTIFY_LAKE_URI"
+_DENIED = ("ACCESS_DENIED", "AccessDenied", "FORBIDDEN", "403")
+
+
+class LakeUnreachableError(OSError):
+    """The lake's storage did not answer (network, endpoint down); the message names the setting."""
+
+
+def check_lake(lake: Lake) -> None:
+    """The lake root is usable: locally a writable directory (created if missing, as the first write would),
+    on S3 an existing, reachable bucket (a listing of the lake's prefix through the lake's own filesystem:
+    same endpoint, region and credentials as every read and write)."""
+    if lake.is_local:
+        _check_local_root(lake)
+    else:
+        _check_bucket(lake)
+
+
+def _check_local_root(lake: Lake) -> None:
+    root = lake.base
+    setting = f"{LAKE_SETTING}={lake.root_uri!r}"
+    try:
+        os.makedirs(root, exist_ok=True)  # as the first write would
+        fd, probe = tempfile.mkstemp(prefix="_preflight-", dir=root)  # "_": ignored by every lake reader
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        blocker = first_non_directory(root)
+        if blocker is not None:
+            below = "" if blocker == root else f" (the lake would be below it, at {root})"
+            raise ConfigurationError(f"{setting}: {blocker} is a file, not a directory{below}") from None
+        raise ConfigurationError(f"{setting}: cannot write in {root}: {e.strerror or e}") from None
+
+
+def first_non_directory(path: str) -> str | None:
+    """The first existing part of ``path`` (from the root down) that is not a directory, if any."""
+    parts = []
+    while os.path.dirname(path) != path:
+        parts.append(path)
+        path = os.path.dirname(path)
+    for p in reversed(parts):
+        if not os.path.exists(p):
+            return None
+        if not os.path.isdir(p):
+            return p
+    return None
+
+
+def _check_bucket(lake: Lake) -> None:
+    # A listing of the lake's own prefix, not HeadBucket: the IAM policy grants s3:ListBucket only for the
+    # lake prefix, and a listing in a bucket that does not exist fails with NoSuchBucket all the same.
+    bucket = lake.base.split("/", 1)[0]
+    setting = f"{LAKE_SETTING}={lake.root_uri!r}"
+    where = f"region {lake.fs.region}"
+    try:
+        lake.fs.get_file_info(pafs.FileSelector(lake.base, recursive=False))
+    except FileNotFoundError:
+        return  # the bucket exists; the lake has no object yet
+    except OSError as e:
+        if "NO_SUCH_BUCKET" in str(e) or "NoSuchBucket" in str(e):
+            raise ConfigurationError(f"{setting}: the S3 bucket {bucket!r} does not exist ({where})") from None
+        if any(d in str(e) for d in _DENIED):
+            raise ConfigurationError(f"{setting}: access to the S3 bucket {bucket!r} is denied ({where}): {e}") from None
+        raise LakeUnreachableError(f"{setting}: the S3 bucket {bucket!r} cannot be reached ({where}): {e}") from None
