@@ -1,0 +1,1 @@
+"""How every part of the platform reaches AWS (:mod:`.clients`: region, endpoint, credentials)."""

@@ -1,0 +1,1 @@
+"""Code only a deployment loads: the run launcher the Dagster instance is configured with."""
