@@ -74,6 +74,7 @@ class Stack:
         self.instance, self.workspace, self.control, self.logs, self.env, self.port = (
             instance, workspace, control, logs, env, port)
         self.code_server = None
+        self.daemon = None
         self.services: list = []
 
     def start_code_server(self, name: str = "code-server"):
@@ -107,7 +108,8 @@ def stack(tmp_path_factory):
     the_stack = Stack(instance, write_workspace(base / "workspace.yaml", port, LOCATION), control, logs, env, port)
     try:
         the_stack.start_code_server()
-        the_stack.services.append(start_daemon(logs, env, the_stack.workspace, instance))
+        the_stack.daemon = start_daemon(logs, env, the_stack.workspace, instance)
+        the_stack.services.append(the_stack.daemon)
         yield the_stack
     finally:
         (control / "release").touch()
@@ -222,10 +224,17 @@ def test_run_lost_with_its_code_server_is_caught_by_run_monitoring(stack):
 
     def lose_the_container(pid):
         server = stack.code_server
-        os.killpg(server.proc.pid, signal.SIGKILL)  # the code server and its run worker, at once
-        server.proc.wait(timeout=30)
-        wait_for(lambda: _dead(pid), 10, f"the run worker {pid} to be gone")
-        stack.start_code_server("code-server-restarted")  # same port, like a restarted container
+        # The daemon is paused while the container restarts, so its monitoring asks the restarted server (as
+        # when a restart is quicker than a monitoring pass); on a loaded machine the restart takes seconds and
+        # the daemon would otherwise meet no server at all (the other path, covered by the launcher's tests).
+        os.killpg(stack.daemon.proc.pid, signal.SIGSTOP)
+        try:
+            os.killpg(server.proc.pid, signal.SIGKILL)  # the code server and its run worker, at once
+            server.proc.wait(timeout=30)
+            wait_for(lambda: _dead(pid), 10, f"the run worker {pid} to be gone")
+            stack.start_code_server("code-server-restarted")  # same port, ready once it answers a ping
+        finally:
+            os.killpg(stack.daemon.proc.pid, signal.SIGCONT)
 
     first, _, _ = _kill_and_expect_retry(stack, "container", lose_the_container)
     detected = "\n".join(event_messages(stack.instance, first.run_id))
