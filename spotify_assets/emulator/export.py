@@ -33,10 +33,10 @@ from pathlib import Path
 
 import orjson
 
-from .catalog import DEMO_USER_ID, Catalog, mix, unit
 from .export_files import account_files, read_me_pdf, spaced_json
 from .history import History, Place, Stream, chapter
 from .listening import LISTENING_START, Listening, day_start_ms
+from .music import DEMO_USER_ID, Music, mix, unit
 
 GENERATIONS = ("extended", "endsong", "account_data")
 VARIANTS = {"extended": ("default",), "endsong": ("default", "location"), "account_data": ("default", "combined")}
@@ -181,7 +181,7 @@ def write_export(dest, *, seed: int = 42, scale: str = "small", now: datetime | 
         raise ValueError(f"first_day {first_day} is after now ({now.isoformat()})")
     if target_streams is not None and target_streams < 0:
         raise ValueError(f"target_streams must be >= 0, got {target_streams}")
-    catalog = Catalog(seed, scale)
+    catalog = Music(seed, scale)
     model = Listening(catalog)
     if target_streams is not None:
         model = model.with_archive_density(_density_for(History(model), target_streams, first_day, now))
