@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from spotify_assets.emulator.export import ExportTruth, write_export
+from spotify_assets.emulator.export import write_export
+from spotify_assets.emulator.export_truth import ExportTruth
 from spotify_assets.emulator.listening import HISTORY_START
 from spotify_assets_tests.emulation import running_emulator
 
