@@ -1,6 +1,6 @@
 """Spotify JSON object builders for both quota modes.
 
-Facts come from ``catalog.py``; this module decides field names and which fields exist:
+Facts come from ``music.py``; this module decides field names and which fields exist:
 extended quota mode returns the classic shapes, development mode (2026) drops popularity /
 followers / available_markets (and the current user's country, email, explicit_content and product)
 and renames playlist ``tracks``/``track`` to ``items``/``item``.

@@ -10,7 +10,7 @@ import pytest
 
 from spotify_assets.audit import DayTables, audit
 from spotify_assets.lake.parquet import read_table_file
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import LISTENING_TABLES, TABLES
 from spotify_assets.wap import transform_day

@@ -39,7 +39,7 @@ from dagster_aws.pipes import (
 from dagster_pipes import PipesBlobStoreMessageWriter
 
 from ... import aws
-from ...lake.publication import PIPES_DIR
+from ...lake.publication.staging import PIPES_DIR
 from ...lake.storage import Lake
 from ...remote import STAGED_DAY_MESSAGE
 from ...wap import StagedDay
