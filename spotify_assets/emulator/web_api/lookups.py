@@ -8,6 +8,8 @@ from .endpoints import ApiError, Endpoints, Route, extra, int_param
 
 
 class Lookups(Endpoints):
+    """``/tracks``, ``/albums``, ``/artists``: one by id, a batch by ``ids``, an album's tracks, an artist's albums."""
+
     def routes(self) -> list[Route]:
         return [
             ("/v1/tracks", self.get_tracks), ("/v1/tracks/{id}", self.get_track),

@@ -9,6 +9,8 @@ from .endpoints import ApiError, Endpoints, Route, extra, int_param
 
 
 class Playlists(Endpoints):
+    """``/me/playlists`` and ``/playlists/{id}`` with its ``/items`` and ``/tracks``."""
+
     def routes(self) -> list[Route]:
         return [
             ("/v1/me/playlists", self.get_my_playlists),

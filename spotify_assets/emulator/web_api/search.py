@@ -11,6 +11,8 @@ _SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "aud
 
 
 class Search(Endpoints):
+    """``/search`` over the names of every type."""
+
     def routes(self) -> list[Route]:
         return [("/v1/search", self.get_search)]
 

@@ -11,6 +11,8 @@ from .endpoints import ApiError, Endpoints, Route, extra, int_param
 
 
 class User(Endpoints):
+    """``/me``, ``/users/{id}`` and the demo user's recently played, top items and saved tracks."""
+
     def routes(self) -> list[Route]:
         return [
             ("/v1/me", self.get_me), ("/v1/users/{id}", self.get_user),
