@@ -40,7 +40,9 @@ from sqlglot import exp
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spotify_assets.lake.paths import raw_file  # noqa: E402
-from spotify_assets.lake.publication import Staging, publish, published_file  # noqa: E402
+from spotify_assets.lake.publication.manifests import published_file  # noqa: E402
+from spotify_assets.lake.publication.publish import publish  # noqa: E402
+from spotify_assets.lake.publication.staging import Staging  # noqa: E402
 from spotify_assets.lake.storage import Lake  # noqa: E402
 from spotify_assets.sql import ANALYTICS, analytics_params, render_analytics, run_analytics  # noqa: E402
 from spotify_assets.tables import TABLES  # noqa: E402

@@ -199,7 +199,7 @@ N_ARTISTS = 1
 
 
 def run_transform(lake_dir: str, out_dir: str) -> dict:
-    from spotify_assets.lake.publication import Staging
+    from spotify_assets.lake.publication.staging import Staging
     from spotify_assets.lake.storage import Lake
     from spotify_assets.transform.pipeline import transform_partition
 

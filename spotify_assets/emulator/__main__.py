@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     server = EmulatorServer(cfg)
-    c = server.catalog.counts()
+    c = server.music.counts()
     kept = ", disputed fields kept" if cfg.mode == "development" and cfg.dev_keep_disputed_fields else ""
     print(f"Spotify emulator ({cfg.scale}, seed {cfg.seed}, {cfg.mode} mode{kept}) - {c}", flush=True)
     print(f"  SPOTIFY_API_URL={server.api_url}")

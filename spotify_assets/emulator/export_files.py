@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 import orjson
 
-from .catalog import DEMO_USER_ID, DEMO_USER_NAME
 from .listening import Listening, ms_to_iso_seconds
+from .music import DEMO_USER_ID, DEMO_USER_NAME
 
 _READ_ME = {
     "extended": ("Understanding your Extended Streaming History",

@@ -29,8 +29,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 
-from .catalog import Catalog, mix
 from .listening import HISTORY_START, Listening, Play, day_start_ms
+from .music import Music, mix
 
 _SALT_EXTRAS, _SALT_SESSION, _SALT_TRIP, _SALT_ADDRESS = 0xE27A5, 0x5E55, 0x721B, 0xADD2
 PODCASTS_FROM, VIDEOS_FROM, AUDIOBOOKS_FROM = date(2015, 6, 1), date(2020, 6, 1), date(2023, 10, 4)
@@ -173,7 +173,7 @@ class History:
 
     def __init__(self, listening: Listening) -> None:
         self.model = listening
-        self.c: Catalog = listening.c
+        self.c: Music = listening.c
         self.seed = self.c.seed
 
     # ------------------------------------------------------------------ ids the catalog does not hold

@@ -27,7 +27,7 @@ streams the API never shows: skips of 30 s or less, podcasts, videos, audiobooks
   library of a day is what was saved before that day began: the emulator updates top items and the
   library overnight, so a crawl sees the same answer all day long.
 
-Durations come from the catalog (``Catalog.track``); taken-down tracks are never played.
+Durations come from the catalog (``Music.track``); taken-down tracks are never played.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from .catalog import DEMO_USER_ID, Catalog, mix
+from .music import DEMO_USER_ID, Music, mix
 
 LISTENING_START = date(2010, 1, 1)  # no plays before this day
 HISTORY_START = date(2025, 1, 1)  # the API era: playlists and the saved library drive the sessions from here
@@ -94,7 +94,7 @@ def _at_ms(play: Play) -> int:
 class Listening:
     """The demo user's listening on one catalog. Thread-safe (LRUs and a locked library memo)."""
 
-    def __init__(self, catalog: Catalog, archive_density: float = 1.0) -> None:
+    def __init__(self, catalog: Music, archive_density: float = 1.0) -> None:
         if archive_density < 0:
             raise ValueError(f"archive_density must be >= 0, got {archive_density}")
         self.c = catalog

@@ -1,6 +1,6 @@
 """Spotify JSON object builders for both quota modes.
 
-Facts come from ``catalog.py``; this module decides field names and which fields exist:
+Facts come from ``music.py``; this module decides field names and which fields exist:
 extended quota mode returns the classic shapes, development mode (2026) drops popularity /
 followers / available_markets (and the current user's country, email, explicit_content and product)
 and renames playlist ``tracks``/``track`` to ``items``/``item``.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from .catalog import DEMO_USER_ID, DEMO_USER_NAME, SPOTIFY_USER_ID, Catalog
+from .music import DEMO_USER_ID, DEMO_USER_NAME, SPOTIFY_USER_ID, Music
 
 OPEN = "https://open.spotify.com"
 EXTENDED, DEVELOPMENT = "extended", "development"
@@ -29,7 +29,7 @@ DEV_DISPUTED_FIELDS = ("external_ids", "label", "linked_from", "album_group")
 class Shaper:
     """Builds response objects for one catalog, one API base URL and one quota mode."""
 
-    def __init__(self, catalog: Catalog, api_url: str, mode: str, *, keep_disputed: bool = False) -> None:
+    def __init__(self, catalog: Music, api_url: str, mode: str, *, keep_disputed: bool = False) -> None:
         if mode not in (EXTENDED, DEVELOPMENT):
             raise ValueError(f"mode must be 'extended' or 'development', not {mode!r}")
         self.c = catalog

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..lake.parquet import read_published
-from ..lake.publication import Manifests
+from ..lake.publication.manifests import Manifests
 from ..lake.storage import Lake
 from ..tables import TABLES
 from ..tables.history import LISTENS

@@ -25,7 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..lake.parquet import WriteResult, read_published, read_table_file, write_table_file
-from ..lake.publication import Published, Staging, clean_staging, publish, published_partitions
+from ..lake.publication.manifests import published_partitions
+from ..lake.publication.publish import Published, publish
+from ..lake.publication.staging import Staging, clean_staging
 from ..lake.quarantine import read_quarantine_file, write_quarantine_file
 from ..lake.storage import Lake
 from ..tables import TableSpec

@@ -48,14 +48,10 @@ from pydantic import PrivateAttr
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES
 from .parquet import MissingPartitionsError, read_published, write_arrow_file
 from .paths import safe_name, validate_partition
-from .publication import (
-    CorruptManifestError,
-    Manifests,
-    Staging,
-    publish,
-    published_partitions,
-    remove_superseded,
-)
+from .publication.manifests import CorruptManifestError, Manifests, published_partitions
+from .publication.publish import publish
+from .publication.staging import Staging
+from .publication.superseded import remove_superseded
 from .resource import LakeResource
 
 LAKE_IO_MANAGER_KEY = "lake_io_manager"

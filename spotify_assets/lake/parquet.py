@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from spotify_assets.tables import TABLES, TableSpec
 
-from .publication import Manifests
+from .publication.manifests import Manifests
 from .storage import Lake
 
 ROW_GROUP_BYTES = 128 * 1024 * 1024
@@ -198,7 +198,7 @@ def read_published(
       result has only the requested columns, as strings.
     * ``manifests``: pass the one other tables of the same days were read with, so that every table of a
       day comes from the same day version. A damaged manifest of a day asked for raises
-      :class:`~spotify_assets.lake.publication.CorruptManifestError` naming it.
+      :class:`~spotify_assets.lake.publication.manifests.CorruptManifestError` naming it.
     """
     manifests = manifests or Manifests(lake)
     key = "month" if partitions and len(partitions[0]) == 7 else "dt"  # the listening history's months

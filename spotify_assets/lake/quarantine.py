@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from .publication import published_file
+from .publication.manifests import published_file
 from .storage import Lake
 
 

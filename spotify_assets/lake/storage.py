@@ -5,7 +5,7 @@ one code path (pyarrow's filesystems underneath). Writes are atomic per file: da
 object under ``_staging/_tmp/`` — outside every folder a reader lists or globs — and is then moved onto
 its final name: a rename locally, a server-side copy then a delete on S3. Readers therefore see the
 previous version or the new one, never a half-written file, and a writer killed mid-way leaves its
-temporary object where no reader looks (:func:`~spotify_assets.lake.publication.clean_staging` removes it).
+temporary object where no reader looks (:func:`~spotify_assets.lake.publication.staging.clean_staging` removes it).
 """
 
 from __future__ import annotations

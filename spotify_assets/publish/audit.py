@@ -31,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..lake.parquet import read_table_file, read_table_partitions
-from ..lake.publication import CorruptManifestError, Manifests, Staging
+from ..lake.publication.manifests import CorruptManifestError, Manifests
+from ..lake.publication.staging import Staging
 from ..lake.quarantine import read_quarantine, read_quarantine_file
 from ..lake.storage import Lake
 from ..tables import LISTENING_TABLES, PARTITION_DAY, TABLE_SOURCES, TABLES

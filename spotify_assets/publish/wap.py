@@ -1,7 +1,7 @@
 """Write–audit–publish of one day's transformed tables, free of Dagster.
 
 1. **Stage**: the transform writes the day's tables and quarantine files into the run's staging folder
-   (after clearing what earlier runs left there, see :func:`~spotify_assets.lake.publication.clean_staging`).
+   (after clearing what earlier runs left there, see :func:`~spotify_assets.lake.publication.staging.clean_staging`).
 2. **Audit**: every check of :mod:`spotify_assets.publish.audit` reads the staged version.
 3. **Publish** when no blocking check failed: each table's (and quarantine's) object replaces the published
    one in one atomic step, then the staging folder is removed. Otherwise **hold back**: the published
@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-from ..lake.publication import Published, Staging, clean_staging, publish
+from ..lake.publication.publish import Published, publish
+from ..lake.publication.staging import Staging, clean_staging
 from ..lake.storage import Lake
 from ..tables import TABLES
 from ..transform.pipeline import TransformResult, transform_partition

@@ -35,7 +35,9 @@ import sqlglot
 
 from ..lake.parquet import write_table_file
 from ..lake.paths import validate_partition
-from ..lake.publication import Staging, publish, remove_superseded
+from ..lake.publication.publish import publish
+from ..lake.publication.staging import Staging
+from ..lake.publication.superseded import remove_superseded
 from ..lake.storage import Lake
 from ..tables import ANALYTICS_TABLES
 from ..warehouse.engine import QueryEngine, QueryResult, sql_literal

@@ -2,7 +2,7 @@
 
 Streams every raw file of the raw sources (see :mod:`.records`), extracts candidate rows in chunks
 (:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), quarantines the
-rows that name a quarantined record (:mod:`.cascade`), checks the accounting invariant and, given a :class:`~spotify_assets.lake.publication.Staging`, writes the tables'
+rows that name a quarantined record (:mod:`.cascade`), checks the accounting invariant and, given a :class:`~spotify_assets.lake.publication.staging.Staging`, writes the tables'
 Parquet files and the quarantine files into that run's staging folder (publishing them is the caller's
 step, after the audit).
 
@@ -56,7 +56,7 @@ import pyarrow as pa
 from spotify_assets.lake.gzip_stream import GzipDamage
 from spotify_assets.lake.parquet import WriteResult, write_table_file
 from spotify_assets.lake.paths import RAW_SOURCES, validate_partition
-from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.publication.staging import Staging
 from spotify_assets.lake.quarantine import write_quarantine_file
 from spotify_assets.lake.raw import list_raw_files
 from spotify_assets.lake.storage import Lake

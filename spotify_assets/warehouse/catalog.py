@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ..lake.publication import published_partitions
+from ..lake.publication.manifests import published_partitions
 from ..tables import TableSpec
 from .duckdb_engine import DuckDBEngine
 

@@ -47,7 +47,7 @@ import duckdb
 import pyarrow as pa
 
 from ..aws import clients as aws
-from ..lake.publication import Manifests
+from ..lake.publication.manifests import Manifests
 from ..lake.storage import Lake
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES, TableSpec
 from .engine import QueryError, QueryResult

@@ -39,7 +39,8 @@ import pyarrow as pa
 
 from ..aws import clients as aws
 from ..lake.paths import partition_folder
-from ..lake.publication import Manifests, Version, zone_root
+from ..lake.publication.layout import zone_root
+from ..lake.publication.manifests import Manifests, Version
 from ..lake.storage import Lake
 from ..tables import PARTITION_KEYS as PARTITION_KEY_COMMENTS
 from ..tables import TableSpec

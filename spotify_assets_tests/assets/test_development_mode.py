@@ -67,12 +67,12 @@ def test_transform_reads_development_days_with_and_without_the_disputed_fields(d
     items = market.tables["playlist_items"]
     # item_id is the returned (playable) copy either way; only with linked_from is the original id known
     relinked_copies = [i for i in items["item_id"].drop_null().to_pylist()
-                       if server.catalog.ids.decode(i)[0] == "relinked"]
+                       if server.music.ids.decode(i)[0] == "relinked"]
     assert relinked_copies
     original = items.filter(pc.is_valid(items["linked_from_id"]))
     if kept:
         assert sorted(original["item_id"].to_pylist()) == sorted(relinked_copies)
-        assert [server.catalog.ids.decode(i)[0] for i in original["linked_from_id"].to_pylist()] == \
+        assert [server.music.ids.decode(i)[0] for i in original["linked_from_id"].to_pylist()] == \
             ["track"] * original.num_rows
     else:
         assert original.num_rows == 0

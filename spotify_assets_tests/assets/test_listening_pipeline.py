@@ -65,7 +65,7 @@ def test_listening_tables_and_analytics_through_the_whole_graph(server, tmp_path
     model = [p for p in server.app.listening.plays_on(NOW.date().toordinal())
              if p.at_ms <= NOW.timestamp() * 1000]
     assert [int(t.timestamp() * 1000) for t in plays["played_at"].to_pylist()] == [p.at_ms for p in model]
-    assert plays["track_id"].to_pylist() == [server.catalog.id("track", p.track) for p in model]
+    assert plays["track_id"].to_pylist() == [server.music.id("track", p.track) for p in model]
     # the listening tracks are in the day's catalog tables, with their albums and artists (the checks say so too)
     tracks = set(read_table_partitions(lake, "tracks", [DAY])["track_id"].to_pylist())
     saved = read_table_partitions(lake, "saved_tracks", [DAY])
@@ -84,7 +84,7 @@ def test_listening_tables_and_analytics_through_the_whole_graph(server, tmp_path
         engine.close()
     hours = Counter(dt.datetime.fromtimestamp(p.at_ms / 1000, dt.UTC).hour for p in model)
     assert {(r["hour"], r["plays"]) for r in by_hour} == set(hours.items())  # 2026-11-24 is a Tuesday
-    credited = Counter(a for p in model for a in server.catalog.track(p.track, 0)["artists"])
+    credited = Counter(a for p in model for a in server.music.track(p.track, 0)["artists"])
     assert top[0]["plays"] == max(credited.values()) and len(top) == min(20, len(credited))
     # only this day's plays are published (the plays landed in the two days before were never transformed)
     assert discoveries == [{"n": len({p.track for p in model})}]

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_assets.lake.publication import STAGING_ROOT, Manifests, published_file, staged_runs
+from spotify_assets.lake.publication.manifests import Manifests, published_file
+from spotify_assets.lake.publication.staging import STAGING_ROOT, staged_runs
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES

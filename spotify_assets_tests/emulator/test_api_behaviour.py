@@ -49,7 +49,7 @@ def test_walking_playlist_pages_gives_every_item_once(api):
 
 def test_walking_other_collections(api):
     mine = _walk(api, "me/playlists", limit=5)
-    assert len({p["id"] for p in mine}) == len(mine) == api.server.catalog.n_playlists
+    assert len({p["id"] for p in mine}) == len(mine) == api.server.music.n_playlists
     album = api.admin()["sample_ids"]["album"][1]
     tracks = _walk(api, f"albums/{album}/tracks", limit=3)
     assert [t["track_number"] for t in tracks if t["disc_number"] == 1][:3] == [1, 2, 3]
@@ -173,7 +173,7 @@ def test_playlist_oddities(api):
 
 
 def test_market_relinking(api):
-    cat = api.server.catalog
+    cat = api.server.music
     ids = ",".join(cat.id("track", i) for i in range(50))
     relinked, unplayable = 0, 0
     for start in range(0, 300, 50):
@@ -194,7 +194,7 @@ def test_market_relinking(api):
 
 
 def test_catalog_realism(api):
-    cat = api.server.catalog
+    cat = api.server.music
     albums = api.ok("albums", ids=",".join(cat.id("album", i) for i in range(20)))["albums"]
     albums += api.ok("albums", ids=",".join(cat.id("album", i) for i in range(20, cat.n_albums)))["albums"]
     assert {a["release_date_precision"] for a in albums} == {"year", "month", "day"}

@@ -36,7 +36,7 @@ def test_spotipy_client_credentials_and_catalog(emu):
 
     cc = EmuCC(client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET, cache_handler=MemoryCacheHandler())
     sp = _spotipy(emu, cc.get_access_token(as_dict=False))
-    cat = emu.catalog
+    cat = emu.music
     ids = [cat.id("track", i) for i in range(50)]
     assert sp.track(ids[0])["id"] == ids[0]
     assert [t["id"] for t in sp.tracks(ids)["tracks"]] == ids
@@ -60,7 +60,7 @@ def test_spotipy_user_flow_walks_playlists(emu):
     while page["next"]:
         page = sp.next(page)
         playlists.extend(page["items"])
-    assert len(playlists) == emu.catalog.n_playlists
+    assert len(playlists) == emu.music.n_playlists
     pl = max(playlists, key=lambda p: p["tracks"]["total"])
     items, page = [], sp.playlist_items(pl["id"], limit=50, additional_types=("track", "episode"))
     items.extend(page["items"])
@@ -77,7 +77,7 @@ def test_spotipy_development_mode(dev_emu):
     page = sp._get(f"playlists/{mine[0]['id']}/items", limit=50)
     assert page["limit"] == 50 and all("item" in it for it in page["items"])
     try:
-        sp.tracks([dev_emu.catalog.id("track", 0)])
+        sp.tracks([dev_emu.music.id("track", 0)])
         raise AssertionError("batch look-ups are gone in development mode")
     except spotipy.SpotifyException as e:
         assert e.http_status == 403
@@ -116,7 +116,7 @@ def test_single_track_lookup_throughput(emu):
                         auth=("id", "s"), timeout=5).json()["access_token"]
     sess = requests.Session()
     sess.headers["Authorization"] = "Bearer " + tok
-    ids = [emu.catalog.id("track", i) for i in range(300)]
+    ids = [emu.music.id("track", i) for i in range(300)]
     n = 600
     t0 = time.perf_counter()
     for i in range(n):

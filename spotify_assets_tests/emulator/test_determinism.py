@@ -9,7 +9,7 @@ import tracemalloc
 import requests
 
 from spotify_assets.emulator import EMULATOR_REFRESH_TOKEN
-from spotify_assets.emulator.catalog import Catalog
+from spotify_assets.emulator.music import Music
 
 DAY = dt.date(2026, 11, 24)
 
@@ -31,7 +31,7 @@ def _bytes(server, paths):
 
 
 def _paths(server):
-    c = server.catalog
+    c = server.music
     paths = ["me/playlists?limit=50", "search?q=e&type=track,artist,album,playlist&limit=50"]
     paths += [f"playlists/{c.id('playlist', p)}?additional_types=track,episode&market=SE" for p in range(c.n_playlists)]
     paths += [f"tracks?ids={','.join(c.id('track', i) for i in range(s, s + 50))}" for s in range(0, 300, 50)]
@@ -48,7 +48,7 @@ def test_same_seed_and_day_give_same_bytes(emu_factory):
 
 
 def test_day_movement():
-    cat = Catalog(42, "small")
+    cat = Music(42, "small")
     d0 = DAY.toordinal()
     changed = unchanged = 0
     for p in range(cat.n_playlists):
@@ -74,7 +74,7 @@ def test_clock_admin_endpoint_moves_the_day(emu_factory):
     clock = s.base_url + "/_admin/clock"
     assert requests.get(clock, timeout=5).json()["today"] == "2026-11-24"
     h = _token(s)
-    pl = [s.catalog.id("playlist", p) for p in range(s.catalog.n_playlists)]
+    pl = [s.music.id("playlist", p) for p in range(s.music.n_playlists)]
 
     def snaps():
         return [requests.get(s.api_url + f"playlists/{p}", headers=h, timeout=5).json()["snapshot_id"] for p in pl]
@@ -95,7 +95,7 @@ def test_large_scale_lookup_without_building_the_catalog(emu_factory):
     tracemalloc.start()
     try:
         s = emu_factory(scale="large", seed=3)
-        cat = s.catalog
+        cat = s.music
         assert cat.n_tracks == 1_000_000 and cat.n_albums > 50_000
         h = _token(s)
         sess = requests.Session()
@@ -126,7 +126,7 @@ def test_popularity_is_long_tailed_nested_and_steady():
     import statistics
 
     for seed in (42, 7, 1234):
-        cat = Catalog(seed, "small")
+        cat = Music(seed, "small")
         d0 = DAY.toordinal()
         tracks = [cat.track(t, d0)["popularity"] for t in range(cat.n_tracks)]
         assert 3 <= _quantile(tracks, 0.10) <= 20
@@ -154,4 +154,4 @@ def test_popularity_is_long_tailed_nested_and_steady():
         later = [cat.artist(ar, d0 + 1)["popularity"] for ar in artists]
         moves = [abs(x - y) for x, y in zip(artist_pop, later, strict=True)]
         assert any(moves) and max(moves) <= 5
-    assert Catalog(42, "small").track(5, DAY.toordinal()) == Catalog(42, "small").track(5, DAY.toordinal())
+    assert Music(42, "small").track(5, DAY.toordinal()) == Music(42, "small").track(5, DAY.toordinal())

@@ -3,7 +3,9 @@ the personal data an importer must strip, determinism, one listening history wit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 import subprocess
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from spotify_assets.emulator.export import ExportTruth, write_export
+from spotify_assets.emulator.export import write_export
+from spotify_assets.emulator.export_truth import ExportTruth
 from spotify_assets.emulator.listening import HISTORY_START
 from spotify_assets_tests.emulation import running_emulator
 
@@ -352,3 +355,35 @@ def _ms(played_at: str) -> int:
 
 def _second(played_at: str) -> str:
     return dt.datetime.fromtimestamp(_ms(played_at) // 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The digests of a small export of every generation and variant (the files written, the truth returned), taken
+# from the code as it was before the export was split into modules: a refactoring that changes one byte of any
+# file, or one field of the truth, fails here. A deliberate change to the export's output updates them.
+PINNED_EXPORTS = {
+    "extended-default": ("aab5e0ac2d0d2cdb5f2d36e0", "6a714034559dedd1fd2c0650"),
+    "endsong-default": ("56dc5b47d3bbad019dc0a062", "9af4607d911a574c6f621b2b"),
+    "endsong-location": ("1815153153a4f987d9e9cb4b", "4657e9ee86ded1bc4713361a"),
+    "account_data-default": ("a1f15b39429c1d00c495bcf2", "92752c3d89145ecff201aaf6"),
+    "account_data-combined": ("0610506e94ba8b466ac357a5", "d65ae3664ceea723b9cad261"),
+}
+
+
+def _export_digests(folder: Path, truth: ExportTruth) -> tuple[str, str]:
+    files = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    facts = [dataclasses.astuple(w) for w in truth.streams], sorted(truth.files.items()), truth.other_files, \
+        sorted(truth.ip_addresses), sorted(truth.user_agents), sorted(map(repr, truth.locations)), \
+        sorted(truth.private_fields.items()), truth.recently_played, truth.archive_density
+    return files.hexdigest()[:24], hashlib.sha256(repr(facts).encode()).hexdigest()[:24]
+
+
+@pytest.mark.parametrize("key", list(PINNED_EXPORTS))
+def test_a_small_export_is_the_same_bytes_as_pinned(tmp_path, key):
+    # A folder, not a zip: the files' bytes are the export's own; a zip's also depend on the host's zlib.
+    generation, variant = key.split("-")
+    truth = write_export(tmp_path / key, zipped=False, now=NOW, first_day=dt.date(2026, 10, 1), scale="tiny",
+                         generation=generation, variant=variant, max_file_bytes=SMALL_FILES)
+    assert truth.streams and truth.records > len(truth.files)
+    assert _export_digests(tmp_path / key, truth) == PINNED_EXPORTS[key]

@@ -25,7 +25,7 @@ def _cc(server, auth=("id", "secret")):
 def test_rate_limit_rolling_window(emu_factory):
     s = emu_factory(rate_limit=5)
     h = {"Authorization": "Bearer " + _cc(s)}
-    url = s.api_url + "tracks/" + s.catalog.id("track", 0)
+    url = s.api_url + "tracks/" + s.music.id("track", 0)
     sess = requests.Session()
     assert [sess.get(url, headers=h, timeout=5).status_code for _ in range(5)] == [200] * 5
     bodies = set()
@@ -49,7 +49,7 @@ def test_fault_rate_roughly_as_configured(emu_factory):
     s = emu_factory(fault_rate=0.3, seed=5)
     tok = _cc(s)  # token endpoint is never faulted
     h = {"Authorization": "Bearer " + tok}
-    url = s.api_url + "tracks/" + s.catalog.id("track", 1)
+    url = s.api_url + "tracks/" + s.music.id("track", 1)
     sess = requests.Session()
     outcomes = {}
     n = 400
@@ -83,7 +83,7 @@ def test_token_endpoint_never_faulted_but_api_always(emu_factory):
 def test_latency_is_per_request_and_concurrent(emu_factory):
     s = emu_factory(latency_ms=150)
     h = {"Authorization": "Bearer " + _cc(s)}
-    url = s.api_url + "tracks/" + s.catalog.id("track", 2)
+    url = s.api_url + "tracks/" + s.music.id("track", 2)
     t0 = time.perf_counter()
     requests.get(url, headers=h, timeout=5)
     assert time.perf_counter() - t0 >= 0.15
@@ -99,7 +99,7 @@ def test_latency_is_per_request_and_concurrent(emu_factory):
 def test_token_expiry_and_bad_tokens(emu_factory):
     s = emu_factory(token_lifetime_s=0.3)
     tok = _cc(s)
-    url = s.api_url + "tracks/" + s.catalog.id("track", 0)
+    url = s.api_url + "tracks/" + s.music.id("track", 0)
     assert requests.get(url, headers={"Authorization": "Bearer " + tok}, timeout=5).status_code == 200
     time.sleep(0.4)
     r = requests.get(url, headers={"Authorization": "Bearer " + tok}, timeout=5)
@@ -198,8 +198,8 @@ def test_stats_count_per_endpoint_template(emu_factory, mode):
     h = {"Authorization": "Bearer " + _cc(s)}
     s.reset_stats()
     for i in range(3):
-        requests.get(s.api_url + "tracks/" + s.catalog.id("track", i), headers=h, timeout=5)
-    requests.get(s.api_url + "tracks", params={"ids": s.catalog.id("track", 0)}, headers=h, timeout=5)
+        requests.get(s.api_url + "tracks/" + s.music.id("track", i), headers=h, timeout=5)
+    requests.get(s.api_url + "tracks", params={"ids": s.music.id("track", 0)}, headers=h, timeout=5)
     st = requests.get(s.base_url + "/_admin/stats", timeout=5).json()
     assert st["requests"] == {"GET /v1/tracks/{id}": 3, "GET /v1/tracks": 1}
     assert st["bytes_sent"] > 0 and st["rate_limited_429"] == 0 and st["faults_injected"] == 0

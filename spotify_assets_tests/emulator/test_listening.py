@@ -126,14 +126,14 @@ def test_top_items_are_ranked_by_the_plays_before_today(listening):
         plays = [p for d in range(DAY - days, DAY) for p in model.plays_on(d)]
         counts = Counter(p.track for p in plays)
         top = api.ok("me/top/tracks", time_range=time_range, limit=50)
-        ranked = [api.server.catalog.lookup(t["id"], "track") for t in top["items"]]
+        ranked = [api.server.music.lookup(t["id"], "track") for t in top["items"]]
         assert top["total"] == len(ranked) == min(50, len(counts))
         assert [counts[t] for t in ranked] == sorted((counts[t] for t in ranked), reverse=True)
         assert len(counts) > 50, "the history must hold more tracks than one answer ranks"
         assert counts[ranked[-1]] >= max(c for t, c in counts.items() if t not in ranked)
         artists = api.ok("me/top/artists", time_range=time_range, limit=50)
-        credited = Counter(a for p in plays for a in api.server.catalog.track(p.track, 0)["artists"])
-        ranked_artists = [api.server.catalog.lookup(a["id"], "artist") for a in artists["items"]]
+        credited = Counter(a for p in plays for a in api.server.music.track(p.track, 0)["artists"])
+        ranked_artists = [api.server.music.lookup(a["id"], "artist") for a in artists["items"]]
         assert [credited[a] for a in ranked_artists] == sorted((credited[a] for a in ranked_artists), reverse=True)
         assert len(credited) <= 50, "every credited artist must fit one answer"
         assert set(ranked_artists) == set(credited)
@@ -182,10 +182,10 @@ def test_listening_needs_a_user_token_with_its_scopes(listening, emu):
 
 
 def test_listening_has_a_daily_rhythm():
-    from spotify_assets.emulator.catalog import Catalog
     from spotify_assets.emulator.listening import Listening
+    from spotify_assets.emulator.music import Music
 
-    model = Listening(Catalog(42, "small"))
+    model = Listening(Music(42, "small"))
     hours, weekdays, quiet = Counter(), Counter(), 0
     for day in range(DAY - 8 * 7, DAY):
         plays = model.plays_on(day)
@@ -203,10 +203,10 @@ def test_listening_has_a_daily_rhythm():
 def test_the_history_reaches_back_years_with_a_taste_that_moves():
     """Before the API's era the same rhythm plays what the user liked then: favourite artists come and go,
     the library is what was saved by then, and nothing is played before LISTENING_START."""
-    from spotify_assets.emulator.catalog import Catalog
     from spotify_assets.emulator.listening import LISTENING_START, Listening
+    from spotify_assets.emulator.music import Music
 
-    model = Listening(Catalog(42, "small"))
+    model = Listening(Music(42, "small"))
     first = LISTENING_START.toordinal()
     assert model.plays_on(first - 1) == () and sum(len(model.plays_on(d)) for d in range(first, first + 7)) > 50
 
@@ -228,10 +228,10 @@ def test_the_history_reaches_back_years_with_a_taste_that_moves():
 
 
 def test_archive_density_scales_the_past_only():
-    from spotify_assets.emulator.catalog import Catalog
     from spotify_assets.emulator.listening import Listening
+    from spotify_assets.emulator.music import Music
 
-    catalog = Catalog(42, "tiny")
+    catalog = Music(42, "tiny")
     normal, dense = Listening(catalog), Listening(catalog, archive_density=2.0)
     past = range(dt.date(2020, 3, 1).toordinal(), dt.date(2020, 5, 1).toordinal())
     ratio = sum(len(dense.plays_on(d)) for d in past) / sum(len(normal.plays_on(d)) for d in past)

@@ -13,7 +13,7 @@ def _ids(api, kind, n=50):
 
 def _all_ids(api, kind, count):
     """Ids via the catalog (tiny scale: walking everything is cheap)."""
-    cat = api.server.catalog
+    cat = api.server.music
     return [cat.id(kind, i) for i in range(min(count, cat.count(kind)))]
 
 
@@ -98,7 +98,7 @@ def test_development_mode_shapes(request, validate, variant):
         check(dev_api.ok(f"playlists/{pl['id']}/items", limit=50, additional_types="episode"),
               "PagingPlaylistTrackObject")
         check(dev_api.ok(f"playlists/{pl['id']}/items", limit=50, market="SE"), "PagingPlaylistTrackObject")
-    cat = dev_api.server.catalog
+    cat = dev_api.server.music
     for i in range(0, 300, 11):
         check(dev_api.ok(f"tracks/{cat.id('track', i)}"), "OneTrack")
     for i in range(300):  # with a market: relinked tracks (linked_from when the fields are kept)

@@ -137,7 +137,8 @@ def publish_rows(lake, table: str, day: str, rows: list[dict]) -> None:
     import pyarrow as pa
 
     from spotify_assets.lake.parquet import write_table_file
-    from spotify_assets.lake.publication import Staging, publish
+    from spotify_assets.lake.publication.publish import publish
+    from spotify_assets.lake.publication.staging import Staging
     from spotify_assets.tables import TABLES
 
     staging = Staging(lake, day, f"fixture-{table}")

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spotify_assets.import_history import main, run_import
-from spotify_assets.lake.publication import current_version, published_partitions
+from spotify_assets.lake.publication.manifests import current_version, published_partitions
 from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine

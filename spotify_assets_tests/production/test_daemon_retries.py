@@ -21,7 +21,7 @@ import yaml
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME, NO_RETRY_REASON_TAG
 from spotify_assets.defs.transformed.tables import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
-from spotify_assets.lake.publication import Staging, staged_runs
+from spotify_assets.lake.publication.staging import Staging, staged_runs
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets_tests.emulation import copy_raw
 

@@ -24,7 +24,7 @@ from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.transformed.tables import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
-from spotify_assets.lake.publication import current_version
+from spotify_assets.lake.publication.manifests import current_version
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
@@ -172,7 +172,7 @@ def test_the_day_manifest_names_every_table_of_the_day(crawled_raw, tmp_path):
     raw_root, day = crawled_raw
     lake = copy_raw(raw_root, str(tmp_path / "lake"))
     assert transform_day(lake, day, "run").held_back is None
-    from spotify_assets.lake.publication import Manifests
+    from spotify_assets.lake.publication.manifests import Manifests
 
     manifests = Manifests(lake)
     version = manifests.day(day)

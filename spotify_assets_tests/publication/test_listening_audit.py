@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from spotify_assets.lake.parquet import read_table_file
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.audit import DayTables, audit
 from spotify_assets.publish.wap import transform_day

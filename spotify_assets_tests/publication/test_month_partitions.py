@@ -11,14 +11,10 @@ import pytest
 
 from spotify_assets.history.wap import months_of, new_staging, publish_table, read_history, stage_table
 from spotify_assets.lake.paths import parse_partition_folder, partition_folder
-from spotify_assets.lake.publication import (
-    Staging,
-    current_version,
-    publish,
-    published_partitions,
-    remove_superseded,
-    staged_runs,
-)
+from spotify_assets.lake.publication.manifests import current_version, published_partitions
+from spotify_assets.lake.publication.publish import publish
+from spotify_assets.lake.publication.staging import Staging, staged_runs
+from spotify_assets.lake.publication.superseded import remove_superseded
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables.history import LISTENS
 from spotify_assets.warehouse.glue import GlueCatalog

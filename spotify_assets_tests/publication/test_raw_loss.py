@@ -13,7 +13,7 @@ import gzip
 import pytest
 
 from spotify_assets.lake.parquet import read_table_file
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLE_SOURCES

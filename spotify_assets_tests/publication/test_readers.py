@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
@@ -30,7 +30,7 @@ COUNTS = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in TAB
 WRITER = textwrap.dedent(
     """
     import os, shutil, sys
-    from spotify_assets.lake.publication import remove_superseded
+    from spotify_assets.lake.publication.superseded import remove_superseded
     from spotify_assets.lake.storage import Lake
     from spotify_assets.tables import TABLES
     from spotify_assets.publish.wap import transform_day

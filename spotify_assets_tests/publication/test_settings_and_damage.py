@@ -160,7 +160,7 @@ def test_a_damaged_manifest_of_one_day_stops_no_other_day(three_days, tmp_path):
                for p in problems), problems
 
     # reading the damaged day itself names the manifest
-    from spotify_assets.lake.publication import CorruptManifestError
+    from spotify_assets.lake.publication.manifests import CorruptManifestError
 
     with pytest.raises(CorruptManifestError, match=rf"{lake.uri('transformed/_days')}/dt={second}/_published.json"):
         read_published(lake, "transformed", "tracks", [second])

@@ -12,13 +12,8 @@ import boto3
 import pytest
 
 from spotify_assets.lake.parquet import read_table_file
-from spotify_assets.lake.publication import (
-    HELD_BACK_NOTE,
-    Staging,
-    clean_staging,
-    published_file,
-    staged_runs,
-)
+from spotify_assets.lake.publication.manifests import published_file
+from spotify_assets.lake.publication.staging import HELD_BACK_NOTE, Staging, clean_staging, staged_runs
 from spotify_assets.lake.quarantine import read_quarantine
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day

@@ -121,7 +121,7 @@ def test_max_age_zero_and_the_environment(start, monkeypatch):
 
 def seeds_for_albums(server, albums) -> CrawlSeeds:
     """A library of one track from each of ``albums`` (album indexes of the emulator's catalog)."""
-    cat = server.catalog
+    cat = server.music
     return CrawlSeeds(playlist_ids=[], track_ids=[cat.id("track", cat.album_track_range(a).start) for a in albums],
                       include_my_playlists=False, include_my_library=False)
 
@@ -168,7 +168,7 @@ def test_extended_changed_library_carries_only_batches_needed_as_a_whole(start):
     """Day 1: albums 0-24 in two batches (20 + 5). Day 2 keeps the first batch whole, drops one album of the
     second and adds albums 25-29: the first batch is carried, the other 4 + 5 albums take one look-up."""
     srv = start(mode="extended")
-    cat = srv.catalog
+    cat = srv.music
     _, rec1, stats1 = crawl_on(srv, DAY1, seeds_for_albums(srv, range(25)), mode="extended")
     # the sink holds responses in the order they arrived: tell the batches apart by their size
     batches = sorted((e for s, e in rec1 if s == "albums"), key=lambda e: -len(e["body"]["albums"]))

@@ -17,14 +17,10 @@ from spotify_assets.lake.parquet import (
     read_table_partitions_pandas,
     write_table_file,
 )
-from spotify_assets.lake.publication import (
-    STAGING_ROOT,
-    current_version,
-    day_manifest_path,
-    manifest_path,
-    published_file,
-    remove_superseded,
-)
+from spotify_assets.lake.publication.layout import day_manifest_path, manifest_path
+from spotify_assets.lake.publication.manifests import current_version, published_file
+from spotify_assets.lake.publication.staging import STAGING_ROOT
+from spotify_assets.lake.publication.superseded import remove_superseded
 from spotify_assets.lake.quarantine import read_quarantine, write_quarantine_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.publication.staging import Staging
 from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.transform.pipeline import transform_partition
 from spotify_assets.transform.records import AccountingError

@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 
-from spotify_assets.lake.publication import Staging
+from spotify_assets.lake.publication.staging import Staging
 from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.transform.pipeline import transform_partition
 

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_assets.lake.publication import Staging, publish
+from spotify_assets.lake.publication.publish import publish
+from spotify_assets.lake.publication.staging import Staging
 from spotify_assets.lake.storage import Lake
 from spotify_assets.tables import TABLES
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.sql import ANALYTICS, load_sql, materialize_analytics, render_analytics, run_analytics
 from spotify_assets.sql.analytics import render, to_engine_sql
 from spotify_assets.warehouse.engine import QueryResult

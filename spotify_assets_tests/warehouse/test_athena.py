@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from spotify_assets.lake.parquet import read_table_file
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.sql import materialize_analytics, render_analytics, run_analytics
 from spotify_assets.tables import ANALYTICS_TABLES

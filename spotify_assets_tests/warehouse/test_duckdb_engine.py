@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
 from spotify_assets.sql import materialize_analytics, run_analytics
 from spotify_assets.tables import TABLES, Column

@@ -9,7 +9,7 @@ import boto3
 import pyarrow as pa
 import pytest
 
-from spotify_assets.lake.publication import current_version
+from spotify_assets.lake.publication.manifests import current_version
 from spotify_assets.tables import TABLES, Column
 from spotify_assets.warehouse.glue import PARQUET_SERDE, GlueCatalog, SchemaChangeError, arrow_to_glue_type
 

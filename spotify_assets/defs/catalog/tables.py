@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ...lake.publication import remove_superseded
+from ...lake.publication.superseded import remove_superseded
 from ...tables import TABLES
 from ...warehouse.resources import WarehouseResource
 from .. import groups

@@ -8,7 +8,8 @@ import functools
 import dagster as dg
 
 from ...history.wap import io_threads
-from ...lake.publication import published_partitions, remove_superseded
+from ...lake.publication.manifests import published_partitions
+from ...lake.publication.superseded import remove_superseded
 from ...tables.history import HISTORY_TABLES
 from ...warehouse.resources import WarehouseResource
 from .. import groups

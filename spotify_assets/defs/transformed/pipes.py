@@ -39,7 +39,7 @@ from dagster_aws.pipes import (
 from dagster_pipes import PipesBlobStoreMessageWriter
 
 from ...aws import clients as aws
-from ...lake.publication import PIPES_DIR
+from ...lake.publication.staging import PIPES_DIR
 from ...lake.storage import Lake
 from ...publish.wap import StagedDay
 from ...remote.staging import STAGED_DAY_MESSAGE

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
 from ...lake.paths import CRAWL_SOURCES
-from ...lake.publication import published_file
+from ...lake.publication.manifests import published_file
 from ...lake.resource import LakeResource
 from ...publish.audit import blocking_failures
 from ...publish.wap import StagedDay, audit_staged, hold_back_reason, publish_day, stage_day, summarize

@@ -1,4 +1,5 @@
-"""Deterministic, lazily generated catalog: artists → albums → tracks, playlists, shows/episodes.
+"""The emulator's music: a deterministic, lazily generated catalog of artists → albums → tracks, playlists,
+shows/episodes, the users who own playlists.
 
 Everything is a pure function of (seed, kind, index[, day]). Only the tree structure (where each
 artist's albums and each album's tracks start) is precomputed as compact integer arrays, so even the
@@ -73,7 +74,7 @@ _KIND_SALT = {k: i + 1 for i, k in enumerate(
     ("track", "album", "artist", "playlist", "episode", "show", "user", "entry", "name", "day", "pop"))}
 
 
-class Catalog:
+class Music:
     """The generated world for one (seed, scale). Thread-safe: all state after __init__ is read-only
     apart from the functools LRUs (which are thread-safe)."""
 
@@ -90,7 +91,7 @@ class Catalog:
         self.n_episodes = sizes["episodes"]
         self.n_users = sizes["users"]
         self._build_structure()
-        # Per-instance LRUs (bounded) so two catalogs never share cached facts.
+        # Per-instance LRUs (bounded) so two instances never share cached facts.
         self.track = lru_cache(maxsize=30_000)(self._track)
         self.album = lru_cache(maxsize=20_000)(self._album)
         self.artist = lru_cache(maxsize=50_000)(self._artist)
