@@ -19,8 +19,9 @@ from spotify_assets.emulator.export import write_export
 from spotify_assets.import_history import run_import
 from spotify_assets.lake.storage import Lake
 
+from spotify_assets_tests.report.pages import CHART_KEYS, assert_self_contained, charts_in
+
 REPO = Path(__file__).resolve().parents[2]
-CHART_KEYS = ("listening_time_per_week", "weekday_hour_heatmap", "top_artists_per_year", "skips_and_new_artists")
 # Two and a half years of the emulator's demo user: several years for the top artists, a few thousand streams.
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 FIRST_DAY = dt.date(2022, 1, 1)
@@ -54,13 +55,6 @@ def _failure(result) -> str:
     return "; ".join(str(e.event_specific_data.error) for e in result.all_events if e.event_type_value == "STEP_FAILURE")
 
 
-def assert_self_contained(page: str) -> None:
-    """One HTML page that loads nothing: no http(s) source or link, no script, no external style sheet."""
-    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
-    assert "<script" not in page.lower() and "<link" not in page.lower()
-
-
 def test_the_report_of_an_imported_export_is_in_the_lake_and_on_the_asset(env, monkeypatch):
     monkeypatch.setenv("SPOTIFY_REPORT_TIMEZONE", "Europe/Berlin")
     truth = _export(env / "my_spotify_data.zip")
@@ -73,8 +67,7 @@ def test_the_report_of_an_imported_export_is_in_the_lake_and_on_the_asset(env, m
     assert html_file == env / "lake" / REPORT_PATH and html_file.is_file()
     page = html_file.read_text(encoding="utf-8")
     assert_self_contained(page)
-    for key in CHART_KEYS:  # the four chart families, each an embedded PNG
-        assert re.search(rf'<figure id="{key}"><img src="data:image/png;base64,', page), key
+    assert charts_in(page) == list(CHART_KEYS)  # the four chart families, each an embedded PNG
     assert meta["html_bytes"] == html_file.stat().st_size
     assert not list((env / "lake" / "_staging" / "_tmp").glob("*"))  # written whole, nothing left behind
 
@@ -142,5 +135,5 @@ def test_on_aws_the_report_lands_in_the_s3_lake(aws_env, s3_bucket, monkeypatch,
     page = lake.read_bytes(REPORT_PATH).decode("utf-8")
     assert len(page.encode()) == meta["html_bytes"]
     assert_self_contained(page)
-    assert all(f'<figure id="{key}">' in page for key in CHART_KEYS)
+    assert charts_in(page) == list(CHART_KEYS)
     assert not lake.list_files("_staging/_tmp", include_hidden=True)

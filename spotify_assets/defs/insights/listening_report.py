@@ -55,7 +55,7 @@ def report_timezone() -> str:
     group_name=groups.HISTORY,
     kinds={"python", "matplotlib", "html"},
     ins={"listens": dg.AssetIn(LISTENS.name, metadata={COLUMNS: list(LISTENS_COLUMNS)})},
-    metadata={"lake_path": REPORT_PATH, "timezone": f"{TIMEZONE_SETTING} (default: the schedules' time zone, UTC)"},
+    metadata={"lake_path": REPORT_PATH},
     # after each publication of listens whose blocking checks passed: a held-back listens changes no report
     automation_condition=conditions.history(after_blocking_checks=True),
     hooks=RUN_HOOKS,
