@@ -1,7 +1,8 @@
 """``make demo``: today's partition end to end, then a summary of what landed, one analytics result and the
 user's listening (plays today, top artists, busiest hour); then, when the bundled emulator stands in for
 Spotify, its demo user's data export imported like a user's own (``make import-history``): years of
-listening whose tail is the emulator's API history.
+listening whose tail is the emulator's API history, drawn by the listening report (the path of its HTML
+page is printed).
 
 With no Spotify credentials the bundled emulator is started in-process, so this runs offline on a fresh
 laptop. Runs go to the instance in ``$DAGSTER_HOME`` (the Makefile points it at ``./data/dagster_home``)
@@ -89,7 +90,8 @@ def main() -> int:
     _print_listening(partition)
     if _import_demo_history() != 0:
         return 1
-    print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with these runs in its history.")
+    print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with these runs in its history "
+          "(Assets → listening_report shows the report's charts).")
     return 0
 
 

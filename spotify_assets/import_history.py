@@ -67,6 +67,10 @@ def summarize(result: dg.ExecuteInProcessResult) -> None:
     if listens:
         print(f"listens: {listens['dagster/row_count']:,} rows — {listens['streams']:,} streams + {listens['plays']:,} "
               f"plays, {listens['matched']:,} matched {listens['matched_by']}")
+    report = _metadata(result, "listening_report").get("listening_report", {})
+    if report:
+        print(f"\nListening report: {report['report_html']} (one HTML page: open it in a browser; the charts are also "
+              "on the listening_report asset's page in the UI)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,8 @@ def test_definitions_load_with_every_layer_and_resource():
     for key in graph.get_all_asset_keys():
         if groups_of(graph, key) in ("transformed", "analytics"):
             assert graph.get(key).metadata["dagster/io_manager_key"] == "lake_io_manager", key
-    assert groups["history"] == {"raw_streaming_history", "streams", "listens", "catalog_streams", "catalog_listens"}
+    assert groups["history"] == {"raw_streaming_history", "streams", "listens", "catalog_streams", "catalog_listens",
+                                 "listening_report"}
     # the daily job is the whole daily graph, each stage once; the history is imported by its own job
     daily = defs.resolve_job_def("daily_job")
     history = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "history"}

@@ -6,5 +6,6 @@ TRANSFORMED = "transformed"  # raw zone → audited, published tables
 CATALOG = "catalog"  # Glue tables / DuckDB views over the published tables
 ANALYTICS = "analytics"  # SQL over the catalog
 INSIGHTS = "insights"  # Python assets over the published tables (the lake IO manager)
-# The user's data export → streams → listens, their catalog entries: not daily; import_history_job runs it
+# The user's data export → streams → listens, their catalog entries, the listening report: not daily;
+# import_history_job runs it
 HISTORY = "history"

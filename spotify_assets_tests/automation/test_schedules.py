@@ -152,6 +152,7 @@ def test_one_crawl_tick_materializes_each_stage_of_the_day_once(tmp_path, monkey
             counts = {key.to_user_string(): _materializations(instance, key, day)
                       for keys in PIPELINE.values() for key in keys}
     assert len(runs) == 2  # the crawl's, then one run for the whole day below it
-    assert history_runs == [["listens"], ["catalog_listens"]]  # then the listens, and their catalog entry
+    # then the listens, and their catalog entry and the listening report
+    assert history_runs == [["listens"], ["catalog_listens", "listening_report"]]
     assert counts.pop("raw_plays") == 0  # the plays have their own schedule
     assert counts == dict.fromkeys(counts, 1), {k: n for k, n in counts.items() if n != 1}

@@ -1,5 +1,5 @@
 """The history assets' triggers, evaluated as the automation sensor does: an import (raw_streaming_history)
-is followed by streams, then listens, then their catalog entries, tick by tick; a day of plays landed by the
+is followed by streams, then listens, then their catalog entries and the listening report, tick by tick; a day of plays landed by the
 daily graph is followed by listens once it has landed — never in the daily graph's own tick."""
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def test_an_import_is_followed_by_the_tables_then_their_catalog_entries_once_the
         instance.report_runless_asset_event(dg.AssetCheckEvaluation(
             asset_key=dg.AssetKey("listens"), check_name="every_listen_once", passed=False))
         requested, cursor = tick(defs, instance, 3, cursor)
-        assert requested == set()  # a failed blocking check: the catalog entry waits
+        assert requested == set()  # a failed blocking check: the catalog entry and the report wait
         report(instance, "listens")
         requested, cursor = tick(defs, instance, 4, cursor)
-        assert requested == {"catalog_listens"}
+        assert requested == {"catalog_listens", "listening_report"}
         requested, cursor = tick(defs, instance, 5, cursor)
         assert requested == set()
 

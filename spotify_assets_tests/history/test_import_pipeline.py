@@ -204,7 +204,8 @@ def test_without_an_export_nothing_is_imported_and_nothing_fails(env):
     steps = {e.step_key: e.event_type_value for e in result.all_events
              if e.event_type_value in ("STEP_SUCCESS", "STEP_SKIPPED", "STEP_FAILURE")}
     assert steps == {"raw_streaming_history": "STEP_SUCCESS", "raw_streaming_history_no_personal_data_landed": "STEP_SKIPPED",
-                     "streams": "STEP_SKIPPED", "listens": "STEP_SKIPPED", "history_catalog": "STEP_SKIPPED"}
+                     "streams": "STEP_SKIPPED", "listens": "STEP_SKIPPED", "history_catalog": "STEP_SKIPPED",
+                     "listening_report": "STEP_SKIPPED"}
     assert result.asset_materializations_for_node("raw_streaming_history") == []
     assert not (env / "lake").exists()
 

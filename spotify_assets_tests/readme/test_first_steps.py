@@ -20,6 +20,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from spotify_assets_tests.report.pages import CHART_KEYS, assert_self_contained, charts_in
+
 from . import readme
 from .project import Server, free_port, make_project_root, run, user_env
 
@@ -64,12 +66,27 @@ def _warnings(output: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    """The project root after the README's first command, ``make demo``."""
+def demo(tmp_path_factory) -> tuple[Path, str]:
+    """The project root after the README's first command, ``make demo``, and what it printed."""
     root = make_project_root(tmp_path_factory.mktemp("newcomer") / "spotify_assets")
     output = _ok(run(readme.command("make demo"), root, timeout=600))
     assert "Transformed tables" in output and "Analytics: daily_top_tracks" in output, output[-3000:]
-    return root
+    return root, output
+
+
+@pytest.fixture(scope="module")
+def root(demo) -> Path:
+    return demo[0]
+
+
+def test_make_demo_prints_where_the_listening_report_is(demo):
+    root, output = demo
+    (path,) = re.findall(r"^Listening report: (\S+\.html) ", output, re.MULTILINE)
+    page = Path(path)
+    assert page == root / "data" / "lake" / "insights" / "listening_report" / "listening_report.html"
+    text = page.read_text(encoding="utf-8")
+    assert_self_contained(text)
+    assert charts_in(text) == list(CHART_KEYS)  # the demo user's years of history: every chart
 
 
 def test_the_first_sql_block_returns_rows_on_the_demo_database(root):

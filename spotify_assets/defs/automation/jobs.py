@@ -18,6 +18,7 @@ from .. import groups
 from ..catalog.tables import catalog_asset_key
 from ..history.catalog import history_catalog_key
 from ..history.importing import RAW_HISTORY_KEY
+from ..insights.listening_report import LISTENING_REPORT_KEY
 from ..insights.weekly_movers import WEEKLY_MOVERS
 from ..partitions import daily_partitions
 from ..raw.shared import raw_asset_key
@@ -65,7 +66,7 @@ transform_job = dg.define_asset_job(
 IMPORT_HISTORY_JOB_NAME = "import_history_job"
 # The listening history: not daily, so in no PIPELINE stage; its own job, named asset by asset as well.
 HISTORY_ASSETS = (RAW_HISTORY_KEY, *(dg.AssetKey(t) for t in HISTORY_TABLES),
-                  *(history_catalog_key(t) for t in HISTORY_TABLES))
+                  *(history_catalog_key(t) for t in HISTORY_TABLES), LISTENING_REPORT_KEY)
 
 import_history_job = dg.define_asset_job(
     IMPORT_HISTORY_JOB_NAME,
@@ -73,6 +74,6 @@ import_history_job = dg.define_asset_job(
     tags=RUN_RETRY_TAGS,
     description="Import the user's Spotify data export: land it in the raw zone without personal data "
     "(raw_streaming_history, run config `export`: the zip or its folder, local or s3://), then rebuild, audit "
-    "and publish streams and listens month by month and register them in the catalog. One run for any number "
-    "of years. `make import-history EXPORT=<path>` launches it.",
+    "and publish streams and listens month by month, register them in the catalog and draw the listening report. "
+    "One run for any number of years. `make import-history EXPORT=<path>` launches it.",
 )
