@@ -25,13 +25,13 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 ## make demo: today's partition end to end against the bundled emulator, then a summary.
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.demo
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.commands.demo
 
 ## make import-history EXPORT=<zip, folder or s3:// URI>: import a Spotify data export (streams, listens)
 ## through Dagster, on the same lake, DuckDB file and Dagster instance as make demo.
 import-history: install $(DAGSTER_HOME)/dagster.yaml
 	@test -n "$(EXPORT)" || { echo "usage: make import-history EXPORT=path/to/my_spotify_data.zip (or its folder, or s3://bucket/key)" >&2; exit 2; }
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.import_history "$(EXPORT)"
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m spotify_assets.commands.import_history "$(EXPORT)"
 
 ## make dev: the Dagster UI on http://127.0.0.1:3000 with the daemon (schedules, sensors, run retries), over
 ## the instance of make demo. `dg dev` loads the dg project (pyproject.toml) with the project's .venv.

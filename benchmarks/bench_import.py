@@ -63,7 +63,7 @@ def generate(workdir: str, streams: int, years: int) -> dict:
 def run_import(workdir: str, out: str) -> dict:
     import dagster as dg
 
-    from spotify_assets.import_history import run_import as execute
+    from spotify_assets.commands.import_history import run_import as execute
 
     folder = json.load(open(f"{workdir}/manifest.json"))["folder"]
     figures = {}
@@ -103,7 +103,7 @@ def run_duckdb(workdir: str, out: str) -> dict:
 
 
 CONTENDERS = {"import": run_import, "duckdb": run_duckdb}
-PRELOAD = {"import": ("dagster", "spotify_assets.definitions", "spotify_assets.import_history"), "duckdb": ("duckdb",)}
+PRELOAD = {"import": ("dagster", "spotify_assets.definitions", "spotify_assets.commands.import_history"), "duckdb": ("duckdb",)}
 
 
 def _child(name: str, workdir: str, out: str) -> None:

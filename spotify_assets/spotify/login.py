@@ -112,8 +112,9 @@ def pkce_login(client_id: str, accounts_url: str, *, port: int = 8888, scopes=DE
 
 
 if __name__ == "__main__":  # ``python -m spotify_assets.spotify.login …`` is ``python -m spotify_assets.spotify login …``
+    import runpy
     import sys
 
-    from .__main__ import main
-
-    sys.exit(main(["login", *sys.argv[1:]]))
+    # run by name, not imported: the command line module imports this one, and this one is only its alias
+    sys.argv[1:1] = ["login"]
+    runpy.run_module("spotify_assets.spotify", run_name="__main__", alter_sys=True)

@@ -1,7 +1,7 @@
 """The listening report in the Dagster UI and in a browser, as a person sees it.
 
 The project as ``make dev`` serves it (``dg dev``, temporary instance and lake) after an import of a small
-emulator export (``python -m spotify_assets.import_history``, what ``make import-history`` runs): in headless
+emulator export (``python -m spotify_assets.commands.import_history``, what ``make import-history`` runs): in headless
 Chromium, the page of the project's ``listening_report`` asset shows the summary in the metadata table and
 each chart behind its "[Show Markdown]" link, rendered from the ``data:`` URI. The HTML page the asset wrote
 is opened from disk with every request recorded: the page itself and nothing else. Screenshots go to
@@ -51,7 +51,7 @@ def report_ui(tmp_path_factory):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "AWS_", "DAGSTER_"))}
         env.update(DAGSTER_HOME=str(ui.home), SPOTIFY_LAKE_URI=str(ui.lake), SPOTIFY_ASSETS_ENV="local",
                    SPOTIFY_DUCKDB_PATH=str(base / "spotify.duckdb"))
-        done = subprocess.run([sys.executable, "-m", "spotify_assets.import_history", str(export)],
+        done = subprocess.run([sys.executable, "-m", "spotify_assets.commands.import_history", str(export)],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         ui.streams = len(truth.streams)

@@ -14,6 +14,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from spotify_assets.commands.import_history import run_import
 from spotify_assets.defs.catalog.tables import catalog_tables
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
@@ -23,7 +24,6 @@ from spotify_assets.emulator.export import write_export
 from spotify_assets.emulator.export_truth import ExportTruth
 from spotify_assets.history.landing import land_export
 from spotify_assets.history.streams import EXCLUDED_COVERED_BY_EXTENDED, EXCLUDED_DUPLICATE, build_streams
-from spotify_assets.import_history import run_import
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource

@@ -12,7 +12,7 @@ import boto3
 import dagster as dg
 import pytest
 
-from spotify_assets.import_history import run_import
+from spotify_assets.commands.import_history import run_import
 from spotify_assets.lake.publication.manifests import current_version
 from spotify_assets.lake.storage import Lake
 from spotify_assets.warehouse.duckdb_engine import DuckDBEngine

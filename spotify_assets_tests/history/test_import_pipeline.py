@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spotify_assets.import_history import main, run_import
+from spotify_assets.commands.import_history import main, run_import
 from spotify_assets.lake.publication.manifests import current_version, published_partitions
 from spotify_assets.lake.quarantine import read_quarantine_file
 from spotify_assets.lake.storage import Lake

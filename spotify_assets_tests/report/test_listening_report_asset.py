@@ -14,9 +14,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from spotify_assets.commands.import_history import run_import
 from spotify_assets.defs.insights.listening_report import REPORT_PATH
 from spotify_assets.emulator.export import write_export
-from spotify_assets.import_history import run_import
 from spotify_assets.lake.storage import Lake
 from spotify_assets_tests.report.pages import CHART_KEYS, assert_self_contained, charts_in
 

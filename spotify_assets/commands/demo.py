@@ -17,34 +17,22 @@ import os
 import sys
 import time
 
-import dagster as dg
-
-from .defs.partitions import today_utc
-from .defs.resources import current_environment, lake_resource
-from .lake.paths import PLAYS_SOURCE, RAW_SOURCES
-from .lake.quarantine import read_quarantine
-from .lake.raw import iter_raw_envelopes, list_raw_files
-
-
-def _instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
-def _print_table(title: str, rows: list[tuple], headers: tuple[str, ...]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    print(f"\n{title}")
-    for row in (headers, *rows):
-        print("  " + "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+from ..defs.partitions import today_utc
+from ..defs.resources import current_environment, lake_resource
+from ..lake.paths import PLAYS_SOURCE, RAW_SOURCES
+from ..lake.quarantine import read_quarantine
+from ..lake.raw import iter_raw_envelopes, list_raw_files
+from . import console
 
 
 def main() -> int:
-    from .definitions import defs
+    from ..definitions import defs
 
     partition = today_utc()
     job = defs.resolve_job_def("daily_job")
     print(f"spotify_assets demo: running daily_job for partition {partition} ...", flush=True)
     started = time.monotonic()
-    with _instance() as instance:
+    with console.instance() as instance:
         result = job.execute_in_process(
             partition_key=partition,
             instance=instance,
@@ -75,13 +63,13 @@ def main() -> int:
         n = sum(1 for _ in iter_raw_envelopes(lake, source, partition)) if source == PLAYS_SOURCE \
             else responses.get(f"raw_{source}", 0)
         raw_rows.append((source, len(files), n, sum(f.size for f in files)))
-    _print_table("Raw zone", raw_rows, ("source", "files", "responses", "bytes (gz)"))
+    console.print_table("Raw zone", raw_rows, ("source", "files", "responses", "bytes (gz)"))
 
     table_rows = []
     for event in result.asset_materializations_for_node("transformed_tables"):
         name = event.asset_key.path[-1]
         table_rows.append((name, event.metadata["dagster/row_count"].value, len(read_quarantine(lake, name, partition))))
-    _print_table("Transformed tables", sorted(table_rows), ("table", "rows", "quarantined"))
+    console.print_table("Transformed tables", sorted(table_rows), ("table", "rows", "quarantined"))
 
     slowest = sorted(step_seconds.items(), key=lambda kv: -kv[1])[:4]
     print(f"\nWhole run {seconds:.1f} s; slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
@@ -104,7 +92,7 @@ def _import_demo_history() -> int:
     if current_environment() != "local" or os.environ.get("SPOTIFY_CLIENT_ID"):
         print("\nListening history: import your Spotify data export with `make import-history EXPORT=<zip>` (README).")
         return 0
-    from .emulator.export import write_export
+    from ..emulator.export import write_export
     from .import_history import run_import, summarize
 
     midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -120,7 +108,7 @@ def _import_demo_history() -> int:
     print(f"\nImporting it (import_history_job, as `make import-history EXPORT={os.path.relpath(path)}`) ...",
           flush=True)
     started = time.monotonic()
-    with _instance() as instance:
+    with console.instance() as instance:
         result = run_import(path, instance=instance)
     if not result.success:
         print("\nThe import failed; see the errors above (or `make dev` → Runs).", file=sys.stderr)
@@ -133,7 +121,7 @@ def _import_demo_history() -> int:
 
 def _print_history() -> None:
     """The whole history in a few lines, from the listens table (DuckDB)."""
-    from .warehouse.resources import build_query_engine
+    from ..warehouse.resources import build_query_engine
 
     engine = build_query_engine()
     try:
@@ -144,7 +132,7 @@ def _print_history() -> None:
         sources = engine.query("SELECT source, count(*) AS n FROM listens GROUP BY 1 ORDER BY 1").table.to_pylist()
     finally:
         engine.close()
-    _print_table("Listening history (table listens: the export and the hourly plays, each listen once)",
+    console.print_table("Listening history (table listens: the export and the hourly plays, each listen once)",
                  [(r["year"], r["listens"], int(r["hours"] or 0), r["skip_rate"] if r["skip_rate"] is not None else "")
                   for r in years], ("year", "listens", "hours", "skip rate"))
     print("  by source: " + ", ".join(f"{r['source']} {r['n']:,}" for r in sources)
@@ -153,7 +141,7 @@ def _print_history() -> None:
 
 
 def _print_analytics_sample(partition: str) -> None:
-    from .warehouse.resources import build_query_engine
+    from ..warehouse.resources import build_query_engine
 
     engine = build_query_engine()
     try:
@@ -164,7 +152,7 @@ def _print_analytics_sample(partition: str) -> None:
     finally:
         engine.close()
     rows = [tuple(r.values()) for r in result.table.to_pylist()]
-    _print_table(
+    console.print_table(
         f"Analytics: daily_top_tracks for {partition} ({engine.name}, lake analytics/daily_top_tracks)",
         rows,
         tuple(result.table.column_names),
@@ -173,7 +161,7 @@ def _print_analytics_sample(partition: str) -> None:
 
 def _print_listening(partition: str) -> None:
     """Plays today, the top 3 artists by plays over the last 7 days, and today's busiest hour (UTC)."""
-    from .warehouse.resources import build_query_engine
+    from ..warehouse.resources import build_query_engine
 
     engine = build_query_engine()
     try:

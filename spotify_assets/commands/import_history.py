@@ -15,14 +15,14 @@ import time
 
 import dagster as dg
 
-from .demo import _instance, _print_table
+from . import console
 
 
 def run_import(export: str, *, reland: bool = False, instance: dg.DagsterInstance | None = None,
                defs: dg.Definitions | None = None) -> dg.ExecuteInProcessResult:
     """Execute ``import_history_job`` for ``export`` (on ``instance``, default: ``$DAGSTER_HOME``'s) with the
     code location as the environment defines it now (or ``defs``)."""
-    from .definitions import build_definitions
+    from ..definitions import build_definitions
 
     job = (defs or build_definitions()).resolve_job_def("import_history_job")
     run_config = {
@@ -31,7 +31,7 @@ def run_import(export: str, *, reland: bool = False, instance: dg.DagsterInstanc
     }
     if instance is not None:
         return job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
-    with _instance() as own:
+    with console.instance() as own:
         return job.execute_in_process(instance=own, run_config=run_config, raise_on_error=False)
 
 
@@ -47,7 +47,7 @@ def summarize(result: dg.ExecuteInProcessResult) -> None:
     listens = _metadata(result, "listens").get("listens", {})
     print(f"\nExport {raw.get('export_id')}" + (" (landed before: nothing new written)" if raw.get("already_landed")
                                                 else "") + f": {raw.get('path')}")
-    _print_table("History files read", [(f["path"], f["generation"], f["records_in"], f["records_landed"])
+    console.print_table("History files read", [(f["path"], f["generation"], f["records_in"], f["records_landed"])
                                         for f in raw.get("files_read", [])],
                  ("file", "generation", "records", "landed"))
     for f in raw.get("files_not_read", []):
