@@ -4,12 +4,16 @@ Templating: ``{{ name }}`` placeholders only, replaced by SQL literals after val
 ``YYYY-MM-DD``, counts positive integers). Athena receives the rendered source text unchanged; DuckDB
 receives ``sqlglot.transpile(rendered, read="trino", write="duckdb")``.
 
+Which queries exist, what they read, their parameters and their output schema are declared once, in
+:data:`spotify_assets.tables.ANALYTICS_QUERIES`; this module runs them.
+
 Materialization: every analytics query is a **table partitioned by ``dt``**, one zstd Parquet object per
-day at ``analytics/<name>/dt=YYYY-MM-DD/part-00000.parquet`` (see ``README.md`` next to the SQL files for
-why a table and not a view). A day goes through the same gate as the transformed tables
+day, published as a version ``analytics/<name>/dt=YYYY-MM-DD/v-<hash>/part-00000.parquet`` named by the
+day's manifest ``analytics/<name>/dt=YYYY-MM-DD/_published.json`` (see ``README.md`` next to the SQL files
+for why a table and not a view). A day goes through the same gate as the transformed tables
 (:mod:`spotify_assets.lake.publication`): its result is staged in the run's staging folder, cast to the
-query's declared schema (:mod:`.tables`), and only then published in one step, so a failed or killed run
-leaves the previous result of that day — and every other day — as it was.
+query's declared schema (:mod:`spotify_assets.tables.analytics`), and only then published in one step, so a
+failed or killed run leaves the previous result of that day — and every other day — as it was.
 
 * **DuckDB**: the translated query runs and its result is staged, published, and its view refreshed (in a new
   catalog file switched in whole, see :mod:`spotify_assets.warehouse.duckdb_engine`).

@@ -48,9 +48,9 @@ def test_the_sql_readme_lists_every_query_with_what_it_reads():
 
 
 def test_the_assets_jobs_and_catalog_are_derived_from_the_specs():
+    from spotify_assets.definitions import defs
     from spotify_assets.defs.automation.jobs import PIPELINE
     from spotify_assets.defs.catalog.tables import catalog_asset_key
-    from spotify_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
     analytics = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "analytics"}
