@@ -51,8 +51,8 @@ def main() -> None:
     import dagster as dg
 
     from spotify_assets.aws import clients as aws
+    from spotify_assets.defs.transformed.assets import build_transformed_tables
     from spotify_assets.defs.transformed.pipes import TransformCompute, build_pipes_lambda_client
-    from spotify_assets.defs.transformed.tables import build_transformed_tables
     from spotify_assets.lake.io_manager import LakeIOManager
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake

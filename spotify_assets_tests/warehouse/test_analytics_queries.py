@@ -50,7 +50,7 @@ def test_the_sql_readme_lists_every_query_with_what_it_reads():
 def test_the_assets_jobs_and_catalog_are_derived_from_the_specs():
     from spotify_assets.definitions import defs
     from spotify_assets.defs.automation.jobs import PIPELINE
-    from spotify_assets.defs.catalog.tables import catalog_asset_key
+    from spotify_assets.defs.catalog.assets import catalog_asset_key
 
     graph = defs.resolve_asset_graph()
     analytics = {key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "analytics"}
@@ -89,8 +89,8 @@ def test_a_new_query_is_one_spec_and_one_sql_file(tmp_path, monkeypatch, duck, l
     try:
         assert analytics_params(query.name, DAY, min_tracks=2) == {"dt": DAY, "min_tracks": 2}
 
-        from spotify_assets.defs.analytics.tables import analytics_specs
-        from spotify_assets.defs.catalog.tables import catalog_asset_key
+        from spotify_assets.defs.analytics.assets import analytics_specs
+        from spotify_assets.defs.catalog.assets import catalog_asset_key
 
         (spec,) = analytics_specs({query.name: query})
         assert spec.key == dg.AssetKey(query.name) and spec.group_name == "analytics"

@@ -13,7 +13,7 @@ from ...warehouse.resources import WarehouseResource
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
-from ..catalog.tables import catalog_asset_key
+from ..catalog.assets import catalog_asset_key
 from ..metadata import column_schema, markdown_preview
 from ..partitions import daily_partitions
 
