@@ -57,7 +57,7 @@ def main() -> None:
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
     from spotify_assets_tests.emulation import crawl_into_lake
-    from spotify_assets_tests.pipes.fake_aws import FakeLambdaClient
+    from spotify_assets_tests.remote.fake_aws import FakeLambdaClient
 
     day = dt.date(2026, 11, 24)
     s3 = aws.client("s3")

@@ -28,7 +28,7 @@ from spotify_assets.lake.resource import LakeResource
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.conftest import TEST_DAY
 from spotify_assets_tests.emulation import copy_raw, land_cut_short_file
-from spotify_assets_tests.pipes.fake_aws import FakeGlueClient, FakeLambdaClient
+from spotify_assets_tests.remote.fake_aws import FakeGlueClient, FakeLambdaClient
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
