@@ -9,7 +9,7 @@ DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # The UI's port (make dev DEV_PORT=3001 when 3000 is taken).
 DEV_PORT ?= 3000
 
-.PHONY: install demo import-history dev test test-postgres test-iam lint validate defs browser-deps postgres-deps bench clean
+.PHONY: install demo import-history dev test test-postgres test-iam lint validate snapshot defs browser-deps postgres-deps bench clean
 
 $(STAMP): pyproject.toml requirements.lock setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ postgres-deps:
 
 lint: install
 	$(BIN)/ruff check spotify_assets spotify_assets_tests benchmarks
+
+## make snapshot: regenerate spotify_assets_tests/definitions_snapshot.json (every asset, check, job, schedule
+## and sensor, default settings) after an intended change to the definitions; review and commit the diff
+snapshot: install
+	env -u DAGSTER_HOME $$(env | grep -o '^SPOTIFY_[A-Z0-9_]*' | sed 's/^/-u /') $(BIN)/python -m spotify_assets_tests.definitions_snapshot --write
 
 ## the definitions load, the way `dg` loads the project (defs/ folder) and the way a code server does
 validate: install

@@ -51,13 +51,13 @@ def main() -> None:
     import dagster as dg
 
     from spotify_assets.aws import clients as aws
+    from spotify_assets.defs.transformed.assets import build_transformed_tables
     from spotify_assets.defs.transformed.pipes import TransformCompute, build_pipes_lambda_client
-    from spotify_assets.defs.transformed.tables import build_transformed_tables
     from spotify_assets.lake.io_manager import LakeIOManager
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
     from spotify_assets_tests.emulation import crawl_into_lake
-    from spotify_assets_tests.pipes.fake_aws import FakeLambdaClient
+    from spotify_assets_tests.remote.fake_aws import FakeLambdaClient
 
     day = dt.date(2026, 11, 24)
     s3 = aws.client("s3")

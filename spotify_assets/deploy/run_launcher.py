@@ -12,7 +12,7 @@ staging folder counts as a run in progress, which the next run of the day must l
 
 :class:`MonitoredRunLauncher` is ``DefaultRunLauncher`` plus that report:
 
-* A run a code server started (its address is in the run's ``dagster/grpc_info`` tag): the launcher asks
+* A run a code server started (its address is in the run's ``.dagster/grpc_info`` tag): the launcher asks
   that server whether it still executes the run. A server that answers "no" (it restarted, or the worker is
   gone), or cannot be reached after a few tries, means the worker is dead.
 * Any other run: the process that executes it wrote its pid in the run's first engine event ("Executing
@@ -25,6 +25,15 @@ staging folder counts as a run in progress, which the next run of the day must l
 A dead run is then marked failed by run monitoring (within one ``poll_interval_seconds``), ``run_failure_alert``
 reports it and the run retry re-executes it. On ECS, ``EcsRunLauncher`` reports task health itself
 (deploy/dagster.yaml).
+
+Why private Dagster names: the public API has ``DefaultRunLauncher`` but not the interface a launcher
+implements for run monitoring — ``CheckRunHealthResult`` and ``WorkerStatus`` (``dagster._core.launcher``) —
+nor the ``.dagster/grpc_info`` tag constant the default launcher writes, nor a client to ask a code server
+whether it still executes a run (``dagster._grpc``: ``DagsterGrpcClient.can_cancel_execution`` and its
+request/result types), nor the run storage classes that tell whether the instance's runs stay on this
+machine. Dagster's own launchers (``EcsRunLauncher`` in dagster-aws, the Docker and Kubernetes ones) import
+the same names. ``spotify_assets_tests/deploy/test_run_launcher_dagster_api.py`` pins every name, signature
+and attribute used here, so a Dagster upgrade that moves or changes one fails there, saying which.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     raw/streaming_history/export=<export id>/export.json                   the manifest (written last)
 
 * **Records**: every JSON object of a history file, one per line, in the file's order, verbatim but for the
-  fields :func:`~.fields.scrub` removes (personal data, unknown fields), counted per field. Items of the
+  fields :meth:`~.fields.Scrubber.scrub` removes (personal data, unknown fields), counted per field. Items of the
   array that are not objects and an unreadable rest of a damaged file (:mod:`.jsonarray`) are not landed:
   the manifest lists them as ``problems`` (index and reason, never their text) and the ``streams`` step
   quarantines them, so ``records_in = records_landed + problems`` for every file.

@@ -4,12 +4,16 @@ Templating: ``{{ name }}`` placeholders only, replaced by SQL literals after val
 ``YYYY-MM-DD``, counts positive integers). Athena receives the rendered source text unchanged; DuckDB
 receives ``sqlglot.transpile(rendered, read="trino", write="duckdb")``.
 
+Which queries exist, what they read, their parameters and their output schema are declared once, in
+:data:`spotify_assets.tables.ANALYTICS_QUERIES`; this module runs them.
+
 Materialization: every analytics query is a **table partitioned by ``dt``**, one zstd Parquet object per
-day at ``analytics/<name>/dt=YYYY-MM-DD/part-00000.parquet`` (see ``README.md`` next to the SQL files for
-why a table and not a view). A day goes through the same gate as the transformed tables
+day, published as a version ``analytics/<name>/dt=YYYY-MM-DD/v-<hash>/part-00000.parquet`` named by the
+day's manifest ``analytics/<name>/dt=YYYY-MM-DD/_published.json`` (see ``README.md`` next to the SQL files
+for why a table and not a view). A day goes through the same gate as the transformed tables
 (:mod:`spotify_assets.lake.publication`): its result is staged in the run's staging folder, cast to the
-query's declared schema (:mod:`.tables`), and only then published in one step, so a failed or killed run
-leaves the previous result of that day — and every other day — as it was.
+query's declared schema (:mod:`spotify_assets.tables.analytics`), and only then published in one step, so a
+failed or killed run leaves the previous result of that day — and every other day — as it was.
 
 * **DuckDB**: the translated query runs and its result is staged, published, and its view refreshed (in a new
   catalog file switched in whole, see :mod:`spotify_assets.warehouse.duckdb_engine`).
@@ -39,18 +43,11 @@ from ..lake.publication.publish import publish
 from ..lake.publication.staging import Staging
 from ..lake.publication.superseded import remove_superseded
 from ..lake.storage import Lake
-from ..tables import ANALYTICS_TABLES
+from ..tables import ANALYTICS_QUERIES, AnalyticsQuery
 from ..warehouse.engine import QueryEngine, QueryResult, sql_literal
 
 SQL_DIR = Path(__file__).parent
-ANALYTICS = ("daily_top_tracks", "artist_trend", "genre_share", "playlist_churn", "listening_by_hour",
-             "top_artists_by_plays", "discoveries")
-DEFAULT_TOP_N = 50
-DEFAULT_TREND_DAYS = 30
-DEFAULT_CHURN_LOOKBACK_DAYS = 7
-DEFAULT_LISTENING_DAYS = 28  # listening_by_hour: four of each weekday
-DEFAULT_TOP_ARTISTS_N = 20
-DEFAULT_DISCOVERY_LOOKBACK_DAYS = 90
+ANALYTICS = tuple(ANALYTICS_QUERIES)  # in declaration order
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -85,39 +82,16 @@ def render(sql: str, **params: Any) -> str:
     return _PLACEHOLDER.sub(lambda m: _literal(m.group(1), params[m.group(1)]), sql)
 
 
-def days_before(dt: str, days: int) -> str:
-    return (_dt.date.fromisoformat(validate_partition(dt)) - _dt.timedelta(days=days)).isoformat()
-
-
 def analytics_params(name: str, dt: str, **overrides: Any) -> dict[str, Any]:
-    """The parameters of analytics query ``name`` for partition ``dt`` (defaults, then ``overrides``).
+    """The parameters of analytics query ``name`` for partition ``dt``: its declared defaults (see
+    :data:`spotify_assets.tables.ANALYTICS_QUERIES`), then ``overrides``."""
+    return _query(name).parameters(_dt.date.fromisoformat(validate_partition(dt)), **overrides)
 
-    ``top_n`` (daily_top_tracks, default 50); ``days`` (artist_trend: window length, default 30 →
-    ``start_dt = dt - (days - 1)``); ``lookback_days`` (playlist_churn, default 7 → ``start_dt = dt - days``);
-    ``days`` (listening_by_hour, default 28 → ``start_dt = dt - (days - 1)``); ``top_n`` (top_artists_by_plays,
-    default 20; its windows are 7 and 30 days: ``start_week_dt``, ``start_month_dt``); ``lookback_days``
-    (discoveries, default 90 → ``start_dt = dt - lookback_days``).
-    """
-    validate_partition(dt)
-    params: dict[str, Any] = {"dt": dt}
-    if name == "daily_top_tracks":
-        params["top_n"] = overrides.pop("top_n", DEFAULT_TOP_N)
-    elif name == "artist_trend":
-        days = overrides.pop("days", DEFAULT_TREND_DAYS)
-        params["start_dt"] = days_before(dt, max(int(days), 1) - 1)
-    elif name == "playlist_churn":
-        params["start_dt"] = days_before(dt, max(int(overrides.pop("lookback_days", DEFAULT_CHURN_LOOKBACK_DAYS)), 1))
-    elif name == "listening_by_hour":
-        params["days"] = max(int(overrides.pop("days", DEFAULT_LISTENING_DAYS)), 1)
-        params["start_dt"] = days_before(dt, params["days"] - 1)
-    elif name == "top_artists_by_plays":
-        params["top_n"] = overrides.pop("top_n", DEFAULT_TOP_ARTISTS_N)
-        params["start_week_dt"], params["start_month_dt"] = days_before(dt, 6), days_before(dt, 29)
-    elif name == "discoveries":
-        params["lookback_days"] = max(int(overrides.pop("lookback_days", DEFAULT_DISCOVERY_LOOKBACK_DAYS)), 1)
-        params["start_dt"] = days_before(dt, params["lookback_days"])
-    params.update(overrides)
-    return params
+
+def _query(name: str) -> AnalyticsQuery:
+    if name not in ANALYTICS_QUERIES:
+        raise KeyError(f"unknown analytics query {name!r} (known: {', '.join(ANALYTICS)})")
+    return ANALYTICS_QUERIES[name]
 
 
 def render_analytics(name: str, dt: str, **overrides: Any) -> str:
@@ -177,10 +151,8 @@ def materialize_analytics(
     :class:`~spotify_assets.warehouse.duckdb_engine.DuckDBEngine`. ``run_id`` names the staging folder
     (the Dagster run's id in a run; a fresh one otherwise).
     """
-    if name not in ANALYTICS:
-        raise KeyError(f"unknown analytics query {name!r} (known: {', '.join(ANALYTICS)})")
+    spec = _query(name).table
     validate_partition(dt)
-    spec = ANALYTICS_TABLES[name]
     source = render_analytics(name, dt, **overrides)
     staging = Staging(lake, dt, run_id or f"analytics-{uuid.uuid4().hex[:12]}")
     if engine.dialect == "trino":
@@ -237,7 +209,7 @@ def _unload_on_athena(engine: Any, name: str, source: str, staging: Staging) -> 
     lake.delete_dir(folder)  # UNLOAD refuses a location that holds data (a retried step's leftovers)
     result = engine.query(unload_statement(source, lake.uri(folder) + "/"))
     parts = [pq.read_table(lake.full_path(f.path), filesystem=lake.fs) for f in lake.list_files(folder)]
-    spec = ANALYTICS_TABLES[name]
+    spec = _query(name).table
     empty = pa.table({f.name: pa.array([], f.type) for f in spec.schema})
     rows = pa.concat_tables(parts, promote_options="default") if parts else empty
     lake.delete_dir(folder)

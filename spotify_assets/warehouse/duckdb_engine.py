@@ -14,7 +14,7 @@
   engines. Each view selects the columns of the table's Arrow schema, unioned *by name* with an empty
   relation typed from that schema: a table with no partition yet is an empty typed view (queries still work),
   and files written before a nullable column was added read that column as NULL (as Athena does with Parquet
-  by name). Analytics tables (:data:`spotify_assets.sql.tables.ANALYTICS_TABLES`, published under
+  by name). Analytics tables (:data:`spotify_assets.tables.ANALYTICS_TABLES`, published under
   ``<lake>/analytics/<name>/``) get typed views the same way, and so do the listening history tables
   (:data:`spotify_assets.tables.HISTORY_TABLES`), whose partition column is ``month`` (``YYYY-MM``) instead of
   ``dt`` (they carry a ``dt`` day column in their rows).

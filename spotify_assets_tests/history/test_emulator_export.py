@@ -15,11 +15,11 @@ import pyarrow as pa
 import pytest
 
 from spotify_assets.commands.import_history import run_import
-from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.catalog.assets import catalog_tables
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.defs.raw.spotify_plays import raw_plays
-from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.defs.transformed.assets import transformed_tables
 from spotify_assets.emulator.export import write_export
 from spotify_assets.emulator.export_truth import ExportTruth
 from spotify_assets.history.landing import land_export

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from spotify_assets.defs.automation.alerts import FAILURE_SENSOR_NAME, NO_RETRY_REASON_TAG
-from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.defs.transformed.assets import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.publication.staging import Staging, staged_runs
 from spotify_assets.lake.resource import LakeResource

@@ -15,7 +15,7 @@ from ...lake.paths import RAW_SOURCES
 from ...sql.analytics import ANALYTICS
 from ...tables import HISTORY_TABLES, TABLES
 from .. import groups
-from ..catalog.tables import catalog_asset_key
+from ..catalog.assets import catalog_asset_key
 from ..history.catalog import history_catalog_key
 from ..history.importing import RAW_HISTORY_KEY
 from ..insights.listening_report import LISTENING_REPORT_KEY

@@ -34,7 +34,7 @@ WEEKLY_MOVERS = TableSpec(
         Column("change", pa.int64(), "appearances - baseline_appearances (> 0)."),
         Column("baseline_dt", pa.string(), "The baseline day: the earliest published day of the window."),
     ),
-    source="assets/insights.py (playlist_items over 7 days, tracks)",
+    source="defs/insights/weekly_movers.py (playlist_items over 7 days, tracks)",
 )
 
 

@@ -28,7 +28,7 @@ catalog step), the lake IO manager and the audit's previous day.
 
 **Readers survive a damaged lake.** A manifest that is not valid JSON (an empty file, a cut-off upload)
 raises :class:`~.manifests.CorruptManifestError`, naming its path, for that day only: readers of many days skip it and
-report it (:attr:`~.manifests.Manifests.problems`), and publishing the day again replaces it. A folder in a table's
+report it (:class:`~.manifests.Manifests` collects them), and publishing the day again replaces it. A folder in a table's
 folder that is not ``dt=YYYY-MM-DD`` (``dt=2026-99-99``, ``dt=latest``, ``backup``) is never read, and
 reported the same way.
 

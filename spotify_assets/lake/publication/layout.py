@@ -24,7 +24,7 @@ def zone_root(zone: str, table: str) -> str:
 
 def day_dir(zone: str, table: str, partition: str | None) -> str:
     """The folder of one partition of a table — ``dt=<day>`` or ``month=<month>``
-    (:func:`~.paths.partition_folder`) — or, for ``None``, the table's folder (a table published whole)."""
+    (:func:`~spotify_assets.lake.paths.partition_folder`) — or, for ``None``, the table's folder (a table published whole)."""
     if partition is None:
         return zone_root(zone, table)
     return f"{zone_root(zone, table)}/{partition_folder(partition)}"

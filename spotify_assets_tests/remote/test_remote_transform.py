@@ -17,18 +17,18 @@ import pytest
 from dagster_pipes import DAGSTER_PIPES_CONTEXT_ENV_VAR, DAGSTER_PIPES_MESSAGES_ENV_VAR, decode_param
 
 from spotify_assets.defs.resources import s3_resource
+from spotify_assets.defs.transformed.assets import build_transformed_tables
 from spotify_assets.defs.transformed.pipes import (
     TransformCompute,
     build_pipes_glue_client,
     build_pipes_lambda_client,
 )
-from spotify_assets.defs.transformed.tables import build_transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.resource import LakeResource
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.conftest import TEST_DAY
 from spotify_assets_tests.emulation import copy_raw, land_cut_short_file
-from spotify_assets_tests.pipes.fake_aws import FakeGlueClient, FakeLambdaClient
+from spotify_assets_tests.remote.fake_aws import FakeGlueClient, FakeLambdaClient
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 

@@ -10,11 +10,11 @@ import shutil
 import dagster as dg
 import pytest
 
-from spotify_assets.defs.analytics.tables import analytics_tables
+from spotify_assets.defs.analytics.assets import analytics_tables
 from spotify_assets.defs.automation.retries import NO_RETRY_REASON_TAG
-from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.catalog.assets import catalog_tables
 from spotify_assets.defs.insights.weekly_movers import weekly_movers
-from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.defs.transformed.assets import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_published
 from spotify_assets.lake.resource import LakeResource

@@ -9,12 +9,12 @@ from collections import Counter
 import dagster as dg
 import pytest
 
-from spotify_assets.defs.analytics.tables import analytics_tables
-from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.analytics.assets import analytics_tables
+from spotify_assets.defs.catalog.assets import catalog_tables
 from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.defs.raw.spotify_crawl import raw_spotify
 from spotify_assets.defs.raw.spotify_plays import raw_plays
-from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.defs.transformed.assets import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.resource import LakeResource

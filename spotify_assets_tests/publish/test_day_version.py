@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from spotify_assets.defs.catalog.tables import catalog_tables
+from spotify_assets.defs.catalog.assets import catalog_tables
 from spotify_assets.defs.partitions import daily_partitions
-from spotify_assets.defs.transformed.tables import transformed_tables
+from spotify_assets.defs.transformed.assets import transformed_tables
 from spotify_assets.lake.io_manager import LakeIOManager
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.publication.manifests import current_version

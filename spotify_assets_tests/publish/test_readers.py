@@ -122,7 +122,7 @@ CATALOG_WRITER = textwrap.dedent(
     """
     import json, os, shutil, sys
     import dagster as dg
-    from spotify_assets.defs.catalog.tables import catalog_tables
+    from spotify_assets.defs.catalog.assets import catalog_tables
     from spotify_assets.lake.resource import LakeResource
     from spotify_assets.lake.storage import Lake
     from spotify_assets.publish.wap import transform_day

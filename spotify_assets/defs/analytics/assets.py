@@ -1,50 +1,48 @@
-"""Analytics assets: SQL written once (Athena's dialect) and run on Athena or, locally, on DuckDB."""
+"""Analytics assets: SQL written once (Athena's dialect) and run on Athena or, locally, on DuckDB.
 
+The assets are derived from :data:`spotify_assets.tables.ANALYTICS_QUERIES`; nothing here names a query."""
+
+from collections.abc import Mapping
 
 import dagster as dg
 
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
-from ...sql.analytics import ANALYTICS, load_sql, materialize_analytics
-from ...tables import ANALYTICS_TABLES
+from ...sql.analytics import load_sql, materialize_analytics
+from ...tables import ANALYTICS_QUERIES, AnalyticsQuery
 from ...warehouse.resources import WarehouseResource
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
-from ..catalog.tables import catalog_asset_key
+from ..catalog.assets import catalog_asset_key
 from ..metadata import column_schema, markdown_preview
 from ..partitions import daily_partitions
 
-# The tables each query reads (kept in step with spotify_assets/sql/*.sql by a test).
-ANALYTICS_INPUTS = {
-    "daily_top_tracks": ["tracks", "playlist_items"],
-    "artist_trend": ["artists"],
-    "genre_share": ["artists", "artist_genres", "track_artists", "playlist_items"],
-    "playlist_churn": ["playlists", "playlist_items"],
-    "listening_by_hour": ["plays", "tracks"],
-    "top_artists_by_plays": ["plays", "track_artists", "artists"],
-    "discoveries": ["plays", "tracks"],
-}
 
-
-@dg.multi_asset(
-    specs=[
+def analytics_specs(queries: Mapping[str, AnalyticsQuery] = ANALYTICS_QUERIES) -> list[dg.AssetSpec]:
+    """One asset per analytics query, everything read from its :class:`AnalyticsQuery`: the lineage (the
+    catalog entries of the tables it reads), the description, the SQL and the column schema."""
+    return [
         dg.AssetSpec(
             name,
-            deps=[catalog_asset_key(t) for t in ANALYTICS_INPUTS[name]],
+            deps=[catalog_asset_key(t) for t in query.reads],
             group_name=groups.ANALYTICS,
-            description=f"{ANALYTICS_TABLES[name].description} Source: `spotify_assets/sql/{name}.sql`; "
+            description=f"{query.description} Source: `spotify_assets/sql/{query.sql_file}`; "
             f"published at `analytics/{name}/dt=<partition>/` (the manifest `_published.json` names the current "
             "version). Python assets load it as a pandas DataFrame or an Arrow table through the `lake_io_manager`.",
             kinds={"sql", "athena", "duckdb"},
             automation_condition=conditions.follow_parents(all_parents_present=True),
             metadata={
                 "sql": dg.MetadataValue.md(f"```sql\n{load_sql(name)}\n```"),
-                "dagster/column_schema": column_schema(ANALYTICS_TABLES[name]),
+                "dagster/column_schema": column_schema(query.table),
                 "dagster/table_name": name,
             },
         ).with_io_manager_key(LAKE_IO_MANAGER_KEY)
-        for name in ANALYTICS
-    ],
+        for name, query in queries.items()
+    ]
+
+
+@dg.multi_asset(
+    specs=analytics_specs(),
     partitions_def=daily_partitions,
     hooks=RUN_HOOKS,
     can_subset=True,

@@ -15,7 +15,7 @@ from spotify_assets.defs.partitions import daily_partitions
 from spotify_assets.lake.parquet import read_table_partitions
 from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.lake.storage import Lake
-from spotify_assets_tests.io_manager.conftest import D, day
+from spotify_assets_tests.lake.conftest import D, day
 
 seen: dict[str, object] = {}
 
