@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..publish import quality
-from ..publish.audit import QUARANTINE_MAX_SHARE, CheckOutcome, _verdict
+from ..publish.audit import QUARANTINE_MAX_SHARE, CheckOutcome, verdict_of
 from ..tables.history import KINDS, LISTENS, STREAMS
 from .streams import MAX_ENDED_AT_US, MIN_ENDED_AT_US
 
@@ -78,7 +78,7 @@ def _values(name: str) -> Callable[[pa.Table], tuple[bool, str, dict]]:
             allowed = KINDS
             rules.append(("source", _allowed(table, "source", SOURCES)))
         rules.append(("kind", _allowed(table, "kind", allowed)))
-        return _verdict(rules)
+        return verdict_of(rules)
 
     return evaluate
 
@@ -97,7 +97,7 @@ def audit_streams(staged: pa.Table, quarantined: int, accounting: dict, previous
     by_name = {c.name: c for c in checks_of("streams")}
     outcomes = [
         _outcome(by_name["keys_unique_and_not_null"],
-                 _verdict([("keys", quality.keys_unique_and_not_null(staged, STREAMS.key))])),
+                 verdict_of([("keys", quality.keys_unique_and_not_null(staged, STREAMS.key))])),
         _outcome(by_name["values_in_range"], _values("streams")(staged)),
     ]
     excluded = sum(accounting["excluded"].values())
@@ -145,7 +145,7 @@ def audit_listens(staged: pa.Table, stream_ids: pa.Array, played_at: pa.Array) -
     by_name = {c.name: c for c in checks_of("listens")}
     outcomes = [
         _outcome(by_name["keys_unique_and_not_null"],
-                 _verdict([("keys", quality.keys_unique_and_not_null(staged, LISTENS.key))])),
+                 verdict_of([("keys", quality.keys_unique_and_not_null(staged, LISTENS.key))])),
         _outcome(by_name["values_in_range"], _values("listens")(staged)),
     ]
     source = staged["source"]

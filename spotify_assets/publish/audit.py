@@ -210,7 +210,9 @@ class CheckOutcome:
 Verdict = tuple[bool, str, dict]
 
 
-def _verdict(rules: list[tuple[str, quality.RuleResult]]) -> Verdict:
+def verdict_of(rules: list[tuple[str, quality.RuleResult]]) -> Verdict:
+    """One check's verdict from its record rules: passed when every rule passed, the failing ones named, and
+    each rule's failing row count in the metadata (the daily tables and the history share it)."""
     failing = [(name, r) for name, r in rules if not r.passed]
     metadata: dict = {f"{name}/failing_rows": r.failing_rows for name, r in rules}
     for name, r in failing:
@@ -221,7 +223,7 @@ def _verdict(rules: list[tuple[str, quality.RuleResult]]) -> Verdict:
 
 
 def _check_keys(table: str, day: DayTables) -> Verdict:
-    return _verdict([("keys", quality.keys_unique_and_not_null(day[table], TABLES[table].key))])
+    return verdict_of([("keys", quality.keys_unique_and_not_null(day[table], TABLES[table].key))])
 
 
 def _check_references(table: str, day: DayTables) -> Verdict:
@@ -232,7 +234,7 @@ def _check_references(table: str, day: DayTables) -> Verdict:
         rules.append(
             (f"{column}->{parent}", quality.references_exist(child, column, day[parent], parent_column, where=mask))
         )
-    return _verdict(rules)
+    return verdict_of(rules)
 
 
 def _partition_bound(data: pa.Table, column: str, bound, partition: str, *, end: bool):
@@ -249,7 +251,7 @@ def _partition_bound(data: pa.Table, column: str, bound, partition: str, *, end:
 
 def _check_ranges(table: str, day: DayTables) -> Verdict:
     data = day[table]
-    return _verdict(
+    return verdict_of(
         [
             (column, quality.within_range(data, column, _partition_bound(data, column, low, day.partition, end=False),
                                           _partition_bound(data, column, high, day.partition, end=True)))
