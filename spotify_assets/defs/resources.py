@@ -39,8 +39,10 @@ def current_environment() -> str:
 
 
 def _env_var(name: str) -> dg.EnvVar | None:
-    """A secret (or credential) passed on by name, resolved by Dagster at launch; only wired when set."""
-    return dg.EnvVar(name) if settings.load().is_set(name) else None
+    """A secret (or credential) passed on by its declared name, resolved by Dagster at launch (the UI shows the
+    name, never the value); only wired when set."""
+    declared = settings.BY_NAME[name]
+    return dg.EnvVar(declared.name) if settings.load().is_set(declared.name) else None
 
 
 def spotify_resource(env: str | None = None) -> SpotifyResource:

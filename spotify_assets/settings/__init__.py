@@ -23,7 +23,8 @@ server, ``dagster code-server start``) starts a new process, which reads the env
 * what a run or a tick uses while it works (the webhook, staging retention, the raw sensor's look-back)
   is read when it is used.
 
-After changing a setting, reload the code location (a new process): everything is then read anew. Rebuilding
+After changing a setting, reload the code location (a new process; the deployed image's ``dagster api grpc``
+server is restarted instead): everything is then read anew. Rebuilding
 every asset in a factory so that a second ``build_definitions()`` in the same process re-read the rest would
 buy nothing Dagster uses — it never calls it twice in one process — and would turn each module of the
 ``defs/`` folder from plain decorated definitions into factories.
