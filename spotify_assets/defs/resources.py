@@ -91,7 +91,7 @@ def spotify_setup_problems(env: str | None = None) -> list[str]:
 def lake_resource(env: str) -> LakeResource:
     lake = LakeResource.from_env()
     if env == "aws" and not lake.root_uri.startswith("s3://"):
-        raise ValueError("SPOTIFY_ASSETS_ENV=aws needs SPOTIFY_LAKE_URI=s3://bucket/prefix")
+        raise settings.ConfigurationError("SPOTIFY_ASSETS_ENV=aws needs SPOTIFY_LAKE_URI=s3://bucket/prefix")
     return lake
 
 

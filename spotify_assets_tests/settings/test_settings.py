@@ -132,3 +132,17 @@ def test_only_the_settings_read_the_environment_for_spotify_variables():
         if re.search(r"(os\.environ|getenv)\S*\(?\s*[\"']SPOTIFY_", text) or re.search(r"(?<![`\w.])(?:dg\.)?EnvVar\(\s*[\"']", text):
             readers.append(relative)
     assert readers == []
+
+
+def test_the_resources_get_secrets_as_env_vars_by_their_declared_names(monkeypatch):
+    import dagster as dg
+
+    from spotify_assets.defs.resources import spotify_resource
+
+    monkeypatch.setenv("SPOTIFY_CLIENT_ID", "an-app")
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "s3cr3t-client")
+    monkeypatch.delenv("SPOTIFY_REFRESH_TOKEN", raising=False)
+    resource = spotify_resource("aws")
+    assert resource.client_secret == dg.EnvVar("SPOTIFY_CLIENT_SECRET")
+    assert resource.refresh_token is None  # unset: not wired
+    assert "s3cr3t-client" not in repr(resource)
