@@ -2,6 +2,7 @@
 :class:`~spotify_assets.settings.errors.ConfigurationError` naming the variable and what it accepts.
 
 An empty or blank variable counts as unset everywhere (the default applies), as a shell's ``VAR=`` means.
+The kinds below read the value stripped of surrounding blanks; text is kept exactly as set.
 A secret's value is never quoted back: its errors say "(value hidden)".
 """
 
@@ -22,7 +23,7 @@ def _shown(name: str, raw: str, secret: bool) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """Text: any value, stripped of surrounding blanks."""
+    """Text: any value, as set."""
 
     accepts: ClassVar[str] = "any text"
 

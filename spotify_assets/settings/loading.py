@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .declared import BY_ATTRIBUTE, SETTINGS, Setting
+from .kinds import TEXT
 
 
 class Settings:
@@ -57,8 +58,11 @@ def _shown(setting: Setting, value: Any) -> str:
 
 
 def _read(setting: Setting, raw: str | None) -> Any:
-    raw = (raw or "").strip()
-    return setting.kind.read(setting.name, raw, secret=setting.secret) if raw else setting.default
+    raw = raw or ""
+    if not raw.strip():
+        return setting.default
+    # text is kept as given (a name with a stray newline is the preflight's to reject, not ours to mend)
+    return setting.kind.read(setting.name, raw if setting.kind is TEXT else raw.strip(), secret=setting.secret)
 
 
 @functools.lru_cache(maxsize=16)
