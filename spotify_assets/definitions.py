@@ -18,11 +18,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from . import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_definitions() -> dg.Definitions:
-    """The code location for the environment as it is now (the settings are read at each call).
+    """The code location for the environment's settings, every one validated first: a bad value fails the
+    load with a :class:`~spotify_assets.settings.ConfigurationError` naming the variable.
+
+    What is read at each call and what once per process (the asset definitions' partitions, freshness,
+    conditions and check thresholds are fixed when ``spotify_assets.defs`` is first imported; resources and
+    schedules are built again at each call) is in :mod:`spotify_assets.settings`. Dagster loads a code
+    location once per process: after changing a setting, reload the location.
 
     What ``dg.load_from_defs_folder`` does, without its need of ``pyproject.toml``: the package is found by
     import, so it also loads where it is installed without the project's files (``pip install .`` in the
@@ -31,6 +39,7 @@ def build_definitions() -> dg.Definitions:
     location ``my_assets``), where Dagster would warn, once per module of ``defs/``, that the names differ.
     The name only matters for components managed in the UI, which the project has none of.
     """
+    settings.load()  # all of them, so a bad one is named before any module of defs/ trips over it
     defs_module = importlib.import_module("spotify_assets.defs")
     with warnings.catch_warnings():
         # as load_from_defs_folder does: Dagster's notes on its own preview and beta APIs are not a user's to decode

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+from .. import settings
 from ..defs.partitions import today_utc
 from ..defs.resources import current_environment, lake_resource
 from ..lake.paths import PLAYS_SOURCE, RAW_SOURCES
@@ -89,7 +90,7 @@ DEMO_EXPORTS = "./data/exports"  # beside the lake, never inside it: an export h
 def _import_demo_history() -> int:
     """The emulator demo user's export (the day's, written once a day) imported through ``import_history_job``.
     Only when the bundled emulator stands in: a real account's lake gets its owner's export, not the demo's."""
-    if current_environment() != "local" or os.environ.get("SPOTIFY_CLIENT_ID"):
+    if current_environment() != "local" or settings.load().client_id:
         print("\nListening history: import your Spotify data export with `make import-history EXPORT=<zip>` (README).")
         return 0
     from ..emulator.export import write_export

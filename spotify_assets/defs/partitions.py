@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-PARTITIONS_START = os.environ.get("SPOTIFY_PARTITIONS_START", "2026-01-01")
+from .. import settings
+
+# read once, when the definitions are first imported (see spotify_assets.settings: a reload re-reads it)
+PARTITIONS_START = settings.load().partitions_start
 
 # end_offset=1 makes today's (still running) day a partition: the daily extraction snapshots the API
 # "as of today", which is the only day the API can answer for.

@@ -14,18 +14,16 @@ are resolved by :mod:`spotify_assets.aws.clients`.
 
 from __future__ import annotations
 
-import logging
-import os
-
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from .. import settings
 from ..aws import clients as aws
 from ..lake.io_manager import LAKE_IO_MANAGER_KEY, LakeIOManager
 from ..lake.resource import LakeResource
 from ..spotify.resource import SpotifyResource, missing_credentials, missing_credentials_message
-from ..spotify.tokens import DEFAULT_WARN_DAYS, refresh_token_status
-from ..warehouse.resources import ENVIRONMENTS, build_warehouse_resource
+from ..spotify.tokens import refresh_token_status
+from ..warehouse.resources import build_warehouse_resource
 from .transformed.pipes import (
     GLUE_RESOURCE_KEY,
     LAMBDA_RESOURCE_KEY,
@@ -36,49 +34,32 @@ from .transformed.pipes import (
 
 
 def current_environment() -> str:
-    env = os.environ.get("SPOTIFY_ASSETS_ENV", "local").strip().lower() or "local"
-    if env not in ENVIRONMENTS:
-        raise ValueError(f"SPOTIFY_ASSETS_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}")
-    return env
+    """``SPOTIFY_ASSETS_ENV``: ``local`` or ``aws``."""
+    return settings.load().assets_env
 
 
-def _env_or_none(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
-def _plain_env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name) or default
-
-
-log = logging.getLogger(__name__)
-
-
-def _int_env(name: str, default: int | None) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+def _env_var(name: str) -> dg.EnvVar | None:
+    """A secret (or credential) passed on by its declared name, resolved by Dagster at launch (the UI shows the
+    name, never the value); only wired when set."""
+    declared = settings.BY_NAME[name]
+    return dg.EnvVar(declared.name) if settings.load().is_set(declared.name) else None
 
 
 def spotify_resource(env: str | None = None) -> SpotifyResource:
     """The ``spotify`` resource: on a laptop (``local``) the emulator may stand in for missing credentials;
     anywhere else the plain resource, which has no path to the emulator."""
     env = env or current_environment()
+    current = settings.load()
     fields = dict(
-        client_id=_env_or_none("SPOTIFY_CLIENT_ID"),
-        client_secret=_env_or_none("SPOTIFY_CLIENT_SECRET"),
-        refresh_token=_env_or_none("SPOTIFY_REFRESH_TOKEN"),
-        refresh_token_issued_at=_plain_env("SPOTIFY_REFRESH_TOKEN_ISSUED_AT"),
-        refresh_token_warn_days=_int_env("SPOTIFY_REFRESH_TOKEN_WARN_DAYS", DEFAULT_WARN_DAYS),
-        api_url=_plain_env("SPOTIFY_API_URL"),
-        accounts_url=_plain_env("SPOTIFY_ACCOUNTS_URL"),
-        rate_limit_per_30s=_int_env("SPOTIFY_RATE_LIMIT_PER_30S", None),
+        # the client id too, though not a secret: the UI shows no part of the credentials
+        client_id=_env_var("SPOTIFY_CLIENT_ID"),
+        client_secret=_env_var("SPOTIFY_CLIENT_SECRET"),
+        refresh_token=_env_var("SPOTIFY_REFRESH_TOKEN"),
+        refresh_token_issued_at=current.refresh_token_issued_at,
+        refresh_token_warn_days=current.refresh_token_warn_days,
+        api_url=current.api_url,
+        accounts_url=current.accounts_url,
+        rate_limit_per_30s=current.rate_limit_per_30s,
     )
     if env == "local":
         from ..emulator.resource import LocalSpotifyResource  # the emulator is imported for laptops only
@@ -94,22 +75,14 @@ def spotify_setup_problems(env: str | None = None) -> list[str]:
     the first run fails. Names only, never values.
     """
     env = env or current_environment()
+    current = settings.load()
     problems = []
     if env != "local":
-        missing = missing_credentials(
-            os.environ.get("SPOTIFY_CLIENT_ID"),
-            os.environ.get("SPOTIFY_CLIENT_SECRET"),
-            os.environ.get("SPOTIFY_REFRESH_TOKEN"),
-        )
+        missing = missing_credentials(current.client_id, current.client_secret, current.refresh_token)
         if missing:
             problems.append(missing_credentials_message(missing))
-    if os.environ.get("SPOTIFY_REFRESH_TOKEN"):
-        try:
-            warn_days = _int_env("SPOTIFY_REFRESH_TOKEN_WARN_DAYS", DEFAULT_WARN_DAYS) or DEFAULT_WARN_DAYS
-        except ValueError as error:
-            problems.append(str(error))
-            warn_days = DEFAULT_WARN_DAYS
-        status = refresh_token_status(os.environ.get("SPOTIFY_REFRESH_TOKEN_ISSUED_AT"), warn_days=warn_days)
+    if current.refresh_token:
+        status = refresh_token_status(current.refresh_token_issued_at, warn_days=current.refresh_token_warn_days)
         if status.needs_attention:
             problems.append(status.message)
     return problems
@@ -118,7 +91,7 @@ def spotify_setup_problems(env: str | None = None) -> list[str]:
 def lake_resource(env: str) -> LakeResource:
     lake = LakeResource.from_env()
     if env == "aws" and not lake.root_uri.startswith("s3://"):
-        raise ValueError("SPOTIFY_ASSETS_ENV=aws needs SPOTIFY_LAKE_URI=s3://bucket/prefix")
+        raise settings.ConfigurationError("SPOTIFY_ASSETS_ENV=aws needs SPOTIFY_LAKE_URI=s3://bucket/prefix")
     return lake
 
 

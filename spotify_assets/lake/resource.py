@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ..settings import ConfigurationError
+from .. import settings
+from ..settings import BY_NAME, ConfigurationError
 from .preflight import check_lake
 from .storage import Lake
 
@@ -32,7 +32,7 @@ class LakeResource(dg.ConfigurableResource):
     (``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, ``AWS_REGION``).
     """
 
-    root_uri: str = "./data/lake"
+    root_uri: str = BY_NAME["SPOTIFY_LAKE_URI"].default
     endpoint_url: str | None = None
     region: str | None = None
 
@@ -42,7 +42,7 @@ class LakeResource(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> LakeResource:
         """From ``SPOTIFY_LAKE_URI`` (default ``./data/lake``); AWS settings are resolved when the lake is used."""
-        return cls(root_uri=os.environ.get("SPOTIFY_LAKE_URI") or "./data/lake")
+        return cls(root_uri=settings.load().lake_uri)
 
     def get_lake(self) -> Lake:
         if self._lake is None:

@@ -23,13 +23,13 @@ any raw data lost; files in the table's raw partition folders that are not read.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import settings
 from ..lake.parquet import read_table_file, read_table_partitions
 from ..lake.publication.manifests import CorruptManifestError, Manifests
 from ..lake.publication.staging import Staging
@@ -39,27 +39,18 @@ from ..tables import LISTENING_TABLES, PARTITION_DAY, TABLE_SOURCES, TABLES
 from . import quality
 
 
-def _share(name: str, default: float) -> float:
-    """A share between 0 and 1 from the environment variable ``name`` (``default`` when unset)."""
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number (a share, e.g. {default})") from None
-    if not 0 <= value:
-        raise ValueError(f"{name}={raw!r} must not be negative (a share, e.g. {default})")
-    return value
-
-
 def _pct(share: float) -> str:
     """A threshold as people write it: 0.05 → "5%", 0.025 → "2.5%"."""
     return f"{share * 100:g}%"
 
 
-ROW_COUNT_MAX_CHANGE = _share("SPOTIFY_CHECK_ROW_COUNT_MAX_CHANGE", 0.25)
-QUARANTINE_MAX_SHARE = _share("SPOTIFY_CHECK_QUARANTINE_MAX_SHARE", 0.01)
-QUARANTINE_HOLD_SHARE = _share("SPOTIFY_CHECK_QUARANTINE_HOLD_SHARE", 0.05)
-RAW_LOSS_HOLD_SHARE = _share("SPOTIFY_CHECK_RAW_LOSS_HOLD_SHARE", 0.01)
+# Read once, when the module is first imported: the checks' descriptions in the UI show these values, so
+# they are fixed with the definitions of the process (see spotify_assets.settings; a reload re-reads them).
+_SETTINGS = settings.load()
+ROW_COUNT_MAX_CHANGE = _SETTINGS.check_row_count_max_change
+QUARANTINE_MAX_SHARE = _SETTINGS.check_quarantine_max_share
+QUARANTINE_HOLD_SHARE = _SETTINGS.check_quarantine_hold_share
+RAW_LOSS_HOLD_SHARE = _SETTINGS.check_raw_loss_hold_share
 # A handful of odd records in a small table (the top 50, a quiet day's plays) is not a wrong day: the
 # quarantine share holds a day back only from this many records of the table on.
 QUARANTINE_HOLD_MIN_RECORDS = 10

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 
+from .. import settings
 from .config import SPOTIFY_ACCOUNTS_URL
 from .errors import SpotifyAuthError
 from .login import DEFAULT_SCOPES, pkce_login
@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None, open_url=None) -> int:
     login.add_argument("--port", type=int, default=8888, help="local callback port (redirect "
                        "http://127.0.0.1:PORT/callback must be registered in the Spotify app)")
     login.add_argument("--scopes", default=",".join(DEFAULT_SCOPES), help="comma-separated scopes")
-    login.add_argument("--client-id", default=os.environ.get("SPOTIFY_CLIENT_ID"))
-    login.add_argument("--accounts-url", default=os.environ.get("SPOTIFY_ACCOUNTS_URL") or SPOTIFY_ACCOUNTS_URL)
+    current = settings.load()
+    login.add_argument("--client-id", default=current.client_id)
+    login.add_argument("--accounts-url", default=current.accounts_url or SPOTIFY_ACCOUNTS_URL)
     login.add_argument("--timeout", type=float, default=300.0)
     login.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Literal
+
+from .. import settings
 
 SPOTIFY_API_URL = "https://api.spotify.com/v1/"
 SPOTIFY_ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -73,18 +75,20 @@ class SpotifyApiSettings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> SpotifyApiSettings:
-        """Read ``SPOTIFY_CLIENT_ID``, ``SPOTIFY_CLIENT_SECRET``, ``SPOTIFY_REFRESH_TOKEN``,
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> SpotifyApiSettings:
+        """From the platform's settings (:mod:`spotify_assets.settings`; ``env`` instead of ``os.environ``):
+        ``SPOTIFY_CLIENT_ID``, ``SPOTIFY_CLIENT_SECRET``, ``SPOTIFY_REFRESH_TOKEN``, ``SPOTIFY_RATE_LIMIT_PER_30S``,
         ``SPOTIFY_API_URL``, ``SPOTIFY_ACCOUNTS_URL`` (real Spotify when unset)."""
-        env = os.environ if env is None else env
+        current = settings.load(env)
         kwargs: dict = {
-            "client_id": env.get("SPOTIFY_CLIENT_ID") or None,
-            "client_secret": env.get("SPOTIFY_CLIENT_SECRET") or None,
-            "refresh_token": env.get("SPOTIFY_REFRESH_TOKEN") or None,
+            "client_id": current.client_id,
+            "client_secret": current.client_secret,
+            "refresh_token": current.refresh_token,
+            "rate_limit_per_30s": current.rate_limit_per_30s,
         }
-        if env.get("SPOTIFY_API_URL"):
-            kwargs["api_url"] = env["SPOTIFY_API_URL"]
-        if env.get("SPOTIFY_ACCOUNTS_URL"):
-            kwargs["accounts_url"] = env["SPOTIFY_ACCOUNTS_URL"]
+        if current.api_url:
+            kwargs["api_url"] = current.api_url
+        if current.accounts_url:
+            kwargs["accounts_url"] = current.accounts_url
         kwargs.update(overrides)
         return cls(**kwargs)

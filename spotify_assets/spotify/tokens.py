@@ -13,10 +13,12 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from ..settings import BY_NAME
+
 REFRESH_TOKEN_LIFETIME_MONTHS = 6
-DEFAULT_WARN_DAYS = 14
 ISSUED_AT_ENV = "SPOTIFY_REFRESH_TOKEN_ISSUED_AT"
 WARN_DAYS_ENV = "SPOTIFY_REFRESH_TOKEN_WARN_DAYS"
+DEFAULT_WARN_DAYS = BY_NAME[WARN_DAYS_ENV].default
 LOGIN_COMMAND = "python -m spotify_assets.spotify login"
 
 

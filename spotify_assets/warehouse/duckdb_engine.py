@@ -46,13 +46,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .. import settings
 from ..aws import clients as aws
 from ..lake.publication.manifests import Manifests
 from ..lake.storage import Lake
+from ..settings import BY_NAME
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES, TableSpec
 from .engine import QueryError, QueryResult
 
-DEFAULT_DUCKDB_PATH = "./data/spotify.duckdb"
+DEFAULT_DUCKDB_PATH = BY_NAME["SPOTIFY_DUCKDB_PATH"].default
 
 
 def httpfs_extension_path() -> str:
@@ -128,7 +130,7 @@ class DuckDBEngine:
         self.endpoint_url = aws.endpoint_url("s3", endpoint_url)
         self.region = aws.region(region)
         self.lake = lake if isinstance(lake, Lake) else Lake(lake, endpoint_url=self.endpoint_url, region=self.region)
-        self.db_path = os.path.abspath(db_path or os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)
+        self.db_path = os.path.abspath(db_path or settings.load().duckdb_path)
         self.tables = dict(tables if tables is not None else {**TABLES, **HISTORY_TABLES})
         self.analytics = dict(analytics if analytics is not None else ANALYTICS_TABLES)
         self.lock_timeout_s = lock_timeout_s  # opening the file while someone holds a read-write connection on it

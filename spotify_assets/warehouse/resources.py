@@ -1,7 +1,7 @@
 """Dagster resources for the warehouse: one interface, two backends, chosen in one place.
 
-``build_warehouse_resource()`` reads ``SPOTIFY_ASSETS_ENV`` (``local`` → DuckDB, ``aws`` → Glue + Athena) once,
-for ``Definitions``; assets only ever call ``warehouse.query_engine()`` / ``warehouse.catalog()`` /
+``build_warehouse_resource()`` reads ``SPOTIFY_ASSETS_ENV`` (``local`` → DuckDB, ``aws`` → Glue + Athena) from
+:mod:`spotify_assets.settings`, for ``Definitions``; assets only ever call ``warehouse.query_engine()`` / ``warehouse.catalog()`` /
 ``warehouse.get_lake()`` and never branch on the environment. The lake is the same ``LakeResource`` the
 other assets use, so there is one lake setting.
 
@@ -13,23 +13,22 @@ and the AWS settings :mod:`spotify_assets.aws.clients` resolves (``AWS_REGION``,
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from .. import settings as platform_settings
 from ..lake.resource import LakeResource, settings_checked
 from ..lake.storage import Lake
 from ..settings import ConfigurationError
+from ..settings.declared import ENVIRONMENTS
 from .athena import AthenaEngine
 from .catalog import Catalog, DuckDBCatalog
 from .duckdb_engine import DEFAULT_DUCKDB_PATH, DuckDBEngine
 from .engine import QueryEngine
 from .glue import GlueCatalog
 from .preflight import check_athena_output, check_duckdb_path, check_glue_database
-
-ENVIRONMENTS = ("local", "aws")
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -108,13 +107,14 @@ def _check_env(env: str) -> str:
 
 
 def _settings_from_env() -> dict[str, Any]:
-    # Names and paths, none of them secret: read once when the definitions load. Region and endpoints are
+    # Names and paths, none of them secret: read when the definitions load. Region and endpoints are
     # resolved by spotify_assets.aws.clients where a client is made (aws_region/aws_endpoint_url override them).
+    current = platform_settings.load()
     return {
-        "glue_database": os.environ.get("SPOTIFY_GLUE_DATABASE") or "spotify",
-        "athena_workgroup": os.environ.get("SPOTIFY_ATHENA_WORKGROUP") or "primary",
-        "athena_output": os.environ.get("SPOTIFY_ATHENA_OUTPUT") or None,
-        "duckdb_path": os.environ.get("SPOTIFY_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH,
+        "glue_database": current.glue_database,
+        "athena_workgroup": current.athena_workgroup,
+        "athena_output": current.athena_output,
+        "duckdb_path": current.duckdb_path,
     }
 
 
@@ -123,7 +123,7 @@ def build_warehouse_resource(
 ) -> WarehouseResource:
     """The warehouse resource for ``SPOTIFY_ASSETS_ENV`` (or ``env``) over ``lake`` (default: from the
     environment); call once, in ``Definitions``."""
-    env = _check_env(env or os.environ.get("SPOTIFY_ASSETS_ENV") or "local")
+    env = _check_env(env or platform_settings.load().assets_env)
     settings = {**_settings_from_env(), **overrides}
     if env == "aws":  # a bad name fails loading the definitions, before anything runs
         check_glue_database(settings["glue_database"])

@@ -100,10 +100,16 @@ def test_on_a_fresh_instance_the_report_says_there_is_nothing_yet(env):
 
 def test_a_time_zone_that_does_not_exist_fails_naming_the_setting(env, monkeypatch):
     from spotify_assets.definitions import build_definitions
+    from spotify_assets.settings import ConfigurationError
 
     monkeypatch.setenv("SPOTIFY_REPORT_TIMEZONE", "Europe/Atlantis")
+    with pytest.raises(ConfigurationError, match="SPOTIFY_REPORT_TIMEZONE='Europe/Atlantis'"):
+        build_definitions()  # the code location does not load
+    # set wrong after the location loaded: the step fails, naming it, and writes nothing
+    monkeypatch.delenv("SPOTIFY_REPORT_TIMEZONE")
     job = build_definitions().resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={dg.AssetKey("listening_report")})
+    monkeypatch.setenv("SPOTIFY_REPORT_TIMEZONE", "Europe/Atlantis")
     result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
     assert not result.success
     assert "SPOTIFY_REPORT_TIMEZONE" in _failure(result) and "Europe/Atlantis" in _failure(result)

@@ -16,6 +16,7 @@ import urllib.request
 
 import dagster as dg
 
+from ... import settings
 from .conditions import sensor_status
 
 log = logging.getLogger(__name__)
@@ -25,13 +26,9 @@ NO_RETRY_REASON_TAG = "spotify/no_retry_reason"  # (set by .retries)
 TRIGGER_TAG = "spotify/trigger"  # which schedule or sensor launched a run (set by them)
 
 
-_SECRET_ENV = (
-    "SPOTIFY_CLIENT_SECRET",
-    "SPOTIFY_REFRESH_TOKEN",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "SPOTIFY_FAILURE_WEBHOOK_URL",
-)
+# the platform's declared secrets and AWS's own; their raw values are read here, not through settings.load(),
+# because the scrubbing must work even when another setting is invalid (that failure is what gets reported)
+_SECRET_ENV = (*settings.SECRET_NAMES, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -121,17 +118,11 @@ def post_webhook(url: str, payload: dict, *, timeout: float = 5.0) -> tuple[bool
 
 
 def webhook_timeout() -> float:
-    try:
-        return float(os.environ.get("SPOTIFY_FAILURE_WEBHOOK_TIMEOUT_S", "5"))
-    except ValueError:
-        return 5.0
+    return settings.load().failure_webhook_timeout_s
 
 
 def failure_sensor_interval() -> int:
-    try:
-        return max(1, int(os.environ.get("SPOTIFY_FAILURE_SENSOR_INTERVAL_S", "30")))
-    except ValueError:
-        return 30
+    return settings.load().failure_sensor_interval_s
 
 
 @dg.run_failure_sensor(
@@ -147,7 +138,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext):
     line = json.dumps(record, sort_keys=True)
     context.log.error(line)
     log.error(line)
-    url = os.environ.get("SPOTIFY_FAILURE_WEBHOOK_URL", "").strip()
+    url = settings.load().failure_webhook_url
     if url:
         ok, detail = post_webhook(url, record, timeout=webhook_timeout())
         (context.log.info if ok else context.log.warning)(detail)

@@ -32,23 +32,15 @@ Everything is STOPPED by default so a laptop never crawls or writes on its own; 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
-DEFAULT_LOOKBACK_DAYS = 7
-
-
-def _env_flag(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+from ... import settings
 
 
 def automation_default_on() -> bool:
     """``SPOTIFY_AUTOMATION_DEFAULT_ON=true`` starts the schedules and sensors by default (production)."""
-    return _env_flag("SPOTIFY_AUTOMATION_DEFAULT_ON")
+    return settings.load().automation_default_on
 
 
 def sensor_status() -> dg.DefaultSensorStatus:
@@ -56,11 +48,8 @@ def sensor_status() -> dg.DefaultSensorStatus:
 
 
 def lookback_days() -> int:
-    raw = os.environ.get("SPOTIFY_AUTOMATION_LOOKBACK_DAYS", "").strip()
-    try:
-        return max(1, int(raw)) if raw else DEFAULT_LOOKBACK_DAYS
-    except ValueError:
-        raise ValueError(f"SPOTIFY_AUTOMATION_LOOKBACK_DAYS={raw!r} is not a whole number of days") from None
+    """``SPOTIFY_AUTOMATION_LOOKBACK_DAYS``: how many recent days follow their parents' updates."""
+    return settings.load().automation_lookback_days
 
 
 def day_landed(keys: list[dg.AssetKey], label: str) -> dg.AutomationCondition:

@@ -14,10 +14,10 @@ run is the update the transformed tables, the catalog and the analytics then fol
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+from ... import settings
 from ...lake.paths import CRAWL_SOURCES, PLAYS_SOURCE
 from ..partitions import daily_partitions
 from ..raw.shared import raw_asset_key
@@ -27,20 +27,18 @@ from .retries import RUN_RETRY_TAGS
 
 CRAWL_SCHEDULE_NAME = "daily_crawl_schedule"
 PLAYS_SCHEDULE_NAME = "recent_plays_schedule"
-DEFAULT_CRAWL_CRON = "0 6 * * *"
-DEFAULT_PLAYS_CRON = "5 * * * *"
 
 
 def crawl_cron() -> str:
-    return os.environ.get("SPOTIFY_SCHEDULE_CRON", "").strip() or DEFAULT_CRAWL_CRON
+    return settings.load().schedule_cron
 
 
 def plays_cron() -> str:
-    return os.environ.get("SPOTIFY_PLAYS_SCHEDULE_CRON", "").strip() or DEFAULT_PLAYS_CRON
+    return settings.load().plays_schedule_cron
 
 
 def schedule_timezone() -> str:
-    return os.environ.get("SPOTIFY_SCHEDULE_TIMEZONE", "").strip() or "UTC"
+    return settings.load().schedule_timezone
 
 
 def schedule_status() -> dg.DefaultScheduleStatus:
@@ -97,5 +95,6 @@ def build_schedules() -> list[dg.ScheduleDefinition]:
 
 @dg.definitions
 def schedules() -> dg.Definitions:
-    """The schedules as the environment sets them (read at each load of the definitions)."""
+    """The schedules as the environment sets them (read at each ``build_definitions()``; see
+    :mod:`spotify_assets.settings` for when each setting is read)."""
     return dg.Definitions(schedules=build_schedules())

@@ -15,39 +15,32 @@ metadata.
 """
 
 import hashlib
-import os
 import time
 
 import dagster as dg
 import pyarrow as pa
 
+from ... import settings
 from ...lake.io_manager import COLUMNS
 from ...lake.resource import LakeResource
 from ...report import build_report
-from ...report.listens import LISTENS_COLUMNS, check_timezone
+from ...report.listens import LISTENS_COLUMNS
 from ...tables.history import LISTENS
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
-from ..automation.schedules import schedule_timezone
 from .report_metadata import report_metadata
 
 LISTENING_REPORT_KEY = dg.AssetKey("listening_report")
 REPORT_PATH = "insights/listening_report/listening_report.html"
-TIMEZONE_SETTING = "SPOTIFY_REPORT_TIMEZONE"
 
 
 def report_timezone() -> str:
     """``SPOTIFY_REPORT_TIMEZONE``, else the schedules' ``SPOTIFY_SCHEDULE_TIMEZONE`` (someone who crawls at 06:00
-    their time most likely listens in that zone too), else UTC. A name that is not an IANA time zone is a
-    ``ValueError`` naming the setting."""
-    name = os.environ.get(TIMEZONE_SETTING, "").strip()
-    setting = TIMEZONE_SETTING if name else "SPOTIFY_SCHEDULE_TIMEZONE"
-    name = name or schedule_timezone()
-    try:
-        return check_timezone(name)
-    except ValueError as error:
-        raise ValueError(f"{setting}: {error}") from None
+    their time most likely listens in that zone too; its default is UTC). A name that is not an IANA time zone
+    is a :class:`~spotify_assets.settings.ConfigurationError` naming the setting."""
+    current = settings.load()
+    return current.report_timezone or current.schedule_timezone
 
 
 @dg.asset(
@@ -69,7 +62,7 @@ def listening_report(context: dg.AssetExecutionContext, listens: pa.Table, lake:
     """
     try:
         timezone = report_timezone()
-    except ValueError as error:
+    except settings.ConfigurationError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
     the_lake = lake.ready_lake()
     started = time.perf_counter()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from ... import settings
 from ...aws import clients as aws
 from ...lake.paths import RAW_SUFFIX, parse_raw_key
 from ...lake.raw import is_extractor_file
@@ -84,10 +84,7 @@ class RawSensorCursor:
 
 
 def lookback_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("SPOTIFY_RAW_SENSOR_LOOKBACK_S", "300")))
-    except ValueError:
-        return 300.0
+    return settings.load().raw_sensor_lookback_s
 
 
 def detect_landings(
@@ -143,7 +140,7 @@ def list_raw_objects(lake, since: float, *, s3_client=None) -> list[RawObject]:
 
 @dg.sensor(
     name=RAW_SENSOR_NAME,
-    minimum_interval_seconds=int(os.environ.get("SPOTIFY_RAW_SENSOR_INTERVAL_S", "60")),
+    minimum_interval_seconds=settings.load().raw_sensor_interval_s,
     default_status=sensor_status(),
     description=f"Watches the raw zone (raw/<source>/dt=YYYY-MM-DD/<name>{RAW_SUFFIX}, on S3 or a local "
     "directory) for files landed by other tools and reports each new or changed source and day as a "

@@ -7,12 +7,12 @@ load the published tables through the ``lake_io_manager`` (:mod:`spotify_assets.
 """
 
 import datetime as dt
-import os
 import time
 
 import dagster as dg
 from pydantic import Field
 
+from ... import settings
 from ...lake.io_manager import LAKE_IO_MANAGER_KEY
 from ...lake.paths import CRAWL_SOURCES
 from ...lake.publication.manifests import published_file
@@ -31,7 +31,7 @@ from .pipes import TransformCompute, stage_remotely
 
 # A day's tables are expected by 09:00 UTC (the schedule runs at 06:00); past that the UI shows them late.
 FRESHNESS = dg.FreshnessPolicy.cron(
-    deadline_cron=os.environ.get("SPOTIFY_FRESHNESS_DEADLINE_CRON", "0 9 * * *"), lower_bound_delta=dt.timedelta(hours=24)
+    deadline_cron=settings.load().freshness_deadline_cron, lower_bound_delta=dt.timedelta(hours=24)
 )
 
 

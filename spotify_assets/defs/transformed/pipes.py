@@ -22,7 +22,6 @@ The Pipes clients are the resources ``pipes_lambda_client`` / ``pipes_glue_clien
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from dagster_aws.pipes import (
 )
 from dagster_pipes import PipesBlobStoreMessageWriter
 
+from ... import settings
 from ...aws import clients as aws
 from ...lake.publication.staging import PIPES_DIR
 from ...lake.storage import Lake
@@ -75,11 +75,9 @@ class TransformCompute:
 
     @classmethod
     def from_env(cls) -> TransformCompute:
-        return cls(
-            mode=(os.environ.get(COMPUTE_ENV) or "inprocess").strip().lower(),
-            lambda_function=(os.environ.get(LAMBDA_FUNCTION_ENV) or "").strip() or None,
-            glue_job=(os.environ.get(GLUE_JOB_ENV) or "").strip() or None,
-        )
+        current = settings.load()
+        return cls(mode=current.transform_compute, lambda_function=current.transform_lambda_function,
+                   glue_job=current.transform_glue_job)
 
     @property
     def remote(self) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
 
+from ... import settings
 from ..paths import parse_partition_folder, partition_folder
 from ..storage import TMP_DIR, Lake
 from .layout import PUBLISHED_NAME, ZONES, day_dir
@@ -24,20 +24,14 @@ PIPES_DIR = f"{STAGING_ROOT}/_pipes"
 HELD_BACK_NOTE = "_HELD_BACK.json"
 # The staging folder of runs that publish several partitions at once (Staging with partition None).
 MULTI_PARTITION_SCOPE = "runs"
-DEFAULT_RETENTION_DAYS = 7.0
 # An atomic write takes seconds; a temporary object this old belongs to a writer that died.
 TMP_ABANDONED_AFTER_S = 3600.0
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 def retention_seconds() -> float:
-    """``SPOTIFY_STAGING_RETENTION_DAYS`` (default 7): how long a held-back version stays inspectable."""
-    raw = os.environ.get("SPOTIFY_STAGING_RETENTION_DAYS", "").strip()
-    try:
-        days = float(raw) if raw else DEFAULT_RETENTION_DAYS
-    except ValueError:
-        raise ValueError(f"SPOTIFY_STAGING_RETENTION_DAYS={raw!r} is not a number of days") from None
-    return max(days, 0.0) * 86400
+    """``SPOTIFY_STAGING_RETENTION_DAYS`` (default 7) in seconds: how long a held-back version stays inspectable."""
+    return settings.load().staging_retention_days * 86400
 
 
 @dataclass(frozen=True)
