@@ -15,7 +15,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from spotify_assets.lake.publication import published_file
+from spotify_assets.lake.publication.manifests import published_file
 from spotify_assets.sql import ANALYTICS, analytics_params, load_sql, materialize_analytics
 from spotify_assets.sql import analytics as analytics_module
 from spotify_assets.sql.analytics import SQL_DIR, placeholders
