@@ -9,9 +9,11 @@ exclusions and every quirk keep their exact behaviour. An accepted chunk produce
 record-by-record path would (:mod:`..extract.music`), in the same order, with the same ``_seq``/``_pseq``,
 the same early dedupe decisions and the same counts, written through :class:`.plan.CandidateSink`.
 
-The rules shared with the record-by-record path are not restated here: the path columns are read, coerced
-and range-checked from the table contract (:meth:`.plan.ChunkPlan.add_rows`), the request and page rules
-are :mod:`..extract.pages`' own functions, the response shapes :mod:`spotify_assets.spotify.shapes`'.
+What the record-by-record path states is not restated here: the path columns are read, coerced and
+range-checked from the table contract (:meth:`.plan.ChunkPlan.add_rows`), the request and page rules are
+:mod:`..extract.pages`' own functions, the response shapes :mod:`spotify_assets.spotify.shapes`'. What is
+written twice is the walk over the nesting — which object is a candidate of which table, in which order,
+with which rank — in columns here and per object there; every transform test runs both and compares.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ _S = pa.string()
 _NULL_ID = 'id"[ \t\r]*:[ \t\r]*null'  # a body with "id": null is a (broken) single body, not a batch
 
 
-def feed_chunk(ex: CandidateSink, path, source, data: pa.Buffer, table: pa.Table | None, first: int, last: list[int],
-           stats) -> int:
+def feed_chunk(ex: CandidateSink, path, source, data: pa.Buffer, table: pa.Table | None, first: int,
+               last: list[int], stats) -> int:
     """Feed one chunk (fast if it was parsed and validates, else line by line); returns its number of lines."""
     commit = None
     if table is not None:
@@ -76,13 +78,12 @@ def _lines(ex: CandidateSink, path, lines: list[bytes], first: int, last: list[i
             last[0] = first + i
 
 
-
 # -- sources -----------------------------------------------------------------------------------------
 
 
 def _prepare(ex: CandidateSink, source: str, data: pa.Buffer, tab: pa.Table):
     """Validate a clean chunk parsed into ``tab``; returns ``(commit, lines)`` or raises Fallback / an Arrow error."""
-    n = tab.num_rows  # one object per line: a clean chunk has no blank line and no "}{" (see _SUSPECT)
+    n = tab.num_rows  # one object per line: a clean chunk has no blank line and no "}{" (.reader._clean)
     requests = tab.column("request").to_pylist()
     check(all(type(r) is str for r in requests))
     check(pc.all(pc.equal(tab.column("status"), 200)).as_py() is True and tab.column("status").null_count == 0)
