@@ -216,3 +216,15 @@ def test_the_libraries_never_import_the_dagster_code(layer):
                 and not any(module == r or module.startswith(r + ".") for r in runners))
 
     assert not _violations(rule), "\n".join(_violations(rule))
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """What two modules share is public and named for what it is (``_x`` is one module's own business): the
+    fast path once imported ``_PLAYLIST_REQUEST`` from the record path, the history's audit ``_verdict``."""
+    found = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("spotify_assets")):
+                found += [f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name}" for alias in node.names
+                          if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert found == [], "private names imported from another module:\n" + "\n".join(found)

@@ -1,6 +1,6 @@
 """Rows that name a quarantined record are quarantined too: "parent quarantined".
 
-A record with a value no valid record can have is quarantined where it is read (:mod:`.entities`); what
+A record with a value no valid record can have is quarantined where it is read (:mod:`.extract`); what
 depends on it cannot be published either — a reference that resolves to nothing is a broken day. After
 the dedupe (one row per key), every row whose reference (:class:`spotify_assets.tables.Reference`) names a
 key that is missing from the parent table *because that key's record was quarantined* is moved to its own
@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import tables as S
-from .entities import Builder
+from .extract.builders import Builder
 
 PARENT_QUARANTINED = "parent quarantined"
 

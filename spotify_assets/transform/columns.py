@@ -8,7 +8,7 @@
   partition day, in the representation both paths compare (:class:`Bounds`).
 * :func:`projection` — the fast path: the ``pyarrow.json`` struct type of a source object, made of the
   table's path columns (their JSON types) merged with the fields the transform itself needs; the fast
-  path reads the same paths out of the parsed Arrow arrays (:func:`spotify_assets.transform.fast`).
+  path reads the same paths out of the parsed Arrow arrays (:mod:`spotify_assets.transform.fast.plan`).
 """
 
 from __future__ import annotations

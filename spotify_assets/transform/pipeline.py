@@ -1,7 +1,7 @@
 """``transform_partition``: one day's raw zone → the transformed tables + quarantine + accounting.
 
 Streams every raw file of the raw sources (see :mod:`.records`), extracts candidate rows in chunks
-(:mod:`.entities`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), quarantines the
+(:mod:`.extract`, and the Arrow fast path :mod:`.fast`), dedupes per key across the whole partition in Arrow (:mod:`.dedupe`), quarantines the
 rows that name a quarantined record (:mod:`.cascade`), checks the accounting invariant and, given a :class:`~spotify_assets.lake.publication.staging.Staging`, writes the tables'
 Parquet files and the quarantine files into that run's staging folder (publishing them is the caller's
 step, after the audit).
@@ -64,8 +64,9 @@ from spotify_assets.lake.storage import Lake
 from .. import tables as S
 from .cascade import quarantine_dependents
 from .dedupe import dedupe_entities, dedupe_links
-from .entities import CHILD_OF, Extractor, output_schema
-from .fast import FAST_SOURCES, FastReader
+from .extract.builders import CHILD_OF, output_schema
+from .extract.extractor import Extractor
+from .fast.reader import FAST_SOURCES, FastReader
 from .records import AccountingError, SourceCount, iter_file_lines
 
 # Full objects first, so on equal rank (same fetched_at) the earliest-seen full object wins; the listening

@@ -167,7 +167,8 @@ def fast_path_matches_python_path(monkeypatch):
     with the default chunk size, and the fast path with tiny chunks (about one line per chunk, so clean
     and quirky lines of one file alternate between the two paths and share the early-dedupe state) —
     and asserts identical candidate rows, quarantine and accounting before returning the fast result."""
-    from spotify_assets.transform import fast, pipeline
+    from spotify_assets.transform import pipeline
+    from spotify_assets.transform.fast import reader as fast
 
     original = pipeline.extract_tasks
 

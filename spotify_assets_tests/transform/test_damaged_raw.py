@@ -210,7 +210,7 @@ def test_an_io_error_fails_the_transform_naming_the_file(lake, monkeypatch):
 
 
 def test_a_bug_on_a_line_names_the_file_and_the_last_line_read(lake, monkeypatch):
-    from spotify_assets.transform.entities import Extractor
+    from spotify_assets.transform.extract.extractor import Extractor
 
     _write_items(lake, gzip.compress(_text(_page_lines(3))))
     real_feed = Extractor.feed_line

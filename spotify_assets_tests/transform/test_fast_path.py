@@ -69,7 +69,7 @@ def test_benchmark_partition_same_output(tmp_path):
 def test_quirky_lines_between_clean_ones(lake, raw, monkeypatch):
     """Clean and quirky lines in one file, tiny chunks: each quirk falls back alone, early dedupe state
     is shared across the two paths (a duplicate track, first seen on the fast path, then the slow one)."""
-    from spotify_assets.transform import fast
+    from spotify_assets.transform.fast import reader as fast
 
     monkeypatch.setattr(fast, "CHUNK_BYTES", 256)
     pl = sid("plq")

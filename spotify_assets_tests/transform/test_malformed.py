@@ -114,7 +114,7 @@ def test_bad_playlist_request_and_page(lake, raw):
 
 def test_invariant_is_enforced(lake, raw, monkeypatch):
     raw.write("tracks", [env(f"/v1/tracks/{sid('t1')}", track("t1"))])
-    from spotify_assets.transform import entities
+    from spotify_assets.transform.extract import extractor as entities
 
     original = entities.Extractor.track
 

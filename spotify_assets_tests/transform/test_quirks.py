@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from spotify_assets import tables as S
-from spotify_assets.transform.entities import output_schema
+from spotify_assets.transform.extract.builders import output_schema
 from spotify_assets.transform.pipeline import transform_partition
 
 from .conftest import (
@@ -75,6 +75,28 @@ def test_development_mode_shapes_items_key_and_item_field(lake, raw):
     assert [(i["position"], i["item_id"]) for i in rows(r, "playlist_items")] == [(0, sid("t1")), (1, sid("t2"))]
     assert all(t["popularity"] is None for t in rows(r, "tracks"))
     assert r.accounting["sources"]["playlist_items"]["excluded"] == {"non-200 response": 1}
+    assert r.quarantined == 0
+
+
+def test_both_quota_modes_names_in_one_response_read_items_and_item(lake, raw):
+    """A response of the changeover carrying both names: the current ones (``items``, ``item``) are read, in
+    both extraction paths (see spotify_assets.spotify.shapes); a ``{href, total}`` reference under ``items``
+    does not hide a page of items under ``tracks``."""
+    both = item(track("t1"))
+    both["item"] = track("t2")
+    pl = playlist("pl1", [item(track("t3"))], total=9)
+    pl["items"] = page([both, item(track("t4"), dev=True)], total=2)
+    ref_only = playlist("pl2", [item(track("t5"))], total=1)
+    ref_only["items"] = {"href": "", "total": 1}
+    raw.write("playlists", [env(f"/v1/playlists/{P1}", pl), env(f"/v1/playlists/{sid('pl2')}", ref_only)])
+    later = item(track("t6"), dev=True)
+    later["track"] = track("t7")
+    raw.write("playlist_items", [items_env([later], offset=2, dev=True)])
+    r = run(lake)
+    assert {p["playlist_id"]: p["total_items"] for p in rows(r, "playlists")} == {P1: 2, sid("pl2"): 1}
+    assert sorted((i["playlist_id"], i["position"], i["item_id"]) for i in rows(r, "playlist_items")) == sorted([
+        (P1, 0, sid("t2")), (P1, 1, sid("t4")), (P1, 2, sid("t6")), (sid("pl2"), 0, sid("t5"))])
+    assert sorted(t["track_id"] for t in rows(r, "tracks")) == sorted(sid(x) for x in ("t2", "t4", "t5", "t6"))
     assert r.quarantined == 0
 
 
