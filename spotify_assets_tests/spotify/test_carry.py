@@ -1,4 +1,4 @@
-"""The incremental crawl: album and artist copies carried over from the previous partition (spotify/carry.py).
+"""The incremental crawl: album and artist copies carried over from the previous partition (spotify/crawl/carry.py).
 
 Crawls stamp ``fetched_at`` with the wall clock, so each test says which day a crawl ran on: the crawl's
 ``today`` and, for its freshly fetched records, :func:`as_fetched_on`. An "unchanged library" is the
@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from spotify_assets.spotify.carry import Carrier, FullCopy, max_age_days
 from spotify_assets.spotify.crawl import CrawlSeeds
+from spotify_assets.spotify.crawl.carry import Carrier, FullCopy, max_age_days
 
 from .conftest import DAY1, api_requests, crawl, ids_of, library_requests, record_set
 

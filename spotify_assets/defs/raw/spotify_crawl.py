@@ -9,8 +9,8 @@ from pydantic import Field
 from ...lake.paths import CRAWL_SOURCES
 from ...lake.raw import RawPartitionWriter, iter_raw_envelopes
 from ...lake.resource import LakeResource
-from ...spotify.carry import max_age_days
 from ...spotify.crawl import CrawlSeeds
+from ...spotify.crawl.carry import max_age_days
 from ...spotify.errors import RateLimitedError, SpotifyAuthError, SpotifyError
 from ...spotify.ids import validate_ids
 from ...spotify.resource import SpotifyResource

@@ -1,13 +1,15 @@
-"""The incremental part of the crawl: album and artist copies carried over from the previous partition.
+"""The incremental part of the crawl: what is carried over from the previous partition instead of fetched.
 
-An album or artist barely changes from one day to the next, and in development mode each costs one
-request (no batch look-ups there). So the crawl looks one up only when it is new or its last full copy is
-too old, and otherwise writes that copy into today's raw zone again, the way unchanged playlists' item
-pages are carried: the verbatim previous envelope plus ``"carried_from": "YYYY-MM-DD"`` (the day it was
-originally fetched), keeping its original ``fetched_at``. Every day's partition stays complete, and a
+Two things are carried, both as the verbatim previous envelope plus ``"carried_from": "YYYY-MM-DD"`` (the day
+it was originally fetched), keeping its original ``fetched_at``. Every day's partition stays complete, and a
 copy's age is always known, so the transform's "latest wins" ranking stays honest.
 
-The rules:
+**Unchanged playlists' item pages.** A playlist whose ``snapshot_id`` equals the previous partition's, and
+whose item pages there cover today's page plan, costs one request (its metadata): its pages are carried.
+
+**Album and artist copies.** An album or artist barely changes from one day to the next, and in development
+mode each costs one request (no batch look-ups there). So the crawl looks one up only when it is new or its
+last full copy is too old, and otherwise carries that copy. The rules:
 
 * **Age.** A copy is carried while it is younger than ``max_age_days`` whole days: its age is the partition
   day minus the UTC day of its ``fetched_at`` (``carried_from`` when that is missing). With the default of 7
@@ -30,15 +32,17 @@ The rules:
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import parse_qs
 
 import orjson
 
-from .ids import artist_ids, is_spotify_id
+from ..ids import artist_ids, is_spotify_id
 
 MAX_AGE_ENV = "SPOTIFY_FULL_COPY_MAX_AGE_DAYS"
 DEFAULT_MAX_AGE_DAYS = 7
@@ -218,3 +222,153 @@ class Carrier:
         self.counts.partial += len(out)
         self._held = []
         return out
+
+
+# ------------------------------------------------------------------------------------------------- playlists
+@dataclass
+class PreviousPlaylist:
+    """A playlist as the previous partition has it: its ``snapshot_id`` and its item page envelopes."""
+
+    snapshot_id: str | None = None
+    pages: dict[str, dict] = field(default_factory=dict)  # request -> envelope
+
+
+def parse_playlist_request(request: str) -> tuple[str | None, str | None, dict]:
+    """``/v1/playlists/ID/tracks?limit=..`` -> ("ID", "tracks", {"limit": "100", ...})."""
+    path, _, query = request.partition("?")
+    parts = path.strip("/").split("/")
+    try:
+        i = parts.index("playlists")
+    except ValueError:
+        return None, None, {}
+    pid = parts[i + 1] if len(parts) > i + 1 else None
+    kind = parts[i + 2] if len(parts) > i + 2 else None
+    return pid, kind, {k: v[0] for k, v in parse_qs(query).items()}
+
+
+def index_previous(previous: Iterable[tuple[str, dict]] | None) -> dict[str, PreviousPlaylist]:
+    """The previous partition's playlists by id, from its ``playlists`` and ``playlist_items`` records."""
+    out: dict[str, PreviousPlaylist] = {}
+    for source, env in previous or ():
+        if source not in ("playlists", "playlist_items") or not isinstance(env, dict):
+            continue
+        pid, kind, _ = parse_playlist_request(str(env.get("request", "")))
+        if not pid:
+            continue
+        prev = out.setdefault(pid, PreviousPlaylist())
+        if source == "playlists" and kind is None:
+            body = env.get("body")
+            prev.snapshot_id = body.get("snapshot_id") if env.get("status") == 200 and isinstance(body, dict) \
+                else None
+        elif source == "playlist_items" and kind is not None:
+            prev.pages[env["request"]] = env
+    return out
+
+
+def _pages_to_carry(prev: PreviousPlaylist, endpoint: str, limit: int,
+                    offsets: list[int] | None) -> list[dict] | None:
+    """Previous item envelopes to carry over, or None if they do not cover today's plan: the pages at
+    ``offsets`` of today's ``endpoint`` (``None``: no page was embedded today, so the previous partition
+    must hold the answer to the probe of the first page and every page after it)."""
+    same_kind: dict[int, dict] = {}
+    terminal: list[dict] = []
+    for request, env in prev.pages.items():
+        _, kind, query = parse_playlist_request(request)
+        if kind != endpoint:
+            continue
+        if env.get("status") == 200:
+            try:
+                same_kind[int(query.get("offset", 0))] = env
+            except ValueError:
+                continue
+        elif env.get("status") in (403, 404):
+            terminal.append(env)
+    if offsets is None:  # no embedded items today: previous must have the answer for the probe
+        if terminal and not same_kind:
+            return terminal
+        if 0 in same_kind:
+            got = same_kind[0].get("body") or {}
+            total = int(got.get("total") or 0) if isinstance(got, dict) else 0
+            rest = range(len(got.get("items") or []) if isinstance(got, dict) else 0, total, limit)
+            if all(o in same_kind for o in rest):
+                return [same_kind[o] for o in sorted(same_kind)]
+        return None
+    if all(o in same_kind for o in offsets):
+        return [same_kind[o] for o in offsets]
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- the crawl's
+def split_previous(previous: Iterable[tuple[str, dict]] | None) -> tuple[dict[str, PreviousPlaylist],
+                                                                         PreviousCopies]:
+    """The previous partition's playlists and its album/artist copies, in one pass (``previous`` may be a
+    stream read from the lake)."""
+    copies = PreviousCopies()
+
+    def playlist_records() -> Iterator[tuple[str, dict]]:
+        for source, env in previous or ():
+            if source in CARRIED_SOURCES:
+                copies.add(source, env)
+            else:
+                yield source, env
+
+    return index_previous(playlist_records()), copies
+
+
+class Carrying:
+    """Everything one crawl carries over: it writes the carried envelopes (through ``write``, which counts
+    them as records) and counts them per source for the report.
+
+    Until :meth:`start` knows the quota mode, nothing is carried."""
+
+    def __init__(self, playlists: dict[str, PreviousPlaylist], copies: PreviousCopies, *,
+                 write: Callable[[str, dict], None], today: date, max_age_days: int) -> None:
+        self._playlists = playlists
+        self._copies = copies
+        self._write = write
+        self.today = today
+        self.max_age_days = max_age_days
+        self.carried: Counter[str] = Counter()  # envelopes carried over, per source
+        self.albums = self.artists = Carrier((), today=today, max_age_days=0)
+
+    def start(self, mode: str) -> None:
+        """Set up the album and artist carriers for the quota mode (which decides what a copy is)."""
+        batch = mode == "extended"
+        self.albums = Carrier(self._copies.of("albums", batch=batch), today=self.today,
+                              max_age_days=self.max_age_days)
+        # extended mode looks artists up every day: their popularity and followers change daily
+        self.artists = Carrier(() if batch else self._copies.of("artists", batch=False), today=self.today,
+                               max_age_days=self.max_age_days)
+
+    def playlist_pages(self, pid: str, snapshot_id: object, endpoint: str, limit: int,
+                       offsets: list[int] | None) -> list[dict] | None:
+        """Carry an unchanged playlist's item pages: the previous envelopes written (in page order), or None
+        when the playlist changed or the previous partition does not cover today's plan (fetch them)."""
+        prev = self._playlists.get(pid)
+        if prev is None or not prev.snapshot_id or prev.snapshot_id != snapshot_id:
+            return None
+        pages = _pages_to_carry(prev, endpoint, limit, offsets)
+        for env in pages or ():
+            out = dict(env)
+            out.setdefault("carried_from", str(env.get("fetched_at", ""))[:10])
+            self._write("playlist_items", out)
+            self.carried["playlist_items"] += 1
+        return pages
+
+    def copy(self, copy: FullCopy) -> None:
+        """Write a previous look-up response into today's partition instead of looking it up."""
+        self._write(copy.source, copy.envelope())
+        self.carried[copy.source] += 1
+
+    def log_summary(self, logger: logging.Logger, mode: str, artists_fetched: int) -> None:
+        if self.max_age_days == 0:
+            logger.info("spotify crawl: albums and artists all looked up (carrying them over is off: "
+                        "maximum copy age 0 days)")
+            return
+        albums = self.albums.counts.describe("looked up")
+        if mode == "extended":
+            artists = f"{artists_fetched} looked up (every day in extended mode)"
+        else:
+            artists = self.artists.counts.describe("looked up")
+        logger.info("spotify crawl: copies younger than %d days carried over from the previous partition; "
+                    "albums: %s; artists: %s", self.max_age_days, albums, artists)

@@ -1,0 +1,78 @@
+"""What the crawl reads out of a response: the shapes of Spotify's answers, and the ids they lead to.
+
+The only module of the crawl that knows where a playlist embeds its first item page, where an item holds its
+track, what makes a track object full, and which album and artist ids a track refers to. The other modules
+work on :data:`TrackRefs`, never on the objects themselves (the raw zone keeps the responses; the crawl only
+needs the ids to decide what to fetch next).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ids import artist_ids, is_spotify_id
+
+TrackRefs = tuple[str, str | None, tuple[str, ...]]  # (track id, album id, artist ids: album's then track's)
+
+
+def embedded_page(body: dict) -> dict | None:
+    """The item page embedded in a playlist object: ``tracks`` (extended) or ``items`` (development)."""
+    for key in ("items", "tracks"):
+        page = body.get(key)
+        if isinstance(page, dict):
+            return page
+    return None
+
+
+def item_object(entry: Any) -> dict | None:
+    """The track (or episode) of a playlist item or saved track: ``item``, else ``track``."""
+    if not isinstance(entry, dict):
+        return None
+    obj = entry.get("item")
+    if obj is None:
+        obj = entry.get("track")
+    return obj if isinstance(obj, dict) else None
+
+
+def is_full_track(obj: dict | None) -> bool:
+    return (isinstance(obj, dict) and obj.get("type", "track") == "track" and not obj.get("is_local")
+            and is_spotify_id(obj.get("id")))
+
+
+def track_refs(obj: dict | None) -> TrackRefs | None:
+    """What the crawl needs from a full track object (the object itself is not kept)."""
+    if not is_full_track(obj):
+        return None
+    album = obj.get("album")
+    album_id = None
+    artists: list[str] = []
+    if isinstance(album, dict):
+        if is_spotify_id(album.get("id")):
+            album_id = album["id"]
+        artists += artist_ids(album.get("artists"))
+    artists += artist_ids(obj.get("artists"))
+    return obj["id"], album_id, tuple(artists)
+
+
+def tracks_refs(tracks: Any) -> list[TrackRefs]:
+    """The refs of a list of track objects (look-up answers, top tracks)."""
+    if not isinstance(tracks, list):
+        return []
+    return [r for r in map(track_refs, tracks) if r is not None]
+
+
+def items_refs(items: Any) -> list[TrackRefs]:
+    """The refs of a page of playlist items or saved tracks (``{"item"/"track": {...}}`` entries)."""
+    if not isinstance(items, list):
+        return []
+    return [r for r in (track_refs(item_object(e)) for e in items) if r is not None]
+
+
+def looked_up_objects(body: Any, key: str) -> list[dict]:
+    """The objects of a look-up answer: a batch's ``body[key]`` list (``tracks``/``albums``/``artists``, nulls
+    dropped), or the single object of a one-id look-up."""
+    if isinstance(body, dict) and isinstance(body.get(key), list):
+        return [o for o in body[key] if isinstance(o, dict)]
+    if isinstance(body, dict) and "id" in body:
+        return [body]
+    return []
