@@ -222,7 +222,7 @@ def test_no_module_imports_a_private_name_of_another():
     """What two modules share is public and named for what it is (``_x`` is one module's own business): the
     fast path once imported ``_PLAYLIST_REQUEST`` from the record path, the history's audit ``_verdict``."""
     found = []
-    for module, path in modules().items():
+    for path in modules().values():
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("spotify_assets")):
                 found += [f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name}" for alias in node.names

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# The time ranges of the user's top items (``/me/top/{type}?time_range=``), all three crawled.
+TIME_RANGES: tuple[str, ...] = ("short_term", "medium_term", "long_term")
 # A playlist object's embedded page of items, preferred key first.
 EMBEDDED_PAGE_KEYS: tuple[str, ...] = ("items", "tracks")
 # A playlist item's track or episode, preferred key first.

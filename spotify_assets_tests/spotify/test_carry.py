@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from spotify_assets.settings import ConfigurationError
 from spotify_assets.spotify.crawl import CrawlSeeds
 from spotify_assets.spotify.crawl.carry import Carrier, FullCopy, max_age_days
 
@@ -111,7 +112,7 @@ def test_max_age_zero_and_the_environment(start, monkeypatch):
     report, _, stats = crawl_on(srv, day2, previous=rec1, mode="development", max_age=None)
     assert report.full_copy_max_age_days == 2 and lookups(stats, "albums") == 0
     monkeypatch.setenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS", "a week")
-    with pytest.raises(ValueError, match="SPOTIFY_FULL_COPY_MAX_AGE_DAYS"):
+    with pytest.raises(ConfigurationError, match="SPOTIFY_FULL_COPY_MAX_AGE_DAYS"):
         max_age_days()
     monkeypatch.delenv("SPOTIFY_FULL_COPY_MAX_AGE_DAYS")
     assert max_age_days() == 7 and max_age_days(0) == 0

@@ -33,7 +33,6 @@ last full copy is too old, and otherwise carries that copy. The rules:
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,22 +41,18 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from ... import settings
 from ..ids import artist_ids, is_spotify_id
 
-MAX_AGE_ENV = "SPOTIFY_FULL_COPY_MAX_AGE_DAYS"
-DEFAULT_MAX_AGE_DAYS = 7
 CARRIED_SOURCES = ("albums", "artists")
 
 
-def max_age_days(value: int | None = None, env: dict[str, str] | None = None) -> int:
-    """The maximum age of a carried copy in days: ``value`` when given, else ``SPOTIFY_FULL_COPY_MAX_AGE_DAYS``,
-    else 7. ``0`` disables carrying albums and artists. Raises ``ValueError`` for a negative or non-integer value."""
+def max_age_days(value: int | None = None) -> int:
+    """The maximum age of a carried copy in days: ``value`` when given (the run's config), else the setting
+    ``SPOTIFY_FULL_COPY_MAX_AGE_DAYS`` (default 7). ``0`` disables carrying albums and artists. Raises
+    ``ValueError`` for a negative value (a bad setting is a ConfigurationError naming it)."""
     if value is None:
-        raw = (os.environ if env is None else env).get(MAX_AGE_ENV, "").strip()
-        try:
-            value = int(raw) if raw else DEFAULT_MAX_AGE_DAYS
-        except ValueError:
-            raise ValueError(f"{MAX_AGE_ENV}={raw!r} is not a whole number of days") from None
+        value = settings.load().full_copy_max_age_days
     if value < 0:
         raise ValueError(f"the maximum age of a carried album/artist copy must be >= 0 days, not {value}")
     return value

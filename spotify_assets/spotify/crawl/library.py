@@ -13,12 +13,12 @@ from functools import partial
 
 from ..client import Response
 from ..errors import LOGIN_HINT, SCOPE_OF, error_message
+from ..shapes import TIME_RANGES
 from .feed import Segment, TrackFeed
 from .refs import items_refs, tracks_refs
 from .scheduling import RequestQueue
 
 LIBRARY_LIMIT = 50  # top items: the first page is the top 50; saved tracks: pages of 50
-TIME_RANGES = ("short_term", "medium_term", "long_term")
 
 
 class Library:

@@ -17,9 +17,10 @@ from functools import partial
 
 from ..client import Response
 from ..ids import is_spotify_id
+from ..shapes import embedded_item_page
 from .carry import Carrying
 from .feed import Segment, TrackFeed
-from .refs import embedded_page, items_refs
+from .refs import items_refs
 from .scheduling import RequestQueue
 
 ME_PLAYLISTS_LIMIT = 50
@@ -131,7 +132,7 @@ class _Playlist:
             self.seg.n_parts = 0
             self.p.feed.pump()
             return
-        page = embedded_page(resp.body)
+        page = embedded_item_page(resp.body)
         first_items = page.get("items") if page else None
         total = page.get("total") if page else None
         total = int(total) if isinstance(total, int | float) else None

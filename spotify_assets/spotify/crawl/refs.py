@@ -1,7 +1,8 @@
 """What the crawl reads out of a response: the shapes of Spotify's answers, and the ids they lead to.
 
-The only module of the crawl that knows where a playlist embeds its first item page, where an item holds its
-track, what makes a track object full, and which album and artist ids a track refers to. The other modules
+Where a playlist embeds its first item page and where an item holds its track is known once, for the crawl and
+the transform, in :mod:`spotify_assets.spotify.shapes`; this module knows what makes a track object full and
+which album and artist ids a track refers to. The other modules
 work on :data:`TrackRefs`, never on the objects themselves (the raw zone keeps the responses; the crawl only
 needs the ids to decide what to fetch next).
 """
@@ -11,27 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..ids import artist_ids, is_spotify_id
+from ..shapes import item_object
 
 TrackRefs = tuple[str, str | None, tuple[str, ...]]  # (track id, album id, artist ids: album's then track's)
-
-
-def embedded_page(body: dict) -> dict | None:
-    """The item page embedded in a playlist object: ``tracks`` (extended) or ``items`` (development)."""
-    for key in ("items", "tracks"):
-        page = body.get(key)
-        if isinstance(page, dict):
-            return page
-    return None
-
-
-def item_object(entry: Any) -> dict | None:
-    """The track (or episode) of a playlist item or saved track: ``item``, else ``track``."""
-    if not isinstance(entry, dict):
-        return None
-    obj = entry.get("item")
-    if obj is None:
-        obj = entry.get("track")
-    return obj if isinstance(obj, dict) else None
 
 
 def is_full_track(obj: dict | None) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from ...spotify.shapes import TIME_RANGES
 from ..coerce import INT64_MAX, Bad, short_number, spotify_id, to_int
 from ..records import Reject
 
 # An item page's request: /playlists/{id}/tracks (extended mode) or /playlists/{id}/items.
 PLAYLIST_ITEMS_REQUEST = re.compile(r"/playlists/([^/?#]+)/(?:tracks|items)\b")
-TIME_RANGES = ("short_term", "medium_term", "long_term")
 DEFAULT_TIME_RANGE = "medium_term"  # Spotify's, when the request names none
 
 
