@@ -228,3 +228,20 @@ def test_no_module_imports_a_private_name_of_another():
                 found += [f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name}" for alias in node.names
                           if alias.name.startswith("_") and not alias.name.startswith("__")]
     assert found == [], "private names imported from another module:\n" + "\n".join(found)
+
+
+# The packages in the order the data flows through them (docs/architecture.md, "Modules and their
+# dependencies"): each may import only packages listed before it.
+LAYERS = ("settings", "tables", "aws", "spotify", "lake", "transform", "publish", "remote", "warehouse", "sql",
+          "history", "report", "emulator", "defs", "definitions", "commands", "deploy")
+
+
+def test_packages_import_only_the_packages_before_them():
+    def layer(module: str) -> str:
+        return module.split(".")[1]
+
+    assert set(LAYERS) == {layer(m) for m in modules() if m.count(".") >= 1} - {"__init__"}, "a package is missing from LAYERS"
+    upward = [f"{m} imports {t}" for m, targets in project_graph().items() if m.count(".") >= 1
+              for t in sorted(targets) if t.count(".") >= 1
+              and LAYERS.index(layer(t)) > LAYERS.index(layer(m))]
+    assert upward == [], "imports against the flow:\n" + "\n".join(upward)
