@@ -18,11 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +30,7 @@ from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.emulation import copy_raw
+from spotify_assets_tests.kill_point import kill_at_point
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 
@@ -110,27 +107,7 @@ def _published(root: str) -> dict[str, bytes | None]:
 
 def _kill_at(tmp_path, root: str, partition: str, mode: str) -> None:
     ready = tmp_path / f"ready-{mode}"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, root, partition, mode, str(ready)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not ready.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"transform subprocess ended before the kill point:\n{proc.stdout.read().decode()}")
-            assert time.monotonic() < deadline, "transform subprocess never reached the kill point"
-            time.sleep(0.05)
-        time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        proc.stdout.close()
+    kill_at_point(CHILD, [root, partition, mode, str(ready)], ready, "transform", timeout=120, grace=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,7 @@ tracks beside the old albums: tracks whose album is missing, a broken reference 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import dagster as dg
 import pyarrow as pa
@@ -33,6 +28,7 @@ from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.emulation import copy_raw, crawl_into_lake
+from spotify_assets_tests.kill_point import kill_at_point
 
 pytestmark = pytest.mark.slow  # a killed subprocess, the catalog step, a second day
 
@@ -62,22 +58,7 @@ KILLED_PUBLISH = textwrap.dedent(
 
 def _kill_while_publishing(lake: Lake, partition: str, tmp_path) -> None:
     ready = tmp_path / "ready"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_PUBLISH, lake.root_uri, partition, str(ready)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while not ready.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"the publishing subprocess ended before the kill point:\n{proc.stdout.read().decode()}")
-            assert time.monotonic() < deadline, "the publishing subprocess never reached the kill point"
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        proc.stdout.close()
+    kill_at_point(KILLED_PUBLISH, [lake.root_uri, partition, str(ready)], ready, "publishing")
 
 
 @pytest.fixture(scope="module")

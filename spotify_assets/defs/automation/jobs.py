@@ -16,7 +16,6 @@ from ...sql.analytics import ANALYTICS
 from ...tables import HISTORY_TABLES, TABLES
 from .. import groups
 from ..catalog.assets import catalog_asset_key
-from ..history.catalog import history_catalog_key
 from ..history.importing import RAW_HISTORY_KEY
 from ..insights.listening_report import LISTENING_REPORT_KEY
 from ..insights.weekly_movers import WEEKLY_MOVERS
@@ -66,7 +65,7 @@ transform_job = dg.define_asset_job(
 IMPORT_HISTORY_JOB_NAME = "import_history_job"
 # The listening history: not daily, so in no PIPELINE stage; its own job, named asset by asset as well.
 HISTORY_ASSETS = (RAW_HISTORY_KEY, *(dg.AssetKey(t) for t in HISTORY_TABLES),
-                  *(history_catalog_key(t) for t in HISTORY_TABLES), LISTENING_REPORT_KEY)
+                  *(catalog_asset_key(t) for t in HISTORY_TABLES), LISTENING_REPORT_KEY)
 
 import_history_job = dg.define_asset_job(
     IMPORT_HISTORY_JOB_NAME,

@@ -15,16 +15,13 @@ from ...warehouse.resources import WarehouseResource
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
-
-
-def history_catalog_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(f"catalog_{table}")
+from ..catalog.assets import catalog_asset_key
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            history_catalog_key(name),
+            catalog_asset_key(name),
             deps=[name],
             group_name=groups.HISTORY,
             description=(
