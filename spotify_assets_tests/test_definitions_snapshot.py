@@ -40,3 +40,20 @@ def test_a_changed_setting_shows_as_a_one_line_diff():
     diff = _diff(SNAPSHOT.read_text(), _build(SPOTIFY_SCHEDULE_CRON="0 7 * * *"))
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert changed == ['-      "cron": "0 6 * * *",', '+      "cron": "0 7 * * *",'], diff
+
+
+def test_make_snapshot_rewrites_the_snapshot_as_the_readme_says(tmp_path):
+    """``make snapshot`` in a copy of the project (a stale snapshot there), with a setting in the shell that
+    must not leak into it: the file written is the committed one."""
+    from spotify_assets_tests.readme import readme
+    from spotify_assets_tests.readme.project import make_project_root, run, user_env
+
+    root = make_project_root(tmp_path / "project")
+    tests = root / "spotify_assets_tests"
+    tests.mkdir()
+    (tests / "definitions_snapshot.py").write_bytes((REPO / "spotify_assets_tests" / "definitions_snapshot.py").read_bytes())
+    (tests / SNAPSHOT.name).write_text("{}\n")
+    done = run(readme.command("make snapshot"), root, env=user_env(root, SPOTIFY_SCHEDULE_CRON="0 7 * * *"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "wrote " in done.stderr
+    assert not _diff(SNAPSHOT.read_text(), (tests / SNAPSHOT.name).read_text())
