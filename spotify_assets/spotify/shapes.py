@@ -80,3 +80,14 @@ def lookup_batch(body: dict, endpoint: str) -> tuple[bool, Any]:
     if "id" not in body and key in body:
         return True, body[key]
     return False, None
+
+
+def lookup_objects(body: Any, endpoint: str) -> list[dict]:
+    """The objects a look-up of ``endpoint`` answered: the entries of a batch answer that are objects (Spotify
+    answers null for an unknown id), or the single object of a one-id look-up; [] for anything else."""
+    if type(body) is not dict:
+        return []
+    batch, entries = lookup_batch(body, endpoint)
+    if batch:
+        return [o for o in entries if type(o) is dict] if type(entries) is list else []
+    return [body] if "id" in body else []

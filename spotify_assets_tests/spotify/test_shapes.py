@@ -16,6 +16,7 @@ from spotify_assets.spotify.shapes import (
     item_object,
     item_value,
     lookup_batch,
+    lookup_objects,
     track_of,
 )
 from spotify_assets_tests.emulation import crawl_into_lake
@@ -71,6 +72,15 @@ def test_saved_tracks_plays_and_lookups():
     assert lookup_batch({"id": "a", "name": "x"}, "artists") == (False, None)
     with pytest.raises(KeyError):
         lookup_batch({}, "playlists")
+
+
+def test_lookup_objects_as_the_crawl_reads_them():
+    t, u = {"id": "t"}, {"id": "u"}
+    assert lookup_objects({"tracks": [t, None, u]}, "tracks") == [t, u]  # null: an unknown id
+    assert lookup_objects({"albums": "broken"}, "albums") == []
+    assert lookup_objects({"id": "a", "albums": []}, "albums") == [{"id": "a", "albums": []}]  # one album
+    assert lookup_objects({"error": {"status": 404}}, "artists") == []
+    assert lookup_objects(None, "tracks") == [] and lookup_objects([t], "tracks") == []
 
 
 @pytest.mark.parametrize("mode", ["extended", "development"])

@@ -22,8 +22,9 @@ from typing import Any
 
 from ..client import Response
 from ..ids import artist_ids, chunks
+from ..shapes import lookup_objects
 from .carry import Carrier, Carrying, FullCopy
-from .refs import TrackRefs, looked_up_objects, tracks_refs
+from .refs import TrackRefs, tracks_refs
 from .scheduling import RequestQueue
 
 BATCH_SIZE = {"tracks": 50, "albums": 20, "artists": 50}
@@ -146,7 +147,7 @@ class Lookups:
     def _on_tracks(self, on_refs: Callable[[list[TrackRefs]], None], resp: Response) -> None:
         if resp.status != 200:
             self.logger.warning("%s answered %d (recorded)", resp.request, resp.status)
-        objs = looked_up_objects(resp.body, "tracks") if resp.status == 200 else []
+        objs = lookup_objects(resp.body, "tracks") if resp.status == 200 else []
         self.found.tracks_looked_up += len(objs)
         on_refs(tracks_refs(objs))
 
@@ -157,7 +158,7 @@ class Lookups:
 
     def _on_albums(self, token: object, body: Any) -> None:
         artists: list[str] = []
-        for a in looked_up_objects(body, "albums"):
+        for a in lookup_objects(body, "albums"):
             self.found.albums_fetched += 1
             artists += artist_ids(a.get("artists"))
         self._album_batch_artists[token] = artists
@@ -165,7 +166,7 @@ class Lookups:
         self._pump_artists()
 
     def _on_artists(self, token: object, body: Any) -> None:
-        self.found.artists_fetched += len(looked_up_objects(body, "artists"))
+        self.found.artists_fetched += len(lookup_objects(body, "artists"))
 
     # -------------------------------------------------------------------------- carried or looked up
     def _want_album(self, album_id: str) -> None:

@@ -49,13 +49,3 @@ def items_refs(items: Any) -> list[TrackRefs]:
     if not isinstance(items, list):
         return []
     return [r for r in (track_refs(item_object(e)) for e in items) if r is not None]
-
-
-def looked_up_objects(body: Any, key: str) -> list[dict]:
-    """The objects of a look-up answer: a batch's ``body[key]`` list (``tracks``/``albums``/``artists``, nulls
-    dropped), or the single object of a one-id look-up."""
-    if isinstance(body, dict) and isinstance(body.get(key), list):
-        return [o for o in body[key] if isinstance(o, dict)]
-    if isinstance(body, dict) and "id" in body:
-        return [body]
-    return []
