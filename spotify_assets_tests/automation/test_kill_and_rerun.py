@@ -30,7 +30,7 @@ from spotify_assets.lake.storage import Lake
 from spotify_assets.publish.wap import transform_day
 from spotify_assets.tables import TABLES
 from spotify_assets_tests.emulation import copy_raw
-from spotify_assets_tests.kill_point import kill_at_point
+from spotify_assets_tests.processes import kill_at_point
 
 pytestmark = pytest.mark.slow  # end to end: subprocesses, several runs (pytest -m slow)
 

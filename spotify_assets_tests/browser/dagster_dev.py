@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from spotify_assets_tests.processes import stop_group
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
@@ -64,26 +66,6 @@ class DagsterUI:
             payload = json.load(response)
         assert "errors" not in payload, f"GraphQL errors: {payload['errors']}"
         return payload["data"]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the whole process group (webserver, daemon, code servers, run workers)."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            # The group may outlive its leader (run workers): make sure it is gone.
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        return
 
 
 @contextlib.contextmanager
@@ -146,7 +128,7 @@ def running_dagster_dev(base: Path, command: list[str], log_name: str = "dagster
             time.sleep(1)
         yield ui
     finally:
-        _stop(proc)
+        stop_group(proc, signal.SIGTERM, 10)
         shutil.copy(log_path, ARTIFACTS / log_name) if ARTIFACTS.exists() else None
 
 

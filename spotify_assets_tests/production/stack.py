@@ -20,6 +20,8 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from spotify_assets_tests.processes import stop_group
+
 from .helpers import REPO
 
 BIN = Path(sys.executable).parent
@@ -67,21 +69,7 @@ class Service:
 
     def stop(self) -> None:
         try:
-            for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            # Children (run workers) may outlive the group leader.
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_group(self.proc, signal.SIGTERM, 15)
         finally:
             self._log.close()
 

@@ -28,7 +28,7 @@ from spotify_assets.warehouse.duckdb_engine import DuckDBEngine
 from spotify_assets.warehouse.glue import GlueCatalog
 from spotify_assets.warehouse.resources import WarehouseResource
 from spotify_assets_tests.emulation import copy_raw, crawl_into_lake
-from spotify_assets_tests.kill_point import kill_at_point
+from spotify_assets_tests.processes import kill_at_point
 
 pytestmark = pytest.mark.slow  # a killed subprocess, the catalog step, a second day
 

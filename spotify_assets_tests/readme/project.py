@@ -17,6 +17,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from spotify_assets_tests.processes import stop_group
+
 from .readme import REPO
 
 COPIED_FILES = ("Makefile", "pyproject.toml", "setup.py", "requirements.lock", "dagster.local.yaml", "README.md")
@@ -94,19 +96,6 @@ class Server:
     def stop(self) -> None:
         """Ctrl-C, as a user stops it (then SIGKILL for what is left of the group)."""
         try:
-            for sig, wait in ((signal.SIGINT, 30), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # run workers may outlive the leader
-            except ProcessLookupError:
-                pass
+            stop_group(self.proc, signal.SIGINT, 30)
         finally:
             self._out.close()

@@ -1,4 +1,5 @@
-"""Kill a Python child with SIGKILL once it says it reached a point: how tests stand in for a crash."""
+"""The tests' child processes, each in its own process group: stopping one (and what it started), and killing
+one at a point it reports (how tests stand in for a crash)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,22 @@ def kill_at_point(code: str, args: list[str], ready: Path, what: str, *, timeout
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdout.close()
+
+
+def stop_group(proc: subprocess.Popen, first: int = signal.SIGTERM, wait: float = 15.0) -> None:
+    """Stop ``proc``'s process group: ``first`` (SIGINT is a user's Ctrl-C), up to ``wait`` seconds, then SIGKILL;
+    then SIGKILL whatever of the group outlived its leader (run workers, code servers)."""
+    for sig, timeout in ((first, wait), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=timeout)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
