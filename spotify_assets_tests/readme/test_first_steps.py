@@ -89,6 +89,15 @@ def test_make_demo_prints_where_the_listening_report_is(demo):
     assert charts_in(text) == list(CHART_KEYS)  # the demo user's years of history: every chart
 
 
+def test_the_transform_readmes_example_runs_as_copied_after_make_demo(root):
+    """``spotify_assets/transform/README.md``'s Python example, saved and run from the project root."""
+    text = (readme.REPO / "spotify_assets" / "transform" / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    (root / "transform_example.py").write_text(example + "print(result.row_counts)\n")
+    output = _ok(run(".venv/bin/python transform_example.py", root))
+    assert "'tracks': " in output and "'tracks': 0" not in output, output
+
+
 def test_the_first_sql_block_returns_rows_on_the_demo_database(root):
     (root / "top_artists.sql").write_text(readme.blocks("sql")[0])  # "Saved as `top_artists.sql`"
     result = run(readme.command(".venv/bin/python -m spotify_assets.sql < top_artists.sql"), root)
