@@ -13,6 +13,7 @@ projection of the fast path, both extraction paths, Glue's columns and the UI pi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -46,13 +47,19 @@ class Range:
     low: int | str | None = None
     high: int | str | None = None
 
-    def describe(self) -> str:
-        def bound(value, unbounded: str) -> str:
+    def describe(self, partition_day: Callable[[bool], str] | None = None) -> str:
+        """``[low, high]`` as text; ``partition_day(is_high)`` words a bound relative to the partition day
+        (by default "the partition day's start" as ``low``, "the partition day" as ``high``)."""
+        def bound(value, is_high: bool) -> str:
             if value == PARTITION_DAY:
-                return "the partition day's start" if unbounded == "-inf" else "the partition day"
-            return unbounded if value is None else str(value)
+                if partition_day is not None:
+                    return partition_day(is_high)
+                return "the partition day" if is_high else "the partition day's start"
+            if value is None:
+                return "+inf" if is_high else "-inf"
+            return str(value)
 
-        return f"[{bound(self.low, '-inf')}, {bound(self.high, '+inf')}]"
+        return f"[{bound(self.low, False)}, {bound(self.high, True)}]"
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,8 @@ class Bounds:
         return str(v)
 
     def _describe(self) -> str:
-        def bound(value, resolved, unbounded: str) -> str:
-            if value == PARTITION_DAY:
-                return f"{self._show(resolved)} (the partition day)"
-            return unbounded if value is None else str(value)
-
-        return f"[{bound(self.valid.low, self.low, '-inf')}, {bound(self.valid.high, self.high, '+inf')}]"
+        return self.valid.describe(
+            lambda is_high: f"{self._show(self.high if is_high else self.low)} (the partition day)")
 
 
 def bounds(spec: TableSpec, partition: str | None) -> dict[str, Bounds]:

@@ -71,11 +71,7 @@ class Builder:
             return
         fields = list(self.schema)
         cols = list(zip(*rows, strict=True))
-        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, fields[:-1], strict=True)]
-        arrays.append(pa.array(np.arange(self.seq_base, self.seq_base + len(rows), dtype=np.int64)))
-        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-        self.seq_base += len(rows)
-        self.count += len(rows)
+        self._add_batch([pa.array(c, type=f.type) for c, f in zip(cols, fields[:-1], strict=True)], len(rows))
         rows.clear()
 
     @property
@@ -86,7 +82,10 @@ class Builder:
     def append_columns(self, columns: dict[str, pa.Array], n: int) -> None:
         """Append ``n`` rows given as Arrow columns (every column of the schema but ``_seq``), in order."""
         self.flush()
-        arrays = [columns[f.name] for f in self.schema if f.name != "_seq"]
+        self._add_batch([columns[f.name] for f in self.schema if f.name != "_seq"], n)
+
+    def _add_batch(self, arrays: list[pa.Array], n: int) -> None:
+        """Close ``n`` rows given as ``arrays`` (every column but ``_seq``) into a batch, numbering their ``_seq``."""
         arrays.append(pa.array(np.arange(self.seq_base, self.seq_base + n, dtype=np.int64)))
         self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
         self.seq_base += n

@@ -31,8 +31,7 @@ from spotify_assets.spotify.shapes import track_of
 
 from ... import tables as S
 from ..coerce import Bad, spotify_id, timestamp_us
-from ..records import Reject
-from .pages import page_offset, request_time_range
+from .pages import page_items, page_offset, request_time_range
 
 _FILE_DAY = re.compile(r"(?:^|/)dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/")
 _DAY_US = 86_400_000_000
@@ -43,9 +42,7 @@ class ListeningRows:
 
     # -- bodies per source ---------------------------------------------------------------------------
     def _body_plays(self, body: dict) -> None:
-        items = body.get("items")
-        if type(items) is not list:
-            raise Reject("page has no items array")
+        items = page_items(body)
         day = self._file_day(self.env.file)
         for it in items:
             self.play(it, day)
@@ -57,9 +54,7 @@ class ListeningRows:
         self._top(body, "top_artists", "artist")
 
     def _body_saved_tracks(self, body: dict) -> None:
-        items = body.get("items")
-        if type(items) is not list:
-            raise Reject("page has no items array")
+        items = page_items(body)
         for it in items:
             self.saved_track(it)
 
@@ -125,9 +120,7 @@ class ListeningRows:
 
     def _top(self, body: dict, table: str, kind: str) -> None:
         time_range = request_time_range(self.env.request)
-        items = body.get("items")
-        if type(items) is not list:
-            raise Reject("page has no items array")
+        items = page_items(body)
         offset = page_offset(body.get("offset"), self.env.request, len(items) + 1)  # ranks run to offset + len(items)
         c = self._c[table]
         build = self._rows[table].build

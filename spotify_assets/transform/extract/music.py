@@ -38,7 +38,7 @@ from spotify_assets.spotify.shapes import EMBEDDED_PAGE_KEYS, embedded_item_page
 from ..coerce import SPOTIFY_ID, Bad, opt_id, release_date, spotify_id, to_dict, to_int, to_list
 from ..records import SOURCE_TABLE, Reject
 from .builders import FULL
-from .pages import page_offset, request_playlist_id
+from .pages import page_items, page_offset, request_playlist_id
 
 _valid_id = SPOTIFY_ID.fullmatch
 
@@ -52,9 +52,7 @@ class MusicRows:
 
     def _body_playlist_items(self, body: dict) -> None:
         pid = request_playlist_id(self.env.request)
-        items = body.get("items")
-        if type(items) is not list:
-            raise Reject("page has no items array")
+        items = page_items(body)
         self.items(pid, page_offset(body.get("offset"), self.env.request, len(items)), items)
 
     def _batch_or_single(self, body: dict, endpoint: str, add) -> None:

@@ -1,4 +1,5 @@
-"""What a request and a page say: the playlist an item page belongs to, a page's offset, a top list's range.
+"""What a request and a page say: the playlist an item page belongs to, a page's items and offset, a top
+list's range.
 
 Both extraction paths read these the same way (the fast path calls the same functions per line and falls
 back to the record-by-record path where they reject), so each rule is written once, here.
@@ -27,6 +28,14 @@ def request_playlist_id(request: str) -> str:
         return spotify_id(m.group(1), "playlist id in request")
     except Bad as e:
         raise Reject(e.reason) from None
+
+
+def page_items(body: dict) -> list:
+    """A page's ``items`` array; :class:`Reject` when the page has none."""
+    items = body.get("items")
+    if type(items) is not list:
+        raise Reject("page has no items array")
+    return items
 
 
 def page_offset_limit(n_items: int) -> int:

@@ -105,23 +105,25 @@ def _prepare(ex: CandidateSink, source: str, data: pa.Buffer, tab: pa.Table):
     elif source == "playlists":
         _playlists(plan, body, requests, ranks)
     elif source == "albums":
-        # a batch body has no "id"; one with "id": null is a (broken) single body on the Python path
-        check(field(body, "id").null_count == n and not contains(data, _NULL_ID))
-        albums = field(body, LOOKUP_KEYS["albums"])
-        check(albums.null_count == 0)
-        values, parents, _ = flatten(albums)
-        check(values.null_count == 0)
+        values, parents = _batch_entries(source, data, body)
         _albums(plan, values, ranks[parents], full=True)
     elif source == "artists":
-        check(field(body, "id").null_count == n and not contains(data, _NULL_ID))
-        arts = field(body, LOOKUP_KEYS["artists"])
-        check(arts.null_count == 0)
-        values, parents, _ = flatten(arts)
-        check(values.null_count == 0)
+        values, parents = _batch_entries(source, data, body)
         _full_artists(plan, values, ranks[parents] + FULL)
     else:
         raise Fallback
     return plan.commit, n
+
+
+def _batch_entries(source: str, data: pa.Buffer, body: pa.StructArray) -> tuple[pa.Array, np.ndarray]:
+    """The entries of a chunk of batch look-up bodies (``{"albums": [...]}``), with each one's line; Fallback
+    unless every line is a batch body (no ``"id"``, not even ``"id": null``) without a null entry."""
+    check(field(body, "id").null_count == len(body) and not contains(data, _NULL_ID))
+    entries = field(body, LOOKUP_KEYS[source])
+    check(entries.null_count == 0)
+    values, parents, _ = flatten(entries)
+    check(values.null_count == 0)
+    return values, parents
 
 
 def _fast(rule, *args):
