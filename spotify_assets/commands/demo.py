@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+import dagster as dg
+
 from .. import settings
 from ..defs.partitions import today_utc
 from ..defs.resources import current_environment, lake_resource
@@ -77,7 +79,7 @@ def main() -> int:
     print(f"Lake: {lake.uri()}")
     _print_analytics_sample(partition)
     _print_listening(partition)
-    if _import_demo_history() != 0:
+    if _import_demo_history(defs) != 0:
         return 1
     print("\nNext: `make dev` opens the Dagster UI on http://127.0.0.1:3000 with these runs in its history "
           "(Assets → listening_report shows the report's charts).")
@@ -87,7 +89,7 @@ def main() -> int:
 DEMO_EXPORTS = "./data/exports"  # beside the lake, never inside it: an export holds IP addresses
 
 
-def _import_demo_history() -> int:
+def _import_demo_history(defs: dg.Definitions) -> int:
     """The emulator demo user's export (the day's, written once a day) imported through ``import_history_job``.
     Only when the bundled emulator stands in: a real account's lake gets its owner's export, not the demo's."""
     if current_environment() != "local" or settings.load().client_id:
@@ -110,7 +112,7 @@ def _import_demo_history() -> int:
           flush=True)
     started = time.monotonic()
     with console.instance() as instance:
-        result = run_import(path, instance=instance)
+        result = run_import(path, instance=instance, defs=defs)  # the code location main() built, not a second one
     if not result.success:
         print("\nThe import failed; see the errors above (or `make dev` → Runs).", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """Catalog assets: each transformed table registered in the Glue Data Catalog (locally, a DuckDB view)."""
 
+from collections.abc import Callable, Iterable
 
 import dagster as dg
 
@@ -16,22 +17,27 @@ def catalog_asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(f"catalog_{table}")
 
 
+def catalog_specs(tables: Iterable[str], *, group_name: str, description: Callable[[str], str],
+                  automation_condition: dg.AutomationCondition) -> list[dg.AssetSpec]:
+    """One catalog asset per table, downstream of the table: ``catalog_<table>`` in ``group_name``."""
+    return [
+        dg.AssetSpec(catalog_asset_key(name), deps=[name], group_name=group_name, description=description(name),
+                     kinds={"glue", "duckdb"}, automation_condition=automation_condition)
+        for name in tables
+    ]
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            catalog_asset_key(name),
-            deps=[name],
-            group_name=groups.CATALOG,
-            description=(
-                f"The `{name}` table in the catalog: a Glue table (Parquet SerDe, partition key `dt`, column "
-                "comments from the schema) on AWS, a DuckDB view over the lake locally, over the published "
-                "files. Runs only after the table's blocking checks passed."
-            ),
-            kinds={"glue", "duckdb"},
-            automation_condition=conditions.after_blocking_checks(),
-        )
-        for name in TABLES
-    ],
+    specs=catalog_specs(
+        TABLES,
+        group_name=groups.CATALOG,
+        description=lambda name: (
+            f"The `{name}` table in the catalog: a Glue table (Parquet SerDe, partition key `dt`, column "
+            "comments from the schema) on AWS, a DuckDB view over the lake locally, over the published "
+            "files. Runs only after the table's blocking checks passed."
+        ),
+        automation_condition=conditions.after_blocking_checks(),
+    ),
     partitions_def=daily_partitions,
     hooks=RUN_HOOKS,
     can_subset=True,

@@ -27,6 +27,7 @@ from ...lake.resource import LakeResource
 from ...publish.audit import CheckOutcome, blocking_failures
 from ...publish.preview import markdown_preview
 from ...publish.wap import hold_back_reason
+from ...tables.contract import TableSpec
 from ...tables.history import LISTENS, STREAMS
 from ...tables.transformed import PLAYS
 from .. import groups
@@ -40,6 +41,22 @@ from .importing import RAW_HISTORY_KEY
 def _check_specs(table: str) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(c.name, asset=table, description=c.description, blocking=c.blocking)
             for c in history_audit.checks_of(table)]
+
+
+def _history_table(spec: TableSpec, *, deps: list):
+    """The asset decorator both history tables share: published month by month, checked by their audit."""
+    return dg.asset(
+        key=spec.name,
+        deps=deps,
+        group_name=groups.HISTORY,
+        kinds={"python", "parquet", "s3"},
+        metadata={"dagster/column_schema": column_schema(spec), "dagster/table_name": spec.name,
+                  "key": ", ".join(spec.key), "partitioned_by": "month (month=YYYY-MM); rows carry dt (YYYY-MM-DD)"},
+        check_specs=_check_specs(spec.name),
+        automation_condition=conditions.history(),
+        io_manager_key=LAKE_IO_MANAGER_KEY,
+        hooks=RUN_HOOKS,
+    )
 
 
 def _publish_or_hold_back(context, staged: StagedTable, checks: list[CheckOutcome], *, with_quarantine: bool) -> dict:
@@ -87,18 +104,7 @@ def _results(context, staged: StagedTable, checks: list[CheckOutcome], publicati
                          "month keeps its published version.", allow_retries=False)
 
 
-@dg.asset(
-    key=STREAMS.name,
-    deps=[RAW_HISTORY_KEY],
-    group_name=groups.HISTORY,
-    kinds={"python", "parquet", "s3"},
-    metadata={"dagster/column_schema": column_schema(STREAMS), "dagster/table_name": STREAMS.name,
-              "key": ", ".join(STREAMS.key), "partitioned_by": "month (month=YYYY-MM); rows carry dt (YYYY-MM-DD)"},
-    check_specs=_check_specs(STREAMS.name),
-    automation_condition=conditions.history(),
-    io_manager_key=LAKE_IO_MANAGER_KEY,
-    hooks=RUN_HOOKS,
-)
+@_history_table(STREAMS, deps=[RAW_HISTORY_KEY])
 def streams(context: dg.AssetExecutionContext, lake: LakeResource):
     """Every stream of every imported export, once: tracks, episodes, audiobook chapters, music videos and
     removed content, with start and end, how long it played, how it started and ended, platform (verbatim
@@ -131,18 +137,7 @@ def streams(context: dg.AssetExecutionContext, lake: LakeResource):
     }, build.table)
 
 
-@dg.asset(
-    key=LISTENS.name,
-    deps=[STREAMS.name, PLAYS.name],
-    group_name=groups.HISTORY,
-    kinds={"python", "parquet", "s3"},
-    metadata={"dagster/column_schema": column_schema(LISTENS), "dagster/table_name": LISTENS.name,
-              "key": ", ".join(LISTENS.key), "partitioned_by": "month (month=YYYY-MM); rows carry dt (YYYY-MM-DD)"},
-    check_specs=_check_specs(LISTENS.name),
-    automation_condition=conditions.history(),
-    io_manager_key=LAKE_IO_MANAGER_KEY,
-    hooks=RUN_HOOKS,
-)
+@_history_table(LISTENS, deps=[STREAMS.name, PLAYS.name])
 def listens(context: dg.AssetExecutionContext, lake: LakeResource):
     """Each listen once: every stream of the imported exports and every play landed hourly (recently
     played), a play that the export also holds being one row (source `both`). A play matches a stream of the

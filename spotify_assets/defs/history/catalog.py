@@ -15,26 +15,21 @@ from ...warehouse.resources import WarehouseResource
 from .. import groups
 from ..automation import conditions
 from ..automation.retries import RUN_HOOKS
-from ..catalog.assets import catalog_asset_key
+from ..catalog.assets import catalog_specs
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            catalog_asset_key(name),
-            deps=[name],
-            group_name=groups.HISTORY,
-            description=(
-                f"The `{name}` table in the catalog: a Glue table partitioned by `month` (YYYY-MM), one partition per "
-                "published month pointing at its current version, on AWS; a DuckDB view over the published files "
-                f"locally. Query a day with `WHERE dt = 'YYYY-MM-DD'` (add `month = 'YYYY-MM'` on Athena to read that "
-                "month's file only). Runs only after the table's blocking checks passed."
-            ),
-            kinds={"glue", "duckdb"},
-            automation_condition=conditions.history(after_blocking_checks=True),
-        )
-        for name in HISTORY_TABLES
-    ],
+    specs=catalog_specs(
+        HISTORY_TABLES,
+        group_name=groups.HISTORY,
+        description=lambda name: (
+            f"The `{name}` table in the catalog: a Glue table partitioned by `month` (YYYY-MM), one partition per "
+            "published month pointing at its current version, on AWS; a DuckDB view over the published files "
+            f"locally. Query a day with `WHERE dt = 'YYYY-MM-DD'` (add `month = 'YYYY-MM'` on Athena to read that "
+            "month's file only). Runs only after the table's blocking checks passed."
+        ),
+        automation_condition=conditions.history(after_blocking_checks=True),
+    ),
     hooks=RUN_HOOKS,
     can_subset=True,
 )
