@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,6 +94,15 @@ class HistoryFiles:
         """The size file ``n`` is cut at: 85-100 % of the maximum, as real files vary."""
         return int(self.max_bytes * (0.85 + 0.15 * unit(self.seed, _SALT_SIZE, n)))
 
+    def fill(self, sink: Sink, f: _File, n: int, flush: Callable[[Sink, _File, int], None], seq: int, s: Stream,
+             rec: dict, element: bytes, copies: int = 1) -> tuple[_File, int]:
+        """Add a record to file ``n``; when it does not fit, ``flush(sink, f, n)`` first and start file ``n + 1``."""
+        if not f.fits((len(element) + (1 if self.minified else 2)) * copies):
+            flush(sink, f, n)
+            f, n = _File(self.limit(n + 1)), n + 1
+        f.add(seq, s, rec, element, copies)
+        return f, n
+
     def copies(self, s: Stream) -> int:
         """2 for the few streams a real export holds twice, byte for byte (a multiplicative hash: this runs
         for every stream, and the catalog's ``mix`` is ten times slower)."""
@@ -119,11 +128,7 @@ class _ExtendedFiles(HistoryFiles):
             if s.kind == "video":
                 video.add(seq, s, rec, element, copies)
                 continue
-            if not audio.fits((len(element) + 2) * copies):
-                self._flush_audio(sink, audio, n)
-                n += 1
-                audio = _File(self.limit(n))
-            audio.add(seq, s, rec, element, copies)
+            audio, n = self.fill(sink, audio, n, self._flush_audio, seq, s, rec, element, copies)
         if audio.entries or n == 0:
             self._flush_audio(sink, audio, n)
         if video.entries:
@@ -147,12 +152,7 @@ class _EndsongFiles(HistoryFiles):
                 continue  # this generation predates audiobooks
             rec = self.records.extended(s)
             element = orjson.dumps(rec)
-            copies = self.copies(s)
-            if not f.fits((len(element) + 1) * copies):
-                self._flush(sink, f, n)
-                n += 1
-                f = _File(self.limit(n))
-            f.add(seq, s, rec, element, copies)
+            f, n = self.fill(sink, f, n, self._flush, seq, s, rec, element, self.copies(s))
         if f.entries or n == 0:
             self._flush(sink, f, n)
 
@@ -180,11 +180,8 @@ class _AccountDataFiles(HistoryFiles):
             rec = self.records.account(s, combined)
             element = _spaced(rec)
             f, n = files.get(kind) or (_File(self.limit(0)), 0)
-            if not f.fits(len(element) + 2):
-                self.flush(sink, self._name(kind, n), f, f.elements)
-                f, n = _File(self.limit(n + 1)), n + 1
-            f.add(seq, s, rec, element, 1)
-            files[kind] = (f, n)
+            files[kind] = self.fill(sink, f, n, lambda sink, f, n, kind=kind: self.flush(sink, self._name(kind, n), f,
+                                    f.elements), seq, s, rec, element)
         if not files:
             files["" if combined else "music"] = (_File(self.limit(0)), 0)
         for kind, (f, n) in sorted(files.items()):

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..lake.parquet import WriteResult, read_published, read_table_file, write_table_file
-from ..lake.publication.manifests import published_partitions
+from ..lake.publication.manifests import Manifests, published_partitions
 from ..lake.publication.publish import Published, publish
 from ..lake.publication.staging import Staging, clean_staging
 from ..lake.quarantine import read_quarantine_file, write_quarantine_file
@@ -128,5 +128,7 @@ def summarize_publication(published: list[Published]) -> dict[str, int]:
 
 def read_history(lake: Lake, spec: TableSpec, columns: list[str] | None = None) -> pa.Table:
     """Every published month of a history table (what consumers read), in month order."""
-    months = published_partitions(lake, "transformed", spec.name, key="month")
-    return read_published(lake, "transformed", spec.name, months, columns=columns, schema=spec.schema).table
+    manifests = Manifests(lake)  # one listing of the table's months, for both the months and the read
+    months = manifests.partitions("transformed", spec.name, key="month")
+    return read_published(lake, "transformed", spec.name, months, columns=columns, schema=spec.schema,
+                          manifests=manifests).table

@@ -48,7 +48,7 @@ from pydantic import PrivateAttr
 from ..tables import ANALYTICS_TABLES, HISTORY_TABLES, TABLES
 from .parquet import MissingPartitionsError, read_published, write_arrow_file
 from .paths import safe_name, validate_partition
-from .publication.manifests import CorruptManifestError, Manifests, published_partitions
+from .publication.manifests import CorruptManifestError, Manifests
 from .publication.publish import publish
 from .publication.staging import Staging
 from .publication.superseded import remove_superseded
@@ -173,9 +173,10 @@ class LakeIOManager(dg.ConfigurableIOManager):
         """Every published month of a history table (see the module docstring)."""
         lake = self.lake.ready_lake()
         columns = (context.definition_metadata or {}).get(COLUMNS)
-        months = published_partitions(lake, "transformed", table, key="month")
+        manifests = Manifests(lake)  # one listing of the table's months, for both the months and the read
+        months = manifests.partitions("transformed", table, key="month")
         read = read_published(lake, "transformed", table, months, columns=list(columns) if columns else None,
-                              schema=HISTORY_TABLES[table].schema)
+                              schema=HISTORY_TABLES[table].schema, manifests=manifests)
         context.log.info(f"Loaded {table}: {read.table.num_rows} published rows of {len(months)} month(s)")
         return read.table if _wants_arrow(context) else read.table.to_pandas(types_mapper=pd.ArrowDtype)
 

@@ -39,21 +39,29 @@ def check_lake(lake: Lake) -> None:
 
 def _check_local_root(lake: Lake) -> None:
     root = lake.base
-    setting = f"{LAKE_SETTING}={lake.root_uri!r}"
+    # "_": the probe is ignored by every lake reader
+    check_writable_folder(root, f"{LAKE_SETTING}={lake.root_uri!r}", "_preflight-",
+                          below=f" (the lake would be below it, at {root})")
+
+
+def check_writable_folder(folder: str, setting: str, probe_prefix: str, below: str = "") -> None:
+    """``folder`` exists (created if missing, as the first write would) and this process can write a file in
+    it (a probe named ``probe_prefix…``, removed at once), else :class:`ConfigurationError` naming ``setting``
+    and the file in the way, if any (``below``: added when that file is a parent of ``folder``)."""
     try:
-        os.makedirs(root, exist_ok=True)  # as the first write would
-        fd, probe = tempfile.mkstemp(prefix="_preflight-", dir=root)  # "_": ignored by every lake reader
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=probe_prefix, dir=folder)
         os.close(fd)
         os.remove(probe)
     except OSError as e:
-        blocker = first_non_directory(root)
+        blocker = _first_non_directory(folder)
         if blocker is not None:
-            below = "" if blocker == root else f" (the lake would be below it, at {root})"
-            raise ConfigurationError(f"{setting}: {blocker} is a file, not a directory{below}") from None
-        raise ConfigurationError(f"{setting}: cannot write in {root}: {e.strerror or e}") from None
+            raise ConfigurationError(f"{setting}: {blocker} is a file, not a directory"
+                                     f"{'' if blocker == folder else below}") from None
+        raise ConfigurationError(f"{setting}: cannot write in {folder}: {e.strerror or e}") from None
 
 
-def first_non_directory(path: str) -> str | None:
+def _first_non_directory(path: str) -> str | None:
     """The first existing part of ``path`` (from the root down) that is not a directory, if any."""
     parts = []
     while os.path.dirname(path) != path:

@@ -8,9 +8,8 @@ step by the warehouse resource (:meth:`spotify_assets.warehouse.resources.Wareho
 from __future__ import annotations
 
 import os
-import tempfile
 
-from ..lake.preflight import first_non_directory
+from ..lake.preflight import check_writable_folder
 from ..settings import ConfigurationError
 from .glue import check_database_name
 
@@ -41,17 +40,7 @@ def check_duckdb_path(path: str) -> str:
         if header[8:12] != _DUCKDB_MAGIC:
             raise ConfigurationError(f"{setting}: {full} is not a DuckDB database; it would be replaced by the "
                                      "catalog, so name another file")
-    folder = os.path.dirname(full)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".preflight-", dir=folder)
-        os.close(fd)
-        os.remove(probe)
-    except OSError as e:
-        blocker = first_non_directory(folder)
-        if blocker is not None:
-            raise ConfigurationError(f"{setting}: {blocker} is a file, not a directory") from None
-        raise ConfigurationError(f"{setting}: cannot write in {folder}: {e.strerror or e}") from None
+    check_writable_folder(os.path.dirname(full), setting, ".preflight-")
     return path
 
 

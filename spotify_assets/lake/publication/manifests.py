@@ -150,6 +150,7 @@ class Manifests:
         self.problems: list[str] = []
         self._days: dict[str, DayVersion | None | CorruptManifestError] = {}
         self._committed: set[str] | None = None
+        self._partitions: dict[tuple[str, str, str], list[str]] = {}
 
     def report(self, problem: str) -> None:
         if problem not in self.problems:
@@ -214,9 +215,14 @@ class Manifests:
 
     def partitions(self, zone: str, table: str, key: str = "dt") -> list[str]:
         """Days of ``table`` that may have a published version, oldest first (one listing of the table's
-        folder, plus the day manifests' folder). Folders that are not ``dt=YYYY-MM-DD`` are reported and
-        skipped; :meth:`readable` also resolves each day. ``key="month"``: the months of a table partitioned
-        by month (the listening history), from its folder alone."""
+        folder, plus the day manifests' folder; cached, like the manifests). Folders that are not
+        ``dt=YYYY-MM-DD`` are reported and skipped; :meth:`readable` also resolves each day. ``key="month"``:
+        the months of a table partitioned by month (the listening history), from its folder alone."""
+        if (zone, table, key) not in self._partitions:
+            self._partitions[(zone, table, key)] = self._list_partitions(zone, table, key)
+        return list(self._partitions[(zone, table, key)])
+
+    def _list_partitions(self, zone: str, table: str, key: str) -> list[str]:
         root = zone_root(zone, table)
         legacy = PUBLISHED_NAME + ZONES[zone]
         days = set()
